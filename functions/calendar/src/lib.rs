@@ -1,0 +1,112 @@
+//! The calendar microservice: `GET /calendar?from=&to=` and `GET /calendar/{id}`, scope
+//! `read:calendar`.
+//!
+//! `main.rs` builds [`CalendarApi`] once per Lambda container; [`handle`] answers one API Gateway
+//! HTTP API event with it. The local stack calls the same [`handle`].
+
+use std::sync::Arc;
+
+use http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use organizer_shared::api::{ApiContext, ListBody, Query, json, path_segments, require_get};
+use organizer_shared::store::model::{is_event_sort_key, is_valid_id, normalize_time};
+use organizer_shared::store::{EventStore, PageRequest, TimeRange, cursor};
+use organizer_shared::{ApiError, ScopeCheck};
+
+/// The cursor namespace of this listing.
+const LISTING: &str = "calendar";
+
+/// Everything an invocation borrows: built once, shared by warm invocations.
+pub struct CalendarApi {
+    pub context: ApiContext,
+    pub store: Arc<dyn EventStore>,
+}
+
+/// Answers one request. Never fails: every error is an HTTP answer.
+pub async fn handle(api: &CalendarApi, request: Request) -> Response<Body> {
+    if let Some(preflight) = api.context.preflight(&request) {
+        return preflight;
+    }
+    let result = route(api, &request).await;
+    api.context.respond(&request, result)
+}
+
+/// `from` and `to` as RFC 3339 times; events whose start is in `[from, to)`.
+fn time_range(query: &Query) -> Result<TimeRange, ApiError> {
+    let parse = |name: &str| -> Result<Option<String>, ApiError> {
+        query
+            .get(name)
+            .map(|value| {
+                normalize_time(value).ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "{name} must be an RFC 3339 time, e.g. 2026-11-26T00:00:00Z"
+                    ))
+                })
+            })
+            .transpose()
+    };
+    let range = TimeRange {
+        from: parse("from")?,
+        to: parse("to")?,
+    };
+    if let (Some(from), Some(to)) = (&range.from, &range.to)
+        && from > to
+    {
+        return Err(ApiError::BadRequest("from must not be after to".into()));
+    }
+    Ok(range)
+}
+
+async fn route(api: &CalendarApi, request: &Request) -> Result<Response<Body>, ApiError> {
+    let segments = path_segments(request);
+    match segments
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["calendar"] => {
+            require_get(request)?;
+            let claims = api
+                .context
+                .authorize(request, ScopeCheck::READ_CALENDAR)
+                .await?;
+            let query = Query::parse(request)?;
+            let range = time_range(&query)?;
+            let page = PageRequest {
+                limit: query.limit()?,
+                after: query.cursor(LISTING, &claims.sub, is_event_sort_key)?,
+            };
+            let page = api.store.list_events(&claims.sub, &range, &page).await?;
+            let next = page
+                .next_after
+                .map(|key| cursor::encode(LISTING, &claims.sub, &key));
+            Ok(json(
+                StatusCode::OK,
+                &ListBody {
+                    items: page.items,
+                    next,
+                },
+            ))
+        }
+        ["calendar", id] => {
+            require_get(request)?;
+            let claims = api
+                .context
+                .authorize(request, ScopeCheck::READ_CALENDAR)
+                .await?;
+            if !is_valid_id(id) {
+                return Err(ApiError::BadRequest(
+                    "event ids are 1 to 64 letters, digits, '-' or '_'".into(),
+                ));
+            }
+            match api.store.get_event(&claims.sub, id).await? {
+                Some(event) => Ok(json(StatusCode::OK, &event)),
+                None => Err(ApiError::NotFound("no such event".into())),
+            }
+        }
+        _ => Err(ApiError::NotFound(
+            "no such route: use GET /calendar or GET /calendar/{id}".into(),
+        )),
+    }
+}

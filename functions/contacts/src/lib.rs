@@ -1,0 +1,86 @@
+//! The contacts microservice: `GET /contacts` and `GET /contacts/{id}`, scope `read:contacts`.
+//!
+//! `main.rs` builds [`ContactsApi`] once per Lambda container; [`handle`] answers one API Gateway
+//! HTTP API event with it. The local stack calls the same [`handle`].
+//!
+//! Run it locally with `cargo lambda watch` (see the README) or through the local stack.
+
+use std::sync::Arc;
+
+use http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use organizer_shared::api::{ApiContext, ListBody, Query, json, path_segments, require_get};
+use organizer_shared::store::model::{is_contact_sort_key, is_valid_id};
+use organizer_shared::store::{ContactStore, PageRequest, cursor};
+use organizer_shared::{ApiError, ScopeCheck};
+
+/// The cursor namespace of this listing.
+const LISTING: &str = "contacts";
+
+/// Everything an invocation borrows: built once, shared by warm invocations.
+pub struct ContactsApi {
+    pub context: ApiContext,
+    pub store: Arc<dyn ContactStore>,
+}
+
+/// Answers one request. Never fails: every error is an HTTP answer.
+pub async fn handle(api: &ContactsApi, request: Request) -> Response<Body> {
+    if let Some(preflight) = api.context.preflight(&request) {
+        return preflight;
+    }
+    let result = route(api, &request).await;
+    api.context.respond(&request, result)
+}
+
+async fn route(api: &ContactsApi, request: &Request) -> Result<Response<Body>, ApiError> {
+    let segments = path_segments(request);
+    match segments
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["contacts"] => {
+            require_get(request)?;
+            let claims = api
+                .context
+                .authorize(request, ScopeCheck::READ_CONTACTS)
+                .await?;
+            let query = Query::parse(request)?;
+            let page = PageRequest {
+                limit: query.limit()?,
+                after: query.cursor(LISTING, &claims.sub, is_contact_sort_key)?,
+            };
+            let page = api.store.list_contacts(&claims.sub, &page).await?;
+            let next = page
+                .next_after
+                .map(|key| cursor::encode(LISTING, &claims.sub, &key));
+            Ok(json(
+                StatusCode::OK,
+                &ListBody {
+                    items: page.items,
+                    next,
+                },
+            ))
+        }
+        ["contacts", id] => {
+            require_get(request)?;
+            let claims = api
+                .context
+                .authorize(request, ScopeCheck::READ_CONTACTS)
+                .await?;
+            if !is_valid_id(id) {
+                return Err(ApiError::BadRequest(
+                    "contact ids are 1 to 64 letters, digits, '-' or '_'".into(),
+                ));
+            }
+            match api.store.get_contact(&claims.sub, id).await? {
+                Some(contact) => Ok(json(StatusCode::OK, &contact)),
+                None => Err(ApiError::NotFound("no such contact".into())),
+            }
+        }
+        _ => Err(ApiError::NotFound(
+            "no such route: use GET /contacts or GET /contacts/{id}".into(),
+        )),
+    }
+}

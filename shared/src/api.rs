@@ -1,0 +1,316 @@
+//! HTTP plumbing shared by the contacts and calendar functions: the request pipeline around
+//! each route (CORS, authentication, error mapping, logging) and the small parsers of paths,
+//! query parameters and cursors.
+//!
+//! Both functions answer API Gateway HTTP API (payload 2.0) events through `lambda_http`, and
+//! the local stack feeds them the same events, so this is the only HTTP layer there is.
+
+use std::sync::Arc;
+
+use http::{HeaderValue, Method, StatusCode, header};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+
+use crate::bearer::bearer_token;
+use crate::config::{ConfigError, Env};
+use crate::error::ApiError;
+use crate::scope::ScopeCheck;
+use crate::store::{DEFAULT_LIMIT, MAX_LIMIT, StoreError, cursor};
+use crate::token::{AccessClaims, TokenVerifier};
+
+/// The `realm` of every `WWW-Authenticate` challenge: the logical API's identifier.
+pub const DEFAULT_REALM: &str = "organize";
+
+/// Which browser origins may call the API (`ALLOWED_ORIGINS`, comma-separated exact origins).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cors {
+    origins: Vec<String>,
+}
+
+impl Cors {
+    pub fn new(origins: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self {
+            origins: origins.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// Reads `ALLOWED_ORIGINS`. Each entry is an exact origin (`scheme://host[:port]`, no path);
+    /// `*` is refused: the API answers with user data and deserves a named list.
+    pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
+        let example = "http://localhost:3000,https://d111111abcdef8.cloudfront.net";
+        let raw = env.get("ALLOWED_ORIGINS").unwrap_or_default();
+        let mut origins = Vec::new();
+        for origin in raw.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
+                && origin.split_once("://").is_some_and(|(_, rest)| {
+                    !rest.is_empty() && !rest.contains(['/', '?', '#', '@', '*'])
+                });
+            if !valid {
+                return Err(ConfigError {
+                    variable: "ALLOWED_ORIGINS",
+                    problem: format!(
+                        "{origin:?} is not an origin (scheme://host[:port], no path, no wildcard)"
+                    ),
+                    example,
+                });
+            }
+            origins.push(origin.to_string());
+        }
+        Ok(Self { origins })
+    }
+
+    pub fn allows(&self, origin: &str) -> bool {
+        self.origins.iter().any(|o| o == origin)
+    }
+
+    fn decorate(&self, origin: Option<&str>, response: &mut Response<Body>) {
+        let headers = response.headers_mut();
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+        if let Some(origin) = origin.filter(|o| self.allows(o))
+            && let Ok(value) = HeaderValue::from_str(origin)
+        {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+            headers.insert(
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static("WWW-Authenticate"),
+            );
+        }
+    }
+}
+
+/// What every request of both functions needs: the verifier, the CORS policy and the realm.
+/// Built once in `main` and borrowed by each invocation.
+pub struct ApiContext {
+    pub verifier: Arc<TokenVerifier>,
+    pub cors: Cors,
+    pub realm: String,
+}
+
+impl ApiContext {
+    pub fn new(verifier: Arc<TokenVerifier>, cors: Cors) -> Self {
+        Self {
+            verifier,
+            cors,
+            realm: DEFAULT_REALM.to_string(),
+        }
+    }
+
+    /// The bearer token's claims, if the token is valid and grants `scope`.
+    pub async fn authorize(
+        &self,
+        request: &Request,
+        scope: ScopeCheck,
+    ) -> Result<AccessClaims, ApiError> {
+        let token = bearer_token(request.headers())?;
+        let claims = self.verifier.verify(token).await?;
+        scope.check(&claims)?;
+        Ok(claims)
+    }
+
+    /// Answers a CORS preflight, or `None` when `request` is not one.
+    pub fn preflight(&self, request: &Request) -> Option<Response<Body>> {
+        if request.method() != Method::OPTIONS {
+            return None;
+        }
+        let origin = header_str(request, header::ORIGIN);
+        let wanted = header_str(request, header::ACCESS_CONTROL_REQUEST_METHOD);
+        let response = match (origin, wanted) {
+            (Some(origin), Some("GET")) if self.cors.allows(origin) => {
+                let mut r = empty(StatusCode::NO_CONTENT);
+                let h = r.headers_mut();
+                if let Ok(v) = HeaderValue::from_str(origin) {
+                    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+                }
+                h.insert(
+                    header::ACCESS_CONTROL_ALLOW_METHODS,
+                    HeaderValue::from_static("GET, OPTIONS"),
+                );
+                h.insert(
+                    header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    HeaderValue::from_static("authorization, content-type"),
+                );
+                h.insert(
+                    header::ACCESS_CONTROL_MAX_AGE,
+                    HeaderValue::from_static("600"),
+                );
+                h.append(header::VARY, HeaderValue::from_static("Origin"));
+                r
+            }
+            (Some(_), Some(_)) => self.error(&ApiError::OriginNotAllowed),
+            _ => self.error(&ApiError::MethodNotAllowed { allow: "GET" }),
+        };
+        Some(response)
+    }
+
+    /// Turns a route's result into the response: errors mapped in one place, CORS and
+    /// security headers added, one log line written.
+    pub fn respond(
+        &self,
+        request: &Request,
+        result: Result<Response<Body>, ApiError>,
+    ) -> Response<Body> {
+        let mut response = match result {
+            Ok(response) => response,
+            Err(error) => {
+                match &error {
+                    ApiError::Internal(detail) => tracing::error!(%detail, "request failed"),
+                    ApiError::Unavailable(detail) => tracing::warn!(%detail, "store unavailable"),
+                    _ => tracing::info!(error = %error, "request refused"),
+                }
+                self.error(&error)
+            }
+        };
+        self.cors
+            .decorate(header_str(request, header::ORIGIN), &mut response);
+        tracing::info!(method = %request.method(), path = %request.uri().path(), status = response.status().as_u16(), "request");
+        response
+    }
+
+    fn error(&self, error: &ApiError) -> Response<Body> {
+        let mut response = json(error.status(), &error.body());
+        for (name, value) in error.headers(&self.realm) {
+            response.headers_mut().insert(name, value);
+        }
+        response
+    }
+}
+
+fn header_str(request: &Request, name: header::HeaderName) -> Option<&str> {
+    request.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+fn empty(status: StatusCode) -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = status;
+    response
+}
+
+/// A JSON response that is never cached or sniffed.
+pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
+    let (status, text) = match serde_json::to_string(body) {
+        Ok(text) => (status, text),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, r#"{"error":"server_error","error_description":"the server failed to answer this request"}"#.to_string()),
+    };
+    let mut response = Response::new(Body::Text(text));
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// A list answer: `{"items": [...], "next": "<cursor>" | null}`.
+#[derive(Serialize)]
+pub struct ListBody<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// The path's segments, without the API Gateway stage prefix (`/prod/contacts` → `contacts`).
+pub fn path_segments(request: &Request) -> Vec<String> {
+    let path = request.uri().path();
+    let stage = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.stage.clone().filter(|s| s != "$default"),
+        _ => None,
+    };
+    let path = match stage {
+        Some(stage) => path
+            .strip_prefix(&format!("/{stage}"))
+            .filter(|p| p.is_empty() || p.starts_with('/'))
+            .unwrap_or(path),
+        None => path,
+    };
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The query string, parsed strictly: each parameter at most once.
+pub struct Query(Vec<(String, String)>);
+
+impl Query {
+    pub fn parse(request: &Request) -> Result<Self, ApiError> {
+        let raw = request.uri().query().unwrap_or("");
+        if raw.len() > 2048 {
+            return Err(ApiError::BadRequest("the query string is too long".into()));
+        }
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
+            .into_owned()
+            .collect();
+        for (i, (name, _)) in pairs.iter().enumerate() {
+            if pairs[..i].iter().any(|(n, _)| n == name) {
+                return Err(ApiError::BadRequest(format!(
+                    "query parameter {name} is repeated"
+                )));
+            }
+        }
+        Ok(Self(pairs))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `limit`: 1 to 100, default 50.
+    pub fn limit(&self) -> Result<usize, ApiError> {
+        match self.get("limit") {
+            None => Ok(DEFAULT_LIMIT),
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+                _ => Err(ApiError::BadRequest(format!(
+                    "limit must be a whole number from 1 to {MAX_LIMIT}"
+                ))),
+            },
+        }
+    }
+
+    /// `cursor`: decoded for this listing and owner, and checked by `valid`; a 400 otherwise.
+    pub fn cursor(
+        &self,
+        kind: &str,
+        owner: &str,
+        valid: impl Fn(&str) -> bool,
+    ) -> Result<Option<String>, ApiError> {
+        match self.get("cursor") {
+            None => Ok(None),
+            Some(raw) => cursor::decode(kind, owner, raw)
+                .filter(|key| valid(key))
+                .map(Some)
+                .ok_or_else(|| {
+                    ApiError::BadRequest(
+                        "the cursor is invalid: use the `next` value of a previous page".into(),
+                    )
+                }),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(detail) => ApiError::Unavailable(detail),
+            StoreError::Backend(detail) => ApiError::Internal(detail),
+        }
+    }
+}
+
+/// Refuses every method but GET on a route.
+pub fn require_get(request: &Request) -> Result<(), ApiError> {
+    if request.method() == Method::GET {
+        Ok(())
+    } else {
+        Err(ApiError::MethodNotAllowed { allow: "GET" })
+    }
+}

@@ -1,0 +1,215 @@
+//! Request errors and the one place where they become HTTP responses.
+//!
+//! Authentication failures follow RFC 6750 the way Auth0's express-oauth2-jwt-bearer answers
+//! them: the status, the `WWW-Authenticate` challenge and the JSON body all carry the same
+//! error code. Internal failures are logged in full and answered with a body that says nothing
+//! internal.
+
+use http::{HeaderValue, StatusCode};
+use serde::Serialize;
+use thiserror::Error;
+
+/// Why a request's credentials were not accepted. Each variant is exactly one HTTP answer.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum AuthError {
+    /// No `Authorization` header: 401 with a bare `Bearer realm=...` challenge (RFC 6750 §3.1).
+    #[error("authentication required: send an Authorization: Bearer <access token> header")]
+    MissingCredentials,
+    /// The request itself is malformed (two headers, another scheme, an empty token): 400.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The token is malformed, expired, revoked, for another API, or not signed by our issuer: 401.
+    #[error("{0}")]
+    InvalidToken(String),
+    /// The token is valid but lacks the scope the route needs: 403 with `scope=` (RFC 6750 §3.1).
+    #[error("insufficient scope: {scope} is required")]
+    InsufficientScope { scope: String },
+    /// The issuer's keys could not be loaded at all, so no token can be checked: 503.
+    /// Not the caller's fault, and never a 500.
+    #[error("tokens cannot be checked right now: the issuer's signing keys are unavailable")]
+    KeysUnavailable,
+}
+
+impl AuthError {
+    pub fn invalid_token(description: impl Into<String>) -> Self {
+        Self::InvalidToken(description.into())
+    }
+
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::InvalidRequest(description.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::MissingCredentials | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            Self::InsufficientScope { .. } => StatusCode::FORBIDDEN,
+            Self::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The RFC 6750 error code; `None` when the request had no credentials at all.
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            Self::MissingCredentials => None,
+            Self::InvalidRequest(_) => Some("invalid_request"),
+            Self::InvalidToken(_) => Some("invalid_token"),
+            Self::InsufficientScope { .. } => Some("insufficient_scope"),
+            Self::KeysUnavailable => Some("temporarily_unavailable"),
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge for this error, for the given realm.
+    pub fn challenge(&self, realm: &str) -> String {
+        let mut value = format!("Bearer realm=\"{}\"", quote_safe(realm));
+        if let Some(code) = self.code() {
+            value.push_str(&format!(
+                ", error=\"{code}\", error_description=\"{}\"",
+                quote_safe(&self.to_string())
+            ));
+        }
+        if let Self::InsufficientScope { scope } = self {
+            value.push_str(&format!(", scope=\"{}\"", quote_safe(scope)));
+        }
+        value
+    }
+}
+
+/// Keeps a value inside a quoted-string: RFC 6750 limits error descriptions to printable ASCII
+/// without `"` and `\`.
+fn quote_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if (c == ' ' || c.is_ascii_graphic()) && c != '"' && c != '\\' {
+                c
+            } else {
+                '\''
+            }
+        })
+        .collect()
+}
+
+/// Everything a request to the contacts or calendar API can fail with.
+#[derive(Debug, Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// A query parameter, path segment or cursor is not acceptable: 400 `invalid_request`.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Unknown route, unknown id, or an id that belongs to someone else: 404 `not_found`.
+    #[error("{0}")]
+    NotFound(String),
+    /// The route exists but not for this method: 405 with `Allow`.
+    #[error("method not allowed")]
+    MethodNotAllowed { allow: &'static str },
+    /// A CORS preflight from an origin that is not configured: 403.
+    #[error("origin not allowed")]
+    OriginNotAllowed,
+    /// The store is throttled or briefly unavailable: 503, the client may retry.
+    #[error("service temporarily unavailable")]
+    Unavailable(String),
+    /// A bug or an unexpected failure: 500 with a generic body; the detail is logged.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Auth(e) => e.status(),
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::OriginNotAllowed => StatusCode::FORBIDDEN,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The JSON body: `{"error": ..., "error_description": ...}`, never internal detail.
+    pub fn body(&self) -> ErrorBody {
+        let (error, description) = match self {
+            Self::Auth(e) => (e.code().unwrap_or("unauthorized"), e.to_string()),
+            Self::BadRequest(m) => ("invalid_request", m.clone()),
+            Self::NotFound(m) => ("not_found", m.clone()),
+            Self::MethodNotAllowed { allow } => ("method_not_allowed", format!("use {allow}")),
+            Self::OriginNotAllowed => (
+                "origin_not_allowed",
+                "this origin may not call the API".into(),
+            ),
+            Self::Unavailable(_) => ("temporarily_unavailable", "try again shortly".into()),
+            Self::Internal(_) => (
+                "server_error",
+                "the server failed to answer this request".into(),
+            ),
+        };
+        ErrorBody {
+            error: error.to_string(),
+            error_description: description,
+        }
+    }
+
+    /// Extra headers this error needs (`WWW-Authenticate`, `Allow`, `Retry-After`).
+    pub fn headers(&self, realm: &str) -> Vec<(http::HeaderName, HeaderValue)> {
+        let mut headers = Vec::new();
+        match self {
+            Self::Auth(AuthError::KeysUnavailable) => {
+                headers.push((http::header::RETRY_AFTER, HeaderValue::from_static("5")));
+            }
+            Self::Auth(e) => {
+                if let Ok(v) = HeaderValue::from_str(&e.challenge(realm)) {
+                    headers.push((http::header::WWW_AUTHENTICATE, v));
+                }
+            }
+            Self::MethodNotAllowed { allow } => {
+                headers.push((http::header::ALLOW, HeaderValue::from_static(allow)));
+            }
+            Self::Unavailable(_) => {
+                headers.push((http::header::RETRY_AFTER, HeaderValue::from_static("1")));
+            }
+            _ => {}
+        }
+        headers
+    }
+}
+
+/// The JSON error body shared by every API response.
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct ErrorBody {
+    pub error: String,
+    pub error_description: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenges_follow_rfc_6750() {
+        assert_eq!(
+            AuthError::MissingCredentials.challenge("organize"),
+            "Bearer realm=\"organize\""
+        );
+        assert_eq!(
+            AuthError::invalid_token("token \"expired\"").challenge("organize"),
+            "Bearer realm=\"organize\", error=\"invalid_token\", error_description=\"token 'expired'\""
+        );
+        let e = AuthError::InsufficientScope {
+            scope: "read:contacts".into(),
+        };
+        assert_eq!(e.status(), StatusCode::FORBIDDEN);
+        assert!(e.challenge("organize").ends_with("error=\"insufficient_scope\", error_description=\"insufficient scope: read:contacts is required\", scope=\"read:contacts\""));
+        assert_eq!(
+            AuthError::invalid_request("x").status(),
+            StatusCode::BAD_REQUEST
+        );
+    }
+
+    #[test]
+    fn internal_errors_say_nothing_internal() {
+        let body = ApiError::Internal("dynamodb: table secret-name not found".into()).body();
+        assert_eq!(body.error, "server_error");
+        assert!(!body.error_description.contains("secret-name"));
+    }
+}

@@ -1,0 +1,330 @@
+//! `JwksCache`: the issuer's signing keys, fetched once and shared by every warm invocation.
+//!
+//! Keys come only from the configured JWKS URL, never from a token. The cache is built for
+//! the hot path: a lookup of a known `kid` takes a read lock and never waits on the network.
+//! An unknown `kid` (the issuer rotated its keys) triggers at most one fetch at a time
+//! (single-flight) and at most one per cooldown, so a flood of made-up `kid`s cannot turn into
+//! a flood of requests to the issuer. A failed or unusable answer never replaces good keys.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::DecodingKey;
+use serde::Deserialize;
+use thiserror::Error;
+use tokio::time::Instant;
+
+use crate::config::AuthConfig;
+
+/// The longest JWKS document we read. Auth0's is about 3 KB; anything near this is not a JWKS.
+pub const MAX_JWKS_BYTES: usize = 64 * 1024;
+/// How long a JWKS fetch may take, connection included.
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// While no key was ever loaded, retry this soon rather than waiting a whole cooldown.
+const EMPTY_RETRY: Duration = Duration::from_secs(1);
+/// RSA moduli we accept: at least 2048 bits (RFC 8725 §3.5), at most 4096 (bounded verify cost).
+const MIN_MODULUS_BYTES: usize = 256;
+const MAX_MODULUS_BYTES: usize = 512;
+
+/// Why a key could not be had.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum KeyError {
+    /// The JWKS is loaded but has no key with this `kid`.
+    #[error("no signing key with this kid")]
+    UnknownKid,
+    /// No key was ever loaded: the JWKS URL is unreachable or answers garbage.
+    #[error("signing keys are not available")]
+    Unavailable,
+}
+
+/// Why a JWKS answer was refused.
+#[derive(Debug, Error)]
+pub enum JwksError {
+    #[error("fetching the JWKS failed: {0}")]
+    Fetch(String),
+    #[error("the JWKS answered HTTP {0}")]
+    Status(u16),
+    #[error("the JWKS is larger than {MAX_JWKS_BYTES} bytes")]
+    Oversized,
+    #[error("the JWKS is not valid JSON with a keys array: {0}")]
+    Malformed(String),
+    #[error("the JWKS has no usable RS256 signing key")]
+    NoUsableKey,
+}
+
+type KeyMap = HashMap<String, Arc<DecodingKey>>;
+
+#[derive(Default)]
+struct KeySet {
+    keys: KeyMap,
+    /// When the current keys were fetched; `None` until the first good answer.
+    fetched_at: Option<Instant>,
+    /// When a fetch last finished, good or bad: the start of the cooldown.
+    last_attempt: Option<Instant>,
+    /// Counts finished fetches, so a task that waited on another's fetch does not fetch again.
+    generation: u64,
+}
+
+struct Inner {
+    uri: String,
+    client: reqwest::Client,
+    cooldown: Duration,
+    max_age: Duration,
+    keys: RwLock<KeySet>,
+    /// Held while a fetch is under way: the single-flight gate.
+    refresh: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// The issuer's public keys by `kid`. Cheap to clone; clones share one cache.
+#[derive(Clone)]
+pub struct JwksCache {
+    inner: Arc<Inner>,
+}
+
+impl JwksCache {
+    /// A cache for the configuration's JWKS URL. Nothing is fetched until the first lookup
+    /// (or [`JwksCache::refresh`]).
+    pub fn new(config: &AuthConfig) -> Result<Self, JwksError> {
+        let client = reqwest::Client::builder()
+            .timeout(FETCH_TIMEOUT)
+            .connect_timeout(FETCH_TIMEOUT)
+            // Keys come from the configured URL and nowhere else.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("organizer-jwks/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| JwksError::Fetch(e.to_string()))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                uri: config.jwks_uri.clone(),
+                client,
+                cooldown: config.jwks_cooldown,
+                max_age: config.jwks_max_age,
+                keys: RwLock::new(KeySet::default()),
+                refresh: Arc::new(tokio::sync::Mutex::new(())),
+            }),
+        })
+    }
+
+    /// Loads keys from a JWKS document already in hand (tests, benchmarks, an in-process
+    /// issuer). The same rules apply as for a fetched answer.
+    pub fn load(&self, jwks: &[u8]) -> Result<usize, JwksError> {
+        let keys = parse_jwks(jwks)?;
+        let count = keys.len();
+        self.store(Ok(keys));
+        Ok(count)
+    }
+
+    /// The key for `kid`, fetching the JWKS when the `kid` is unknown and the cooldown allows.
+    pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, KeyError> {
+        let (generation, may_fetch) = {
+            let set = self.read();
+            if let Some(key) = set.keys.get(kid) {
+                if self.is_stale(&set) {
+                    self.refresh_in_background();
+                }
+                return Ok(key.clone());
+            }
+            (set.generation, self.may_fetch(&set))
+        };
+        if !may_fetch {
+            return Err(self.miss());
+        }
+        let _gate = self.inner.refresh.lock().await;
+        {
+            let set = self.read();
+            if let Some(key) = set.keys.get(kid) {
+                return Ok(key.clone());
+            }
+            // Another task fetched while we waited, or the cooldown started meanwhile.
+            if set.generation != generation || !self.may_fetch(&set) {
+                return Err(self.miss());
+            }
+        }
+        let result = self.fetch().await;
+        self.store(result);
+        self.read()
+            .keys
+            .get(kid)
+            .cloned()
+            .ok_or_else(|| self.miss())
+    }
+
+    /// Fetches the JWKS now (at start-up, to warm the cache). Keeps the old keys on failure.
+    pub async fn refresh(&self) -> Result<usize, JwksError> {
+        let _gate = self.inner.refresh.lock().await;
+        let result = self.fetch().await;
+        let outcome = match &result {
+            Ok(keys) => Ok(keys.len()),
+            Err(e) => Err(JwksError::Fetch(e.to_string())),
+        };
+        self.store(result);
+        outcome
+    }
+
+    /// The `kid`s currently held, sorted (for diagnostics and tests).
+    pub fn kids(&self) -> Vec<String> {
+        let mut kids: Vec<String> = self.read().keys.keys().cloned().collect();
+        kids.sort();
+        kids
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, KeySet> {
+        // A poisoned lock only means a panic elsewhere while holding it; the data is still whole.
+        self.inner.keys.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn miss(&self) -> KeyError {
+        if self.read().fetched_at.is_some() {
+            KeyError::UnknownKid
+        } else {
+            KeyError::Unavailable
+        }
+    }
+
+    fn is_stale(&self, set: &KeySet) -> bool {
+        set.fetched_at
+            .is_none_or(|at| at.elapsed() >= self.inner.max_age)
+    }
+
+    fn may_fetch(&self, set: &KeySet) -> bool {
+        let wait = if set.fetched_at.is_some() {
+            self.inner.cooldown
+        } else {
+            EMPTY_RETRY.min(self.inner.cooldown)
+        };
+        set.last_attempt.is_none_or(|at| at.elapsed() >= wait)
+    }
+
+    /// Refreshes stale keys without making the current request wait; skipped when a fetch is
+    /// already under way or the cooldown has not passed.
+    fn refresh_in_background(&self) {
+        if !self.may_fetch(&self.read()) {
+            return;
+        }
+        let Ok(gate) = self.inner.refresh.clone().try_lock_owned() else {
+            return;
+        };
+        let cache = self.clone();
+        tokio::spawn(async move {
+            let result = cache.fetch().await;
+            cache.store(result);
+            drop(gate);
+        });
+    }
+
+    fn store(&self, result: Result<KeyMap, JwksError>) {
+        let mut set = self.inner.keys.write().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        set.last_attempt = Some(now);
+        set.generation += 1;
+        match result {
+            Ok(keys) => {
+                tracing::info!(uri = %self.inner.uri, keys = keys.len(), "JWKS loaded");
+                set.keys = keys;
+                set.fetched_at = Some(now);
+            }
+            Err(error) => {
+                tracing::warn!(uri = %self.inner.uri, %error, kept = set.keys.len(), "JWKS refresh failed; keeping the last good keys");
+            }
+        }
+    }
+
+    async fn fetch(&self) -> Result<KeyMap, JwksError> {
+        let fetch = |e: reqwest::Error| JwksError::Fetch(e.to_string());
+        let mut response = self
+            .inner
+            .client
+            .get(&self.inner.uri)
+            .send()
+            .await
+            .map_err(fetch)?;
+        if !response.status().is_success() {
+            return Err(JwksError::Status(response.status().as_u16()));
+        }
+        if response
+            .content_length()
+            .is_some_and(|len| len > MAX_JWKS_BYTES as u64)
+        {
+            return Err(JwksError::Oversized);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(fetch)? {
+            if body.len() + chunk.len() > MAX_JWKS_BYTES {
+                return Err(JwksError::Oversized);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        parse_jwks(&body)
+    }
+}
+
+#[derive(Deserialize)]
+struct JwkSet {
+    keys: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct RsaJwk {
+    kty: String,
+    kid: Option<String>,
+    #[serde(rename = "use")]
+    use_: Option<String>,
+    alg: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+}
+
+/// Keeps the RSA keys meant for RS256 signatures: `use` is `sig` or absent, `alg` is `RS256`
+/// or absent, a `kid` is present, and the modulus is 2048 to 4096 bits. Other keys are skipped.
+pub fn parse_jwks(bytes: &[u8]) -> Result<KeyMap, JwksError> {
+    if bytes.len() > MAX_JWKS_BYTES {
+        return Err(JwksError::Oversized);
+    }
+    let set: JwkSet =
+        serde_json::from_slice(bytes).map_err(|e| JwksError::Malformed(e.to_string()))?;
+    let mut keys = KeyMap::new();
+    for value in set.keys {
+        let Ok(jwk) = serde_json::from_value::<RsaJwk>(value) else {
+            continue;
+        };
+        if jwk.kty != "RSA"
+            || jwk.use_.as_deref().is_some_and(|u| u != "sig")
+            || jwk.alg.as_deref().is_some_and(|a| a != "RS256")
+        {
+            continue;
+        }
+        let (Some(kid), Some(n), Some(e)) = (jwk.kid, jwk.n, jwk.e) else {
+            continue;
+        };
+        if kid.is_empty() || keys.contains_key(&kid) {
+            continue;
+        }
+        let (Ok(n), Ok(e)) = (URL_SAFE_NO_PAD.decode(n), URL_SAFE_NO_PAD.decode(e)) else {
+            continue;
+        };
+        let modulus = strip_leading_zeros(&n);
+        let exponent = strip_leading_zeros(&e);
+        if !(MIN_MODULUS_BYTES..=MAX_MODULUS_BYTES).contains(&modulus.len())
+            || exponent.is_empty()
+            || exponent.len() > 4
+        {
+            continue;
+        }
+        keys.insert(
+            kid,
+            Arc::new(DecodingKey::from_rsa_raw_components(modulus, exponent)),
+        );
+    }
+    if keys.is_empty() {
+        return Err(JwksError::NoUsableKey);
+    }
+    Ok(keys)
+}
+
+fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    &bytes[start..]
+}

@@ -1,0 +1,156 @@
+//! The data each microservice owns. Every item belongs to one user: the token's `sub`.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Separates the lower-cased name from the id in a contact's sort key. U+0001 sorts before
+/// every printable character, so "Ann" comes before "Ann Smith".
+pub const NAME_KEY_SEPARATOR: char = '\u{1}';
+/// Ids are opaque, short, and safe in paths and keys.
+pub const MAX_ID_LEN: usize = 64;
+
+/// A person in the user's address book.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub company: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// RFC 3339, UTC.
+    pub updated_at: String,
+}
+
+impl Contact {
+    /// The listing order: case-insensitive by name, then by id so the order is total.
+    pub fn sort_key(&self) -> String {
+        format!(
+            "{}{NAME_KEY_SEPARATOR}{}",
+            self.name.to_lowercase(),
+            self.id
+        )
+    }
+}
+
+/// An entry in the user's calendar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: String,
+    pub title: String,
+    /// RFC 3339, UTC, whole seconds (`2026-11-26T09:30:00Z`), so it sorts as text.
+    pub start: String,
+    /// RFC 3339, UTC, whole seconds.
+    pub end: String,
+    pub location: String,
+    pub attendees: Vec<String>,
+}
+
+impl Event {
+    /// The listing order: by start time, then by id.
+    pub fn sort_key(&self) -> String {
+        format!("{}#{}", self.start, self.id)
+    }
+}
+
+/// Whether `id` has the shape of an id: 1 to 64 of `A-Z a-z 0-9 - _`.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Parses an RFC 3339 time with any offset and writes it in UTC with whole seconds, the one
+/// form stored and compared. Years outside 0000-9999 are refused (they would not sort as text).
+pub fn normalize_time(value: &str) -> Option<String> {
+    if value.len() > 64 {
+        return None;
+    }
+    let parsed = DateTime::parse_from_rfc3339(value)
+        .ok()?
+        .with_timezone(&Utc);
+    let text = parsed.to_rfc3339_opts(SecondsFormat::Secs, true);
+    (text.len() == 20).then_some(text)
+}
+
+/// Now, in the stored form.
+pub fn now_rfc3339() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Whether `key` has the shape of a contact sort key.
+pub fn is_contact_sort_key(key: &str) -> bool {
+    key.len() <= 512
+        && key
+            .rsplit_once(NAME_KEY_SEPARATOR)
+            .is_some_and(|(_, id)| is_valid_id(id))
+}
+
+/// Whether `key` has the shape of an event sort key.
+pub fn is_event_sort_key(key: &str) -> bool {
+    key.split_once('#').is_some_and(|(start, id)| {
+        is_valid_id(id) && normalize_time(start).as_deref() == Some(start)
+    })
+}
+
+/// The id at the end of a sort key of either kind.
+pub fn id_of_sort_key(key: &str) -> &str {
+    key.rsplit([NAME_KEY_SEPARATOR, '#']).next().unwrap_or(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_normalized_to_utc_seconds() {
+        assert_eq!(
+            normalize_time("2026-11-26T10:30:00+01:00").as_deref(),
+            Some("2026-11-26T09:30:00Z")
+        );
+        assert_eq!(
+            normalize_time("2026-11-26T09:30:00.999Z").as_deref(),
+            Some("2026-11-26T09:30:00Z")
+        );
+        for bad in [
+            "2026-11-26",
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+            "",
+            "2026-11-26T09:30:00",
+        ] {
+            assert_eq!(normalize_time(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn ids_are_short_and_plain() {
+        assert!(is_valid_id("c-0a1b_2"));
+        for bad in ["", "a/b", "a b", "ä", "x".repeat(65).as_str(), "..", "a#b"] {
+            assert!(!is_valid_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sort_keys_order_names_case_insensitively_and_keep_the_id() {
+        let c = |name: &str, id: &str| Contact {
+            id: id.into(),
+            name: name.into(),
+            email: String::new(),
+            phone: String::new(),
+            company: String::new(),
+            created_at: String::new(),
+            updated_at: String::new(),
+        };
+        assert!(c("ann", "z").sort_key() < c("Ann Smith", "a").sort_key());
+        assert!(c("Bob", "a").sort_key() > c("ann", "b").sort_key());
+        assert_eq!(id_of_sort_key(&c("A#b", "id-1").sort_key()), "id-1");
+        assert!(is_contact_sort_key(&c("x", "id").sort_key()));
+        assert!(is_event_sort_key("2026-11-26T09:30:00Z#e-1"));
+        assert!(!is_event_sort_key("2026-11-26T09:30:00+00:00#e-1"));
+        assert!(!is_event_sort_key("2026-11-26T09:30:00Z#"));
+    }
+}

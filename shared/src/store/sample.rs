@@ -1,0 +1,135 @@
+//! Realistic sample data for one user, for the seed command and the local stack.
+//!
+//! Ids are derived from the owner, so seeding twice replaces rather than duplicates. Events
+//! are placed around the current week, so a fresh demo always shows an upcoming agenda.
+
+use chrono::{Datelike, Duration, SecondsFormat, TimeZone, Utc};
+use sha2::{Digest, Sha256};
+
+use super::model::{Contact, Event, now_rfc3339};
+use super::{ContactStore, EventStore, StoreError};
+
+const PEOPLE: &[(&str, &str, &str)] = &[
+    ("Ada Lovelace", "Analytical Engines Ltd", "+44 20 7946 0011"),
+    ("Grace Hopper", "Compiler Works", "+1 202 555 0142"),
+    ("Alan Turing", "Bletchley Research", "+44 1908 640 404"),
+    (
+        "Katherine Johnson",
+        "Orbital Mechanics Inc",
+        "+1 757 555 0199",
+    ),
+    ("Edsger Dijkstra", "Shortest Path BV", "+31 40 247 9111"),
+    ("Barbara Liskov", "Substitution Labs", "+1 617 555 0123"),
+    ("Donald Knuth", "Literate Press", "+1 650 555 0177"),
+    ("Margaret Hamilton", "Apollo Software", "+1 617 555 0160"),
+    ("Linus Torvalds", "Kernel Co", "+1 503 555 0105"),
+    ("Radia Perlman", "Spanning Tree Systems", "+1 425 555 0188"),
+    ("Tim Berners-Lee", "Web Foundations", "+44 20 7946 0958"),
+    ("Frances Allen", "Optimizing Compilers", "+1 914 555 0133"),
+    ("Ken Thompson", "Unix Heritage", "+1 908 555 0101"),
+    ("Shafi Goldwasser", "Zero Knowledge SA", "+972 3 555 0144"),
+    ("John McCarthy", "Lisp Machines", "+1 650 555 0111"),
+    ("Hedy Lamarr", "Frequency Hopping GmbH", "+43 1 555 0190"),
+    ("Dennis Ritchie", "C Language Group", "+1 908 555 0102"),
+    ("Anita Borg", "Systers Network", "+1 650 555 0155"),
+    ("Vint Cerf", "Packet Routing LLC", "+1 703 555 0122"),
+    ("Sophie Wilson", "Acorn Designs", "+44 1223 555 017"),
+];
+
+const MEETINGS: &[(&str, &str, i64)] = &[
+    ("Weekly planning", "Room 4.02", 60),
+    ("1:1 with Grace", "Video call", 30),
+    ("Design review: sync engine", "Room 2.11", 90),
+    ("Lunch with Ada", "Café Babbage", 60),
+    ("Customer call: Kernel Co", "Video call", 45),
+    ("Security review", "Room 4.02", 60),
+    ("Dentist", "Main Street Clinic", 45),
+    ("Team retrospective", "Room 1.07", 60),
+    ("Interview: backend engineer", "Room 3.01", 60),
+    ("Quarterly business review", "Board room", 120),
+];
+
+fn stable_id(prefix: &str, owner: &str, index: usize) -> String {
+    let digest = Sha256::digest(format!("{prefix}\0{owner}\0{index}").as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}-{hex}")
+}
+
+/// The sample contacts for `owner`.
+pub fn contacts(owner: &str) -> Vec<Contact> {
+    let now = now_rfc3339();
+    PEOPLE
+        .iter()
+        .enumerate()
+        .map(|(i, (name, company, phone))| {
+            let email_user = name.to_lowercase().replace([' ', '-'], ".");
+            let domain = company
+                .to_lowercase()
+                .split(' ')
+                .next()
+                .unwrap_or("example")
+                .to_string();
+            Contact {
+                id: stable_id("c", owner, i),
+                name: (*name).to_string(),
+                email: format!("{email_user}@{domain}.example"),
+                phone: (*phone).to_string(),
+                company: (*company).to_string(),
+                created_at: now.clone(),
+                updated_at: now.clone(),
+            }
+        })
+        .collect()
+}
+
+/// The sample events for `owner`: two or three a working day, from last Monday for three weeks.
+pub fn events(owner: &str) -> Vec<Event> {
+    let today = Utc::now().date_naive();
+    let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()) + 7);
+    let mut events = Vec::new();
+    for day in 0..21i64 {
+        let date = monday + Duration::days(day);
+        if date.weekday().num_days_from_monday() >= 5 {
+            continue;
+        }
+        for slot in 0..(2 + (day % 2)) {
+            let i = events.len();
+            let (title, location, minutes) = MEETINGS[i % MEETINGS.len()];
+            let hour = 9 + u32::try_from(slot * 3 + (day % 3)).unwrap_or(0);
+            let Some(start) = date.and_hms_opt(hour, if i % 2 == 0 { 0 } else { 30 }, 0) else {
+                continue;
+            };
+            let start = Utc.from_utc_datetime(&start);
+            let end = start + Duration::minutes(minutes);
+            let attendees = (0..(1 + i % 3))
+                .map(|k| PEOPLE[(i + k * 7) % PEOPLE.len()].0.to_string())
+                .collect();
+            events.push(Event {
+                id: stable_id("e", owner, i),
+                title: title.to_string(),
+                start: start.to_rfc3339_opts(SecondsFormat::Secs, true),
+                end: end.to_rfc3339_opts(SecondsFormat::Secs, true),
+                location: location.to_string(),
+                attendees,
+            });
+        }
+    }
+    events
+}
+
+/// Loads the sample data for `owner` into both stores; returns (contacts, events) written.
+pub async fn seed(
+    owner: &str,
+    contact_store: &dyn ContactStore,
+    event_store: &dyn EventStore,
+) -> Result<(usize, usize), StoreError> {
+    let contacts = contacts(owner);
+    for c in &contacts {
+        contact_store.put_contact(owner, c).await?;
+    }
+    let events = events(owner);
+    for e in &events {
+        event_store.put_event(owner, e).await?;
+    }
+    Ok((contacts.len(), events.len()))
+}

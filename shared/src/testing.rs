@@ -1,0 +1,85 @@
+//! Helpers for tests and benchmarks: a test issuer whose tokens are really RS256-signed.
+//!
+//! Compiled only with the `test-support` feature (dev-dependencies and benchmarks).
+
+use std::sync::{Arc, OnceLock};
+
+use serde_json::{Value, json};
+
+use crate::config::AuthConfig;
+use crate::jwks::JwksCache;
+use crate::signing::{SigningKey, jwks_document};
+use crate::token::TokenVerifier;
+
+pub const TEST_ISSUER: &str = "https://tenant.example.test/";
+pub const TEST_AUDIENCE: &str = "organize";
+
+/// One RSA key per test process: generating keys is the slowest part of a test.
+pub fn shared_key() -> &'static SigningKey {
+    static KEY: OnceLock<SigningKey> = OnceLock::new();
+    KEY.get_or_init(|| SigningKey::generate().unwrap_or_else(|e| panic!("test key: {e}")))
+}
+
+/// A second, unrelated key: the attacker's.
+pub fn other_key() -> &'static SigningKey {
+    static KEY: OnceLock<SigningKey> = OnceLock::new();
+    KEY.get_or_init(|| SigningKey::generate().unwrap_or_else(|e| panic!("test key: {e}")))
+}
+
+/// An issuer for tests: mints tokens and builds verifiers that trust its key.
+pub struct TestIssuer {
+    pub key: &'static SigningKey,
+    pub config: AuthConfig,
+}
+
+impl Default for TestIssuer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestIssuer {
+    pub fn new() -> Self {
+        let mut config = AuthConfig::for_issuer(TEST_ISSUER, TEST_AUDIENCE);
+        // Nothing listens on the discard port: a refresh fails at once, without DNS or network.
+        config.jwks_uri = "http://127.0.0.1:9/.well-known/jwks.json".into();
+        Self {
+            key: shared_key(),
+            config,
+        }
+    }
+
+    /// A verifier whose JWKS cache already holds this issuer's key (no network).
+    pub fn verifier(&self) -> Arc<TokenVerifier> {
+        let cache = JwksCache::new(&self.config).unwrap_or_else(|e| panic!("cache: {e}"));
+        let jwks = jwks_document([self.key]).to_string();
+        cache
+            .load(jwks.as_bytes())
+            .unwrap_or_else(|e| panic!("jwks: {e}"));
+        Arc::new(TokenVerifier::new(&self.config, cache))
+    }
+
+    /// Claims of a valid access token for `sub` with `scope`, valid for an hour from now.
+    pub fn claims(&self, sub: &str, scope: &str) -> Value {
+        let now = jsonwebtoken::get_current_timestamp();
+        json!({
+            "iss": self.config.issuer,
+            "sub": sub,
+            "aud": [self.config.audience, format!("{}userinfo", self.config.issuer)],
+            "azp": "spa-client-id",
+            "iat": now,
+            "exp": now + 3600,
+            "scope": scope,
+        })
+    }
+
+    pub fn token(&self, sub: &str, scope: &str) -> String {
+        self.sign(&self.claims(sub, scope))
+    }
+
+    pub fn sign(&self, claims: &Value) -> String {
+        self.key
+            .sign(claims)
+            .unwrap_or_else(|e| panic!("sign: {e}"))
+    }
+}

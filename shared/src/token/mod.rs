@@ -1,0 +1,238 @@
+//! `TokenVerifier`: the access-token pipeline every function runs before it trusts a request.
+//!
+//! The steps run in this order, and each failure is a 401 `invalid_token` that says which step
+//! failed:
+//!
+//! 1. size (at most [`MAX_TOKEN_BYTES`]) and alphabet (base64url and two dots only);
+//! 2. the protected header: `alg` must be exactly `RS256`, `crit` is refused, `kid` is required
+//!    and used only as a lookup key; `jku`, `x5u`, `jwk` and `x5c` are ignored;
+//! 3. the key for `kid` from the configured JWKS ([`JwksCache`]);
+//! 4. the signature, then the registered claims (`jsonwebtoken`, configured once from
+//!    [`AuthConfig`]): `exp`, `iss`, `aud` required, `nbf` honoured, with the configured leeway;
+//! 5. our own claim rules: `iss` a string equal to the issuer, `iat` a number not in the future,
+//!    `sub` a non-empty string, `scope` a string, `permissions` an array of strings.
+//!
+//! Nothing in the claims is looked at before the signature has been verified.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, Validation};
+use serde::Deserialize;
+
+use crate::config::AuthConfig;
+use crate::error::AuthError;
+use crate::jwks::{JwksCache, KeyError};
+
+/// Tokens longer than this are refused before any parsing. Auth0 access tokens are about 1 KB.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+const MAX_KID_BYTES: usize = 256;
+
+/// What a verified access token says about the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessClaims {
+    /// The user (`auth0|...`) or, for client credentials, `<client_id>@clients`. Owns the data.
+    pub sub: String,
+    /// Scopes from the space-separated `scope` claim, in token order.
+    pub scopes: Vec<String>,
+    /// Auth0 RBAC permissions, when the API adds them to tokens.
+    pub permissions: Vec<String>,
+    /// The client the token was issued to (`azp`, or `client_id`).
+    pub client_id: Option<String>,
+    /// Expiry, seconds since the epoch.
+    pub expires_at: u64,
+}
+
+impl AccessClaims {
+    /// The granted scopes as one space-separated string (for logs and authorizer context).
+    pub fn scope_string(&self) -> String {
+        self.scopes.join(" ")
+    }
+}
+
+#[derive(Deserialize)]
+struct ProtectedHeader {
+    alg: String,
+    kid: Option<String>,
+    crit: Option<serde_json::Value>,
+}
+
+/// `aud` must be a string or an array of strings; jsonwebtoken checks its value.
+#[derive(Deserialize)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The claims we read, typed strictly: a wrong type is a malformed token.
+#[derive(Deserialize)]
+struct TokenClaims {
+    iss: String,
+    sub: String,
+    #[allow(dead_code)]
+    aud: Audience,
+    exp: u64,
+    iat: Option<serde_json::Number>,
+    scope: Option<String>,
+    permissions: Option<Vec<String>>,
+    azp: Option<String>,
+    client_id: Option<String>,
+}
+
+/// Verifies access tokens for one issuer and one audience. Built once at start-up.
+pub struct TokenVerifier {
+    issuer: String,
+    leeway: u64,
+    validation: Validation,
+    keys: JwksCache,
+}
+
+impl TokenVerifier {
+    pub fn new(config: &AuthConfig, keys: JwksCache) -> Self {
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.algorithms = vec![Algorithm::RS256];
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        validation.set_issuer(&[&config.issuer]);
+        validation.set_audience(&[&config.audience]);
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.validate_aud = true;
+        validation.leeway = config.leeway.as_secs();
+        Self {
+            issuer: config.issuer.clone(),
+            leeway: config.leeway.as_secs(),
+            validation,
+            keys,
+        }
+    }
+
+    /// A verifier with its own [`JwksCache`] for the configured JWKS URL.
+    pub fn from_config(config: &AuthConfig) -> Result<Arc<Self>, crate::jwks::JwksError> {
+        Ok(Arc::new(Self::new(config, JwksCache::new(config)?)))
+    }
+
+    pub fn keys(&self) -> &JwksCache {
+        &self.keys
+    }
+
+    /// Runs the whole pipeline on a bearer token.
+    pub async fn verify(&self, token: &str) -> Result<AccessClaims, AuthError> {
+        let kid = check_shape_and_header(token)?;
+        let key = self.keys.key(&kid).await.map_err(|e| match e {
+            KeyError::UnknownKid => {
+                AuthError::invalid_token("the token is signed with an unknown key")
+            }
+            KeyError::Unavailable => AuthError::KeysUnavailable,
+        })?;
+        let data =
+            jsonwebtoken::decode::<TokenClaims>(token, &key, &self.validation).map_err(describe)?;
+        self.check_claims(data.claims)
+    }
+
+    fn check_claims(&self, claims: TokenClaims) -> Result<AccessClaims, AuthError> {
+        if claims.iss != self.issuer {
+            return Err(AuthError::invalid_token("unexpected issuer"));
+        }
+        if let Some(iat) = claims.iat {
+            let now = jsonwebtoken::get_current_timestamp();
+            match iat.as_f64() {
+                Some(iat) if iat <= (now + self.leeway) as f64 => {}
+                Some(_) => {
+                    return Err(AuthError::invalid_token(
+                        "the token is issued in the future",
+                    ));
+                }
+                None => return Err(AuthError::invalid_token("iat is not a number")),
+            }
+        }
+        if claims.sub.is_empty() {
+            return Err(AuthError::invalid_token("sub is empty"));
+        }
+        Ok(AccessClaims {
+            sub: claims.sub,
+            scopes: claims
+                .scope
+                .as_deref()
+                .unwrap_or("")
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+            permissions: claims.permissions.unwrap_or_default(),
+            client_id: claims.azp.or(claims.client_id),
+            expires_at: claims.exp,
+        })
+    }
+}
+
+/// Steps 1 and 2: refuses anything that is not a compact RS256 JWS with a `kid`, and returns it.
+fn check_shape_and_header(token: &str) -> Result<String, AuthError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(AuthError::invalid_token(format!(
+            "the token is longer than {MAX_TOKEN_BYTES} bytes"
+        )));
+    }
+    if !token
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return Err(AuthError::invalid_token(
+            "the token has characters outside base64url",
+        ));
+    }
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(AuthError::invalid_token(
+            "the token is not a signed JWT (three parts)",
+        ));
+    };
+    if header.is_empty() || payload.is_empty() || signature.is_empty() {
+        return Err(AuthError::invalid_token("the token has an empty part"));
+    }
+    let header = URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<ProtectedHeader>(&bytes).ok())
+        .ok_or_else(|| AuthError::invalid_token("the token header is malformed"))?;
+    if header.crit.is_some() {
+        return Err(AuthError::invalid_token(
+            "critical header parameters are not supported",
+        ));
+    }
+    if header.alg != "RS256" {
+        return Err(AuthError::invalid_token(
+            "unsupported algorithm: only RS256 is accepted",
+        ));
+    }
+    match header.kid {
+        Some(kid) if !kid.is_empty() && kid.len() <= MAX_KID_BYTES => Ok(kid),
+        _ => Err(AuthError::invalid_token(
+            "the token header has no usable kid",
+        )),
+    }
+}
+
+fn describe(error: jsonwebtoken::errors::Error) -> AuthError {
+    let text = match error.kind() {
+        ErrorKind::InvalidSignature => "invalid signature".to_string(),
+        ErrorKind::ExpiredSignature => "the token has expired".to_string(),
+        ErrorKind::ImmatureSignature => "the token is not valid yet (nbf)".to_string(),
+        ErrorKind::InvalidIssuer => "unexpected issuer".to_string(),
+        ErrorKind::InvalidAudience => "the token is not for this API (aud)".to_string(),
+        ErrorKind::InvalidAlgorithm => "unsupported algorithm: only RS256 is accepted".to_string(),
+        ErrorKind::MissingRequiredClaim(claim) => format!("missing or malformed claim: {claim}"),
+        ErrorKind::InvalidClaimFormat(claim) => format!("malformed claim: {claim}"),
+        ErrorKind::Json(_) => "the token claims are malformed".to_string(),
+        _ => "the token is malformed".to_string(),
+    };
+    AuthError::InvalidToken(text)
+}
+
+#[cfg(test)]
+mod tests;
