@@ -83,3 +83,77 @@ impl TestIssuer {
             .unwrap_or_else(|e| panic!("sign: {e}"))
     }
 }
+
+/// Builds API Gateway HTTP API (payload 2.0) events from a fixture file, the way API Gateway
+/// would send them, and turns them into `lambda_http` requests.
+pub struct EventBuilder {
+    value: Value,
+}
+
+impl EventBuilder {
+    pub fn from_fixture(json: &str) -> Self {
+        Self {
+            value: serde_json::from_str(json).unwrap_or_else(|e| panic!("fixture: {e}")),
+        }
+    }
+
+    pub fn method(mut self, method: &str) -> Self {
+        self.value["requestContext"]["http"]["method"] = json!(method);
+        self
+    }
+
+    pub fn path(mut self, path: &str) -> Self {
+        self.value["rawPath"] = json!(path);
+        self.value["requestContext"]["http"]["path"] = json!(path);
+        self
+    }
+
+    pub fn stage(mut self, stage: &str) -> Self {
+        self.value["requestContext"]["stage"] = json!(stage);
+        self
+    }
+
+    pub fn query(mut self, raw: &str) -> Self {
+        self.value["rawQueryString"] = json!(raw);
+        self
+    }
+
+    /// Sets a header; API Gateway lower-cases names and joins repeated headers with commas.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.value["headers"][name.to_ascii_lowercase()] = json!(value);
+        self
+    }
+
+    pub fn without_header(mut self, name: &str) -> Self {
+        if let Some(headers) = self.value["headers"].as_object_mut() {
+            headers.remove(&name.to_ascii_lowercase());
+        }
+        self
+    }
+
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    pub fn json(&self) -> String {
+        self.value.to_string()
+    }
+
+    pub fn build(self) -> lambda_http::Request {
+        lambda_http::request::from_str(&self.json()).unwrap_or_else(|e| panic!("event: {e}"))
+    }
+}
+
+/// The status, headers and JSON body of a response.
+pub fn response_json(response: &lambda_http::Response<lambda_http::Body>) -> Value {
+    match response.body() {
+        lambda_http::Body::Text(text) => {
+            serde_json::from_str(text).unwrap_or_else(|e| panic!("body {text:?}: {e}"))
+        }
+        lambda_http::Body::Binary(bytes) => {
+            serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("body: {e}"))
+        }
+        lambda_http::Body::Empty => Value::Null,
+        _ => Value::Null,
+    }
+}

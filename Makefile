@@ -1,0 +1,19 @@
+# The commands of the README. `make run` runs the system, `make test` runs every test.
+export CARGO_TARGET_DIR ?= $(CURDIR)/target
+
+.PHONY: run test bench seed build lambda-build
+
+run:
+	cargo run --
+
+test:
+	scripts/test.sh
+
+bench:
+	cargo bench -p organizer-shared --bench verify
+
+seed:
+	cargo run -- seed $(ARGS)
+
+lambda-build:
+	cargo lambda build --release --arm64 -p contacts -p calendar
