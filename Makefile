@@ -10,7 +10,7 @@ test:
 	scripts/test.sh
 
 bench:
-	cargo bench -p organizer-shared --bench verify
+	cargo bench -p contacts --bench hot_path
 
 seed:
 	cargo run -- seed $(ARGS)

@@ -137,6 +137,9 @@ impl ApiContext {
                 h.append(header::VARY, HeaderValue::from_static("Origin"));
                 r
             }
+            (Some(origin), Some(_)) if self.cors.allows(origin) => {
+                self.error(&ApiError::MethodNotAllowed { allow: "GET" })
+            }
             (Some(_), Some(_)) => self.error(&ApiError::OriginNotAllowed),
             _ => self.error(&ApiError::MethodNotAllowed { allow: "GET" }),
         };

@@ -1,5 +1,7 @@
 //! The JWKS cache against a real HTTP server on port 0 that counts its hits.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

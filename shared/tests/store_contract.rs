@@ -1,5 +1,7 @@
 //! One contract, two stores: every test runs on the in-memory store and on DynamoDB Local.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
 mod common;
 
 use std::sync::Arc;

@@ -1,5 +1,7 @@
 //! The contacts handler, called directly with API Gateway events built from a fixture.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
 use std::sync::Arc;
 
 use contacts::{ContactsApi, handle};

@@ -117,10 +117,10 @@ pub(crate) fn event_bounds(
         (None, Some(after)) => (Some(after.to_string()), true),
         (None, None) => (None, false),
     };
-    if let (Some(low), Some(to)) = (lower.0.as_deref(), range.to.as_deref()) {
-        if low >= to {
-            return None;
-        }
+    if let (Some(low), Some(to)) = (lower.0.as_deref(), range.to.as_deref())
+        && low >= to
+    {
+        return None;
     }
     Some((lower.0, lower.1, range.to.clone()))
 }

@@ -1,5 +1,7 @@
 //! One test per rule of the pipeline, on really signed tokens.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
