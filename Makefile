@@ -16,4 +16,5 @@ seed:
 	cargo run -- seed $(ARGS)
 
 lambda-build:
-	cargo lambda build --release --arm64 -p contacts -p calendar
+	@test -x .local/venv/bin/cargo-lambda || { python3 -m venv .local/venv && .local/venv/bin/pip install -q cargo-lambda; }
+	PATH="$(CURDIR)/.local/venv/bin:$$PATH" cargo lambda build --release --arm64 -p contacts -p calendar

@@ -313,6 +313,11 @@ pub fn parse_jwks(bytes: &[u8]) -> Result<KeyMap, JwksError> {
         {
             continue;
         }
+        // Parse once here: a key the crypto library refuses is skipped, and the parsed key is
+        // ready for the first token.
+        if crate::crypto::parsed(modulus, exponent).is_err() {
+            continue;
+        }
         keys.insert(
             kid,
             Arc::new(DecodingKey::from_rsa_raw_components(modulus, exponent)),

@@ -14,6 +14,7 @@
 pub mod api;
 pub mod bearer;
 pub mod config;
+pub mod crypto;
 pub mod error;
 pub mod jwks;
 pub mod logging;

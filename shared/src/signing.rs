@@ -107,6 +107,7 @@ impl SigningKey {
 
     /// Signs `claims` as an RS256 JWT whose header carries this key's `kid`.
     pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, SigningError> {
+        crate::crypto::install();
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, claims, &self.encoding)

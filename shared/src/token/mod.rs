@@ -93,6 +93,7 @@ pub struct TokenVerifier {
 
 impl TokenVerifier {
     pub fn new(config: &AuthConfig, keys: JwksCache) -> Self {
+        crate::crypto::install();
         let mut validation = Validation::new(Algorithm::RS256);
         validation.algorithms = vec![Algorithm::RS256];
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
