@@ -1,12 +1,16 @@
 //! `organizer`: the project's command-line tool, run with `cargo run -- <command>`.
 //!
-//! - `seed`: creates the DynamoDB tables when missing and loads sample data for one user.
-//!
-//! The offline local stack (dev tenant, API and site in one command) is tracked in issue 3.
+//! - (no command) or `serve`: the offline local stack — dev tenant, API and site;
+//! - `seed`: creates the DynamoDB tables when missing and loads sample data for one user;
+//! - `keys rotate`: adds a new signing key to the dev tenant, keeping the previous one published.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use organizer_local::tenant::state::StateDir;
+use organizer_local::{StackOptions, StoreChoice};
+use organizer_shared::logging;
 use organizer_shared::store::dynamo::{
     self, DEFAULT_CALENDAR_TABLE, DEFAULT_CONTACTS_TABLE, DynamoContactStore, DynamoEventStore,
     TableSpec,
@@ -19,75 +23,212 @@ use organizer_shared::store::sample;
     version,
     about = "Organizer: contacts and calendar behind one logical API"
 )]
+#[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    /// With no command, the local stack runs with these options.
+    #[command(flatten)]
+    serve: ServeArgs,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the offline local stack: dev tenant, API and site (the default).
+    Serve(ServeArgs),
     /// Create the DynamoDB tables when missing, then load sample contacts and events for a user.
     Seed {
         /// The user who owns the data: the `sub` of their access tokens.
         #[arg(long, default_value = "auth0|demo")]
         user: String,
-        /// DynamoDB endpoint, e.g. DynamoDB Local. Defaults to AWS_ENDPOINT_URL_DYNAMODB, else AWS.
-        #[arg(long, env = "AWS_ENDPOINT_URL_DYNAMODB")]
-        endpoint_url: Option<String>,
-        #[arg(long, env = "CONTACTS_TABLE", default_value = DEFAULT_CONTACTS_TABLE)]
-        contacts_table: String,
-        #[arg(long, env = "CALENDAR_TABLE", default_value = DEFAULT_CALENDAR_TABLE)]
-        calendar_table: String,
+        #[command(flatten)]
+        dynamo: DynamoArgs,
         /// Only load data; fail if a table is missing instead of creating it.
         #[arg(long)]
         no_create: bool,
     },
+    /// The dev tenant's signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new active key; the previous key stays in the JWKS until it is retired.
+    Rotate {
+        /// How many keys to keep published, the new one included.
+        #[arg(long, default_value_t = 2)]
+        keep: usize,
+        #[arg(long, env = "ORGANIZER_STATE_DIR", default_value = ".state")]
+        state_dir: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct DynamoArgs {
+    /// DynamoDB endpoint, e.g. DynamoDB Local. Defaults to AWS_ENDPOINT_URL_DYNAMODB, else AWS.
+    #[arg(long, env = "AWS_ENDPOINT_URL_DYNAMODB")]
+    endpoint_url: Option<String>,
+    #[arg(long, env = "CONTACTS_TABLE", default_value = DEFAULT_CONTACTS_TABLE)]
+    contacts_table: String,
+    #[arg(long, env = "CALENDAR_TABLE", default_value = DEFAULT_CALENDAR_TABLE)]
+    calendar_table: String,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[arg(long, env = "TENANT_PORT", default_value_t = 4000)]
+    tenant_port: u16,
+    #[arg(long, env = "API_PORT", default_value_t = 3001)]
+    api_port: u16,
+    #[arg(long, env = "SITE_PORT", default_value_t = 3000)]
+    site_port: u16,
+    /// `memory` (default, seeded at start) or `dynamodb` (Local or AWS; see --endpoint-url).
+    #[arg(long, default_value = "memory", value_parser = ["memory", "dynamodb"])]
+    store: String,
+    #[command(flatten)]
+    dynamo: DynamoArgs,
+    #[arg(long, env = "ORGANIZER_TENANT_FILE", default_value = "tenant.yaml")]
+    tenant_file: PathBuf,
+    /// Keys and client ids of the dev tenant (gitignored).
+    #[arg(long, env = "ORGANIZER_STATE_DIR", default_value = ".state")]
+    state_dir: PathBuf,
+    #[arg(long, default_value = "site")]
+    site_dir: PathBuf,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match Cli::parse().command {
-        Command::Seed {
+    let cli = Cli::parse();
+    match cli.command {
+        None => serve(cli.serve).await,
+        Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Seed {
             user,
-            endpoint_url,
-            contacts_table,
-            calendar_table,
+            dynamo,
             no_create,
-        } => {
-            let client = dynamo::client(endpoint_url.as_deref()).await;
-            let target = endpoint_url.as_deref().unwrap_or("AWS (default endpoint)");
-            if !no_create {
-                for spec in [
-                    TableSpec::contacts(&contacts_table),
-                    TableSpec::calendar(&calendar_table),
-                ] {
-                    eprintln!("[1/2] table {} at {target} ...", spec.name);
-                    match dynamo::ensure_table(&client, &spec).await {
-                        Ok(true) => eprintln!("      created"),
-                        Ok(false) => eprintln!("      exists"),
-                        Err(error) => {
-                            eprintln!("error: cannot create table {}: {error}", spec.name);
-                            eprintln!(
-                                "       is DynamoDB reachable? e.g. --endpoint-url http://localhost:8000"
-                            );
-                            return ExitCode::FAILURE;
-                        }
+        }) => seed(user, dynamo, no_create).await,
+        Some(Command::Keys {
+            command: KeysCommand::Rotate { keep, state_dir },
+        }) => match StateDir::open(&state_dir).and_then(|s| s.rotate_keys(keep)) {
+            Ok((kid, retired)) => {
+                println!(
+                    "new signing key {kid}; retired: {}",
+                    if retired.is_empty() {
+                        "none".into()
+                    } else {
+                        retired.join(", ")
                     }
-                }
+                );
+                println!("restart the local stack to sign with it");
+                ExitCode::SUCCESS
             }
-            eprintln!("[2/2] loading sample data for {user} ...");
-            let contacts = DynamoContactStore::new(client.clone(), contacts_table);
-            let events = DynamoEventStore::new(client, calendar_table);
-            match sample::seed(&user, &contacts, &events).await {
-                Ok((c, e)) => {
-                    println!("seeded {c} contacts and {e} events for {user}");
-                    ExitCode::SUCCESS
-                }
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+async fn serve(args: ServeArgs) -> ExitCode {
+    logging::init_json_logs();
+    let store = if args.store == "dynamodb" {
+        StoreChoice::Dynamo {
+            endpoint: args.dynamo.endpoint_url,
+            contacts_table: args.dynamo.contacts_table,
+            calendar_table: args.dynamo.calendar_table,
+        }
+    } else {
+        StoreChoice::Memory
+    };
+    let options = StackOptions {
+        tenant_port: args.tenant_port,
+        api_port: args.api_port,
+        site_port: args.site_port,
+        tenant_file: args.tenant_file,
+        state_dir: args.state_dir,
+        site_dir: args.site_dir,
+        store,
+    };
+    eprintln!("starting the local stack (first run generates the tenant's signing key) ...");
+    let stack = match organizer_local::start(options).await {
+        Ok(stack) => stack,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!();
+    println!("  dev tenant  {}/   (issuer)", stack.tenant_url);
+    println!(
+        "  API         {}   (GET /contacts, /calendar)",
+        stack.api_url
+    );
+    println!("  site        {}", stack.site_url);
+    for client in &stack.tenant.clients {
+        let kind = if client.is_confidential() {
+            "secret in .state/clients.json"
+        } else {
+            "public"
+        };
+        println!(
+            "  client      {:<20} {}  ({kind})",
+            client.spec.name, client.id
+        );
+    }
+    println!();
+    println!(
+        "  try: curl -s {}/oauth/token -d grant_type=client_credentials -d audience=organize \\",
+        stack.tenant_url
+    );
+    println!("         -d client_id=<machine client id> -d client_secret=<its secret>");
+    println!();
+    println!("Ctrl-C stops everything.");
+    let _ = tokio::signal::ctrl_c().await;
+    eprintln!("stopping ...");
+    stack.stop().await;
+    ExitCode::SUCCESS
+}
+
+async fn seed(user: String, args: DynamoArgs, no_create: bool) -> ExitCode {
+    let client = dynamo::client(args.endpoint_url.as_deref()).await;
+    let target = args
+        .endpoint_url
+        .as_deref()
+        .unwrap_or("AWS (default endpoint)");
+    if !no_create {
+        for spec in [
+            TableSpec::contacts(&args.contacts_table),
+            TableSpec::calendar(&args.calendar_table),
+        ] {
+            eprintln!("[1/2] table {} at {target} ...", spec.name);
+            match dynamo::ensure_table(&client, &spec).await {
+                Ok(true) => eprintln!("      created"),
+                Ok(false) => eprintln!("      exists"),
                 Err(error) => {
-                    eprintln!("error: seeding failed: {error}");
-                    ExitCode::FAILURE
+                    eprintln!("error: cannot create table {}: {error}", spec.name);
+                    eprintln!(
+                        "       is DynamoDB reachable? e.g. --endpoint-url http://localhost:8000"
+                    );
+                    return ExitCode::FAILURE;
                 }
             }
+        }
+    }
+    eprintln!("[2/2] loading sample data for {user} ...");
+    let contacts = DynamoContactStore::new(client.clone(), args.contacts_table);
+    let events = DynamoEventStore::new(client, args.calendar_table);
+    match sample::seed(&user, &contacts, &events).await {
+        Ok((c, e)) => {
+            println!("seeded {c} contacts and {e} events for {user}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: seeding failed: {error}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -1,0 +1,232 @@
+//! The offline local stack: the dev tenant, the API (API Gateway stand-in) and the static site,
+//! started together by `cargo run` and stopped together by Ctrl-C. Tests start the same stack
+//! on free ports.
+
+pub mod api_gateway;
+pub mod site;
+pub mod tenant;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use calendar::CalendarApi;
+use contacts::ContactsApi;
+use organizer_shared::api::{ApiContext, Cors};
+use organizer_shared::store::dynamo::{self, DynamoContactStore, DynamoEventStore, TableSpec};
+use organizer_shared::store::memory::{MemoryContactStore, MemoryEventStore};
+use organizer_shared::store::{ContactStore, EventStore, sample};
+use organizer_shared::{AuthConfig, TokenVerifier};
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use api_gateway::LocalApi;
+use tenant::Tenant;
+use tenant::config::TenantFile;
+use tenant::state::StateDir;
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreChoice {
+    /// In memory, seeded at start-up (the default).
+    Memory,
+    /// DynamoDB (Local or AWS): tables created and seeded when missing.
+    Dynamo {
+        endpoint: Option<String>,
+        contacts_table: String,
+        calendar_table: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    pub tenant_port: u16,
+    pub api_port: u16,
+    pub site_port: u16,
+    pub tenant_file: PathBuf,
+    pub state_dir: PathBuf,
+    pub site_dir: PathBuf,
+    pub store: StoreChoice,
+}
+
+#[derive(Debug, Error)]
+pub enum StartError {
+    #[error("cannot listen on port {port}: {source} (choose another with --{flag})")]
+    Bind {
+        port: u16,
+        flag: &'static str,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    TenantFile(#[from] tenant::config::TenantFileError),
+    #[error(transparent)]
+    State(#[from] tenant::state::StateError),
+    #[error("store: {0}")]
+    Store(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A running stack; dropping it does not stop it, [`RunningStack::stop`] does.
+pub struct RunningStack {
+    pub tenant_url: String,
+    pub api_url: String,
+    pub site_url: String,
+    pub tenant: Arc<Tenant>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningStack {
+    /// Stops the servers and waits for them to finish their requests.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+async fn bind(port: u16, flag: &'static str) -> Result<(TcpListener, u16), StartError> {
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
+        .await
+        .map_err(|source| StartError::Bind { port, flag, source })?;
+    let port = listener
+        .local_addr()
+        .map_err(|source| StartError::Bind { port, flag, source })?
+        .port();
+    Ok((listener, port))
+}
+
+fn serve(listener: TcpListener, app: Router, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        if let Err(error) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(%error, "server stopped");
+        }
+    })
+}
+
+/// Starts the tenant, the API and the site. Ports of 0 pick free ports.
+pub async fn start(options: StackOptions) -> Result<RunningStack, StartError> {
+    let (tenant_listener, tenant_port) = bind(options.tenant_port, "tenant-port").await?;
+    let (api_listener, api_port) = bind(options.api_port, "api-port").await?;
+    let (site_listener, site_port) = bind(options.site_port, "site-port").await?;
+    let tenant_url = format!("http://localhost:{tenant_port}");
+    let api_url = format!("http://localhost:{api_port}");
+    let site_url = format!("http://localhost:{site_port}");
+
+    let file = TenantFile::load(&options.tenant_file)?;
+    let state = StateDir::open(&options.state_dir)?;
+    let tenant = Arc::new(Tenant::load(format!("{tenant_url}/"), file, &state)?);
+
+    let (contacts_store, events_store) = stores(&options.store).await?;
+    // Sample data for every machine-to-machine client, so a client-credentials token has
+    // something to read. (Users and their data come with the login flow.)
+    for client in tenant
+        .clients
+        .iter()
+        .filter(|c| c.spec.grant_types.iter().any(|g| g == "client_credentials"))
+    {
+        sample::seed(
+            &format!("{}@clients", client.id),
+            contacts_store.as_ref(),
+            events_store.as_ref(),
+        )
+        .await
+        .map_err(|e| StartError::Store(e.to_string()))?;
+    }
+
+    // The API verifies tokens exactly as in AWS: keys fetched over HTTP from the tenant's JWKS.
+    let auth = AuthConfig::for_issuer(tenant.issuer.clone(), "organize");
+    let verifier =
+        TokenVerifier::from_config(&auth).map_err(|e| StartError::Other(e.to_string()))?;
+    let mut origins: Vec<String> = vec![site_url.clone()];
+    for client in &tenant.clients {
+        for origin in client
+            .spec
+            .allowed_origins
+            .iter()
+            .chain(&client.spec.web_origins)
+        {
+            if !origins.contains(origin) {
+                origins.push(origin.clone());
+            }
+        }
+    }
+    let cors = Cors::new(origins);
+    let api = Arc::new(LocalApi {
+        contacts: ContactsApi {
+            context: ApiContext::new(verifier.clone(), cors.clone()),
+            store: contacts_store,
+        },
+        calendar: CalendarApi {
+            context: ApiContext::new(verifier, cors),
+            store: events_store,
+        },
+    });
+
+    let (stop, stop_rx) = watch::channel(false);
+    let tasks = vec![
+        serve(
+            tenant_listener,
+            tenant::router(tenant.clone()),
+            stop_rx.clone(),
+        ),
+        serve(
+            api_listener,
+            Router::new().fallback(api_gateway::proxy).with_state(api),
+            stop_rx.clone(),
+        ),
+        serve(site_listener, site::router(&options.site_dir), stop_rx),
+    ];
+    Ok(RunningStack {
+        tenant_url,
+        api_url,
+        site_url,
+        tenant,
+        stop,
+        tasks,
+    })
+}
+
+async fn stores(
+    choice: &StoreChoice,
+) -> Result<(Arc<dyn ContactStore>, Arc<dyn EventStore>), StartError> {
+    Ok(match choice {
+        StoreChoice::Memory => (
+            Arc::new(MemoryContactStore::default()),
+            Arc::new(MemoryEventStore::default()),
+        ),
+        StoreChoice::Dynamo {
+            endpoint,
+            contacts_table,
+            calendar_table,
+        } => {
+            let client = dynamo::client(endpoint.as_deref()).await;
+            for spec in [
+                TableSpec::contacts(contacts_table),
+                TableSpec::calendar(calendar_table),
+            ] {
+                dynamo::ensure_table(&client, &spec)
+                    .await
+                    .map_err(|e| StartError::Store(e.to_string()))?;
+            }
+            (
+                Arc::new(DynamoContactStore::new(
+                    client.clone(),
+                    contacts_table.clone(),
+                )),
+                Arc::new(DynamoEventStore::new(client, calendar_table.clone())),
+            )
+        }
+    })
+}

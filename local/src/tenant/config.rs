@@ -1,0 +1,185 @@
+//! `tenant.yaml`: the parts of the Auth0 Deploy CLI format this project uses.
+//!
+//! Unknown keys are ignored (the file may carry settings only a real tenant uses); what the
+//! dev tenant relies on is checked when the file is loaded, with a message that says where.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum TenantFileError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid Deploy CLI YAML: {source}")]
+    Parse {
+        path: String,
+        source: serde_norway::Error,
+    },
+    #[error("{path}: {problem}")]
+    Invalid { path: String, problem: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TenantFile {
+    #[serde(rename = "resourceServers", default)]
+    pub resource_servers: Vec<ResourceServer>,
+    #[serde(default)]
+    pub clients: Vec<ClientSpec>,
+    #[serde(rename = "clientGrants", default)]
+    pub client_grants: Vec<ClientGrant>,
+    #[serde(default)]
+    pub databases: Vec<Database>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ResourceServer {
+    pub name: String,
+    pub identifier: String,
+    #[serde(default = "rs256")]
+    pub signing_alg: String,
+    #[serde(default)]
+    pub scopes: Vec<Scope>,
+    #[serde(default = "day")]
+    pub token_lifetime: u64,
+    #[serde(default = "two_hours")]
+    pub token_lifetime_for_web: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Scope {
+    pub value: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClientSpec {
+    pub name: String,
+    #[serde(default)]
+    pub app_type: String,
+    #[serde(default)]
+    pub callbacks: Vec<String>,
+    #[serde(default)]
+    pub allowed_logout_urls: Vec<String>,
+    #[serde(default)]
+    pub web_origins: Vec<String>,
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    #[serde(default)]
+    pub grant_types: Vec<String>,
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClientGrant {
+    /// The client's *name*, as the Deploy CLI writes it.
+    pub client_id: String,
+    pub audience: String,
+    #[serde(default)]
+    pub scope: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Database {
+    pub name: String,
+    #[serde(default)]
+    pub enabled_clients: Vec<String>,
+}
+
+fn rs256() -> String {
+    "RS256".into()
+}
+fn day() -> u64 {
+    86_400
+}
+fn two_hours() -> u64 {
+    7_200
+}
+
+impl TenantFile {
+    pub fn load(path: &Path) -> Result<Self, TenantFileError> {
+        let display = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| TenantFileError::Read {
+            path: display.clone(),
+            source,
+        })?;
+        let file: TenantFile =
+            serde_norway::from_str(&text).map_err(|source| TenantFileError::Parse {
+                path: display.clone(),
+                source,
+            })?;
+        file.check().map_err(|problem| TenantFileError::Invalid {
+            path: display,
+            problem,
+        })?;
+        Ok(file)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        for api in &self.resource_servers {
+            if api.signing_alg != "RS256" {
+                return Err(format!(
+                    "resource server {}: only signing_alg RS256 is supported",
+                    api.identifier
+                ));
+            }
+        }
+        for (i, c) in self.clients.iter().enumerate() {
+            if self.clients[..i].iter().any(|o| o.name == c.name) {
+                return Err(format!("two clients are named {:?}", c.name));
+            }
+            for url in c
+                .callbacks
+                .iter()
+                .chain(&c.allowed_logout_urls)
+                .chain(&c.web_origins)
+            {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(format!(
+                        "client {:?}: {url:?} is not an http(s) URL",
+                        c.name
+                    ));
+                }
+            }
+        }
+        for g in &self.client_grants {
+            if !self.clients.iter().any(|c| c.name == g.client_id) {
+                return Err(format!("client grant for unknown client {:?}", g.client_id));
+            }
+            let Some(api) = self
+                .resource_servers
+                .iter()
+                .find(|r| r.identifier == g.audience)
+            else {
+                return Err(format!("client grant to unknown audience {:?}", g.audience));
+            };
+            for s in &g.scope {
+                if !api.scopes.iter().any(|d| &d.value == s) {
+                    return Err(format!(
+                        "client grant for {:?}: scope {s:?} is not defined on {}",
+                        g.client_id, api.identifier
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn api(&self, identifier: &str) -> Option<&ResourceServer> {
+        self.resource_servers
+            .iter()
+            .find(|r| r.identifier == identifier)
+    }
+
+    pub fn grant(&self, client_name: &str, audience: &str) -> Option<&ClientGrant> {
+        self.client_grants
+            .iter()
+            .find(|g| g.client_id == client_name && g.audience == audience)
+    }
+}

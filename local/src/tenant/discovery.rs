@@ -1,0 +1,25 @@
+//! `GET /.well-known/openid-configuration`: what this tenant supports, and where.
+//! It lists only what is implemented, so clients never try a flow that is not there.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use super::Tenant;
+use super::routes::{JWKS, TOKEN};
+
+pub async fn discovery(State(tenant): State<Arc<Tenant>>) -> Json<Value> {
+    let base = tenant.issuer.trim_end_matches('/');
+    Json(json!({
+        "issuer": tenant.issuer,
+        "token_endpoint": format!("{base}{TOKEN}"),
+        "jwks_uri": format!("{base}{JWKS}"),
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": tenant.scopes_supported(),
+    }))
+}

@@ -1,0 +1,18 @@
+//! Grants of the token endpoint, looked up by `grant_type`.
+
+pub mod client_credentials;
+
+use serde_json::Value;
+
+use super::error::OAuthError;
+use super::token::Params;
+use super::{Client, Tenant};
+
+pub type Grant = fn(&Tenant, &Client, &Params) -> Result<Value, OAuthError>;
+
+pub fn find(grant_type: &str) -> Option<Grant> {
+    match grant_type {
+        "client_credentials" => Some(client_credentials::grant),
+        _ => None,
+    }
+}

@@ -1,0 +1,202 @@
+//! The dev tenant's local state folder (default `.state/`, gitignored): signing keys and the
+//! client ids and secrets it assigned. Created on first run, so tokens and client ids survive
+//! restarts; never committed.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use organizer_shared::signing::SigningKey;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StateError {
+    #[error("state folder {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("state file {path} is damaged: {problem} (delete it to start afresh)")]
+    Damaged { path: String, problem: String },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
+    move |source| StateError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Random URL-safe text with `bytes` bytes of entropy.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    // SystemRandom only fails when the OS has no entropy source; nothing sensible runs then.
+    if SystemRandom::new().fill(&mut buf).is_err() {
+        panic!("the operating system's random number generator failed");
+    }
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// Random lower-case hex with `bytes` bytes of entropy.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    if SystemRandom::new().fill(&mut buf).is_err() {
+        panic!("the operating system's random number generator failed");
+    }
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A client's credentials as the tenant assigned them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClientCredentials {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// The signing keys: the first one signs, the others are still published until retired.
+pub struct KeyRing {
+    pub keys: Vec<SigningKey>,
+}
+
+impl KeyRing {
+    pub fn active(&self) -> &SigningKey {
+        &self.keys[0]
+    }
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct KeyManifest {
+    /// File names under `keys/`, newest (active) first.
+    order: Vec<String>,
+}
+
+pub struct StateDir {
+    root: PathBuf,
+}
+
+impl StateDir {
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self, StateError> {
+        let root = root.into();
+        fs::create_dir_all(root.join("keys")).map_err(io(&root))?;
+        Ok(Self { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn write_private(&self, path: &Path, text: &str) -> Result<(), StateError> {
+        fs::write(path, text).map_err(io(path))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(io(path))?;
+        }
+        Ok(())
+    }
+
+    /// The key ring, with a first RSA-2048 key generated when there is none.
+    pub fn keys(&self) -> Result<KeyRing, StateError> {
+        let manifest_path = self.root.join("keys/manifest.json");
+        let mut manifest: KeyManifest = match fs::read_to_string(&manifest_path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| StateError::Damaged {
+                path: manifest_path.display().to_string(),
+                problem: e.to_string(),
+            })?,
+            Err(_) => KeyManifest::default(),
+        };
+        if manifest.order.is_empty() {
+            self.add_key(&mut manifest)?;
+        }
+        let mut keys = Vec::new();
+        for name in &manifest.order {
+            let path = self.root.join("keys").join(name);
+            let pem = fs::read_to_string(&path).map_err(io(&path))?;
+            let key = SigningKey::from_pkcs8_pem(&pem).map_err(|e| StateError::Damaged {
+                path: path.display().to_string(),
+                problem: e.to_string(),
+            })?;
+            keys.push(key);
+        }
+        Ok(KeyRing { keys })
+    }
+
+    fn add_key(&self, manifest: &mut KeyManifest) -> Result<String, StateError> {
+        let key = SigningKey::generate().map_err(|e| StateError::Damaged {
+            path: "keys".into(),
+            problem: e.to_string(),
+        })?;
+        let name = format!("{}.pem", key.kid());
+        self.write_private(&self.root.join("keys").join(&name), &key.to_pkcs8_pem())?;
+        manifest.order.insert(0, name);
+        let manifest_path = self.root.join("keys/manifest.json");
+        let text = serde_json::to_string_pretty(manifest).unwrap_or_default();
+        fs::write(&manifest_path, text).map_err(io(&manifest_path))?;
+        Ok(key.kid().to_string())
+    }
+
+    /// Adds a new active key; the previous one stays published (`keep` keys in all).
+    /// Returns the new kid and the retired kids.
+    pub fn rotate_keys(&self, keep: usize) -> Result<(String, Vec<String>), StateError> {
+        self.keys()?; // creates the first key if needed
+        let manifest_path = self.root.join("keys/manifest.json");
+        let text = fs::read_to_string(&manifest_path).map_err(io(&manifest_path))?;
+        let mut manifest: KeyManifest =
+            serde_json::from_str(&text).map_err(|e| StateError::Damaged {
+                path: manifest_path.display().to_string(),
+                problem: e.to_string(),
+            })?;
+        let kid = self.add_key(&mut manifest)?;
+        let mut retired = Vec::new();
+        while manifest.order.len() > keep.max(1) {
+            if let Some(name) = manifest.order.pop() {
+                let _ = fs::remove_file(self.root.join("keys").join(&name));
+                retired.push(name.trim_end_matches(".pem").to_string());
+            }
+        }
+        let text = serde_json::to_string_pretty(&manifest).unwrap_or_default();
+        fs::write(&manifest_path, text).map_err(io(&manifest_path))?;
+        Ok((kid, retired))
+    }
+
+    /// Client ids and secrets by client name, assigning new ones to clients seen first.
+    pub fn clients(
+        &self,
+        names: &[String],
+    ) -> Result<BTreeMap<String, ClientCredentials>, StateError> {
+        let path = self.root.join("clients.json");
+        let mut clients: BTreeMap<String, ClientCredentials> = match fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| StateError::Damaged {
+                path: path.display().to_string(),
+                problem: e.to_string(),
+            })?,
+            Err(_) => BTreeMap::new(),
+        };
+        let mut changed = false;
+        for name in names {
+            if !clients.contains_key(name) {
+                // Auth0 client ids are 32 characters; secrets are long random strings.
+                let id = random_hex(16);
+                clients.insert(
+                    name.clone(),
+                    ClientCredentials {
+                        client_id: id,
+                        client_secret: random_token(48),
+                    },
+                );
+                changed = true;
+            }
+        }
+        if changed {
+            self.write_private(
+                &path,
+                &serde_json::to_string_pretty(&clients).unwrap_or_default(),
+            )?;
+        }
+        Ok(clients)
+    }
+}

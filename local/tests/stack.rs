@@ -1,0 +1,509 @@
+//! The local stack end to end over real HTTP: dev tenant, API Gateway stand-in, handlers, site.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
+use std::path::PathBuf;
+
+use organizer_local::tenant::state::StateDir;
+use organizer_local::{RunningStack, StackOptions, StoreChoice, start};
+use organizer_shared::testing::{TestIssuer, other_key};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn temp_state() -> PathBuf {
+    std::env::temp_dir().join(format!("organizer-test-{}", uuid::Uuid::new_v4().simple()))
+}
+
+async fn stack_with(state_dir: PathBuf, tenant_port: u16) -> RunningStack {
+    start(StackOptions {
+        tenant_port,
+        api_port: 0,
+        site_port: 0,
+        tenant_file: repo().join("tenant.yaml"),
+        state_dir,
+        site_dir: repo().join("site"),
+        store: StoreChoice::Memory,
+    })
+    .await
+    .expect("the local stack starts")
+}
+
+async fn stack() -> RunningStack {
+    stack_with(temp_state(), 0).await
+}
+
+/// A port that was free a moment ago: the issuer (and so `iss`) includes the port, so a
+/// restarted tenant must come back on the same one.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn machine(stack: &RunningStack) -> (String, String) {
+    let c = stack.tenant.client_by_name("Organizer Machine").unwrap();
+    (c.id.clone(), c.secret.clone())
+}
+
+async fn token_request(
+    stack: &RunningStack,
+    form: &[(&str, &str)],
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/oauth/token", stack.tenant_url))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    (status, headers, response.json().await.unwrap())
+}
+
+async fn machine_token(stack: &RunningStack, scope: Option<&str>) -> String {
+    let (id, secret) = machine(stack);
+    let mut form = vec![
+        ("grant_type", "client_credentials"),
+        ("audience", "organize"),
+        ("client_id", &id),
+        ("client_secret", &secret),
+    ];
+    if let Some(scope) = scope {
+        form.push(("scope", scope));
+    }
+    let (status, headers, body) = token_request(stack, &form).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(body["token_type"], "Bearer");
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+async fn api_get(stack: &RunningStack, path: &str, token: &str) -> (StatusCode, Value) {
+    let response = reqwest::Client::new()
+        .get(format!("{}{path}", stack.api_url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_client_credentials_token_reads_both_apis() {
+    let stack = stack().await;
+    let token = machine_token(&stack, None).await;
+    let (status, contacts) = api_get(&stack, "/contacts?limit=5", &token).await;
+    assert_eq!(status, StatusCode::OK, "{contacts}");
+    assert_eq!(contacts["items"].as_array().unwrap().len(), 5);
+    let (status, events) = api_get(&stack, "/calendar", &token).await;
+    assert_eq!(status, StatusCode::OK, "{events}");
+    assert!(!events["items"].as_array().unwrap().is_empty());
+    let id = contacts["items"][0]["id"].as_str().unwrap();
+    let (status, one) = api_get(&stack, &format!("/contacts/{id}"), &token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["id"], id);
+    // The token's claims are Auth0's for client credentials.
+    let payload = token.split('.').nth(1).unwrap();
+    use base64::Engine;
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    let (id, _) = machine(&stack);
+    assert_eq!(claims["iss"], format!("{}/", stack.tenant_url));
+    assert_eq!(claims["sub"], format!("{id}@clients"));
+    assert_eq!(claims["aud"], "organize");
+    assert_eq!(claims["azp"], id.as_str());
+    assert_eq!(claims["gty"], "client-credentials");
+    assert_eq!(claims["scope"], "read:contacts read:calendar");
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_narrower_scope_is_enforced_by_the_other_api() {
+    let stack = stack().await;
+    let token = machine_token(&stack, Some("read:contacts")).await;
+    assert_eq!(api_get(&stack, "/contacts", &token).await.0, StatusCode::OK);
+    let (status, body) = api_get(&stack, "/calendar", &token).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["error"], "insufficient_scope");
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn basic_and_json_client_authentication() {
+    let stack = stack().await;
+    let (id, secret) = machine(&stack);
+    let client = reqwest::Client::new();
+    let url = format!("{}/oauth/token", stack.tenant_url);
+    let basic = client
+        .post(&url)
+        .basic_auth(&id, Some(&secret))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("audience", "organize"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), StatusCode::OK);
+    let json_body = client
+        .post(&url)
+        .json(&json!({"grant_type": "client_credentials", "audience": "organize", "client_id": id, "client_secret": secret}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_body.status(), StatusCode::OK);
+    let wrong_basic = client
+        .post(&url)
+        .basic_auth(&id, Some("wrong"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("audience", "organize"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_basic.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        wrong_basic.headers()["www-authenticate"],
+        "Basic realm=\"oauth\""
+    );
+    let both = client
+        .post(&url)
+        .basic_auth(&id, Some(&secret))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("audience", "organize"),
+            ("client_secret", &secret),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(both.status(), StatusCode::BAD_REQUEST);
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn token_endpoint_errors_are_oauth_errors() {
+    let stack = stack().await;
+    let (id, secret) = machine(&stack);
+    let spa = stack
+        .tenant
+        .client_by_name("Organizer SPA")
+        .unwrap()
+        .id
+        .clone();
+    type Case<'a> = (Vec<(&'a str, &'a str)>, StatusCode, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("audience", "organize"),
+                ("client_id", &id),
+                ("client_secret", "nope"),
+            ],
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+        ),
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("audience", "organize"),
+                ("client_id", "unknown"),
+                ("client_secret", "x"),
+            ],
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+        ),
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("audience", "organize"),
+                ("client_id", &id),
+            ],
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+        ),
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", &id),
+                ("client_secret", &secret),
+            ],
+            StatusCode::FORBIDDEN,
+            "access_denied",
+        ),
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("audience", "other-api"),
+                ("client_id", &id),
+                ("client_secret", &secret),
+            ],
+            StatusCode::FORBIDDEN,
+            "access_denied",
+        ),
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("audience", "organize"),
+                ("scope", "write:contacts"),
+                ("client_id", &id),
+                ("client_secret", &secret),
+            ],
+            StatusCode::FORBIDDEN,
+            "access_denied",
+        ),
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("audience", "organize"),
+                ("client_id", &spa),
+            ],
+            StatusCode::FORBIDDEN,
+            "unauthorized_client",
+        ),
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("audience", "organize"),
+                ("client_id", &spa),
+                ("client_secret", "guess"),
+            ],
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+        ),
+        (
+            vec![
+                ("grant_type", "password"),
+                ("client_id", &id),
+                ("client_secret", &secret),
+            ],
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+        ),
+        (
+            vec![
+                ("audience", "organize"),
+                ("client_id", &id),
+                ("client_secret", &secret),
+            ],
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("grant_type", "client_credentials"),
+                ("client_id", &id),
+                ("client_secret", &secret),
+            ],
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+    ];
+    for (form, status, error) in cases {
+        let (got, headers, body) = token_request(&stack, &form).await;
+        assert_eq!(
+            (got, body["error"].as_str().unwrap()),
+            (status, error),
+            "{form:?}: {body}"
+        );
+        assert!(body["error_description"].is_string());
+        assert_eq!(headers["cache-control"], "no-store");
+    }
+    let plain = reqwest::Client::new()
+        .post(format!("{}/oauth/token", stack.tenant_url))
+        .body("grant_type=client_credentials")
+        .header("content-type", "text/plain")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), StatusCode::BAD_REQUEST);
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn the_api_refuses_tokens_signed_by_another_key() {
+    let stack = stack().await;
+    // Same issuer, audience and claims, but signed by a key the tenant never published.
+    let mut forger = TestIssuer {
+        key: other_key(),
+        config: organizer_shared::AuthConfig::for_issuer(
+            format!("{}/", stack.tenant_url),
+            "organize",
+        ),
+    };
+    forger.config.jwks_uri = String::new();
+    let forged = forger.token("auth0|victim", "read:contacts read:calendar");
+    let (status, body) = api_get(&stack, "/contacts", &forged).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"], "invalid_token");
+    // And one signed with the tenant's kid but another key.
+    let (status, _) = api_get(&stack, "/calendar", "eyJhbGciOiJSUzI1NiJ9.e30.c2ln").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn keys_survive_restarts_and_rotation_keeps_old_tokens_valid() {
+    let state = temp_state();
+    let port = free_port();
+    let first = stack_with(state.clone(), port).await;
+    let kid = first.tenant.keys.active().kid().to_string();
+    let old_token = machine_token(&first, None).await;
+    let (id, _) = machine(&first);
+    first.stop().await;
+
+    let second = stack_with(state.clone(), port).await;
+    assert_eq!(
+        second.tenant.keys.active().kid(),
+        kid,
+        "the key is kept in the state folder"
+    );
+    assert_eq!(machine(&second).0, id, "client ids are kept too");
+    assert_eq!(
+        api_get(&second, "/contacts", &old_token).await.0,
+        StatusCode::OK
+    );
+    second.stop().await;
+
+    let (new_kid, retired) = StateDir::open(&state).unwrap().rotate_keys(2).unwrap();
+    assert!(retired.is_empty());
+    let third = stack_with(state.clone(), port).await;
+    assert_eq!(third.tenant.keys.active().kid(), new_kid);
+    let jwks: Value = reqwest::get(format!("{}/.well-known/jwks.json", third.tenant_url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids, [new_kid.as_str(), kid.as_str()]);
+    assert_eq!(
+        api_get(&third, "/contacts", &old_token).await.0,
+        StatusCode::OK,
+        "old key still published"
+    );
+    third.stop().await;
+
+    // A second rotation retires the first key: its tokens stop working.
+    let (_, retired) = StateDir::open(&state).unwrap().rotate_keys(2).unwrap();
+    assert_eq!(retired, [kid.as_str()]);
+    let fourth = stack_with(state, port).await;
+    assert_eq!(
+        api_get(&fourth, "/contacts", &old_token).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        api_get(&fourth, "/contacts", &machine_token(&fourth, None).await)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    fourth.stop().await;
+}
+
+#[tokio::test]
+async fn discovery_site_and_unknown_routes() {
+    let stack = stack().await;
+    let discovery: Value = reqwest::get(format!(
+        "{}/.well-known/openid-configuration",
+        stack.tenant_url
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(discovery["issuer"], format!("{}/", stack.tenant_url));
+    assert_eq!(
+        discovery["jwks_uri"],
+        format!("{}/.well-known/jwks.json", stack.tenant_url)
+    );
+    for page in ["/", "/callback.html"] {
+        let response = reqwest::get(format!("{}{page}", stack.site_url))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{page}");
+        assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+    }
+    assert_eq!(
+        reqwest::get(format!("{}/nothing.html", stack.site_url))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let response = reqwest::get(format!("{}/elsewhere", stack.api_url))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    // Preflight from the site's origin is answered by the API as API Gateway would.
+    let preflight = reqwest::Client::new()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/contacts", stack.api_url),
+        )
+        .header("origin", &stack.site_url)
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        stack.site_url.as_str()
+    );
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn dynamodb_mode_creates_seeds_and_serves() {
+    let endpoint = std::env::var("ORGANIZER_TEST_DYNAMODB").ok().filter(|v| !v.is_empty()).unwrap_or_else(|| {
+        panic!(
+            "DynamoDB Local is not running for this test: run `make test` (README), which installs and starts it \
+             and sets ORGANIZER_TEST_DYNAMODB"
+        )
+    });
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let stack = start(StackOptions {
+        tenant_port: 0,
+        api_port: 0,
+        site_port: 0,
+        tenant_file: repo().join("tenant.yaml"),
+        state_dir: temp_state(),
+        site_dir: repo().join("site"),
+        store: StoreChoice::Dynamo {
+            endpoint: Some(endpoint),
+            contacts_table: format!("contacts-{suffix}"),
+            calendar_table: format!("calendar-{suffix}"),
+        },
+    })
+    .await
+    .expect("the stack starts on DynamoDB Local");
+    let token = machine_token(&stack, None).await;
+    let (status, body) = api_get(&stack, "/contacts?limit=100", &token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["items"].as_array().unwrap().len(), 20);
+    let (status, body) = api_get(&stack, "/calendar?limit=3", &token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["items"].as_array().unwrap().len(), 3);
+    assert!(body["next"].is_string());
+    stack.stop().await;
+}
