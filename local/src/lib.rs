@@ -129,8 +129,13 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StartError> {
     let tenant = Arc::new(Tenant::load(format!("{tenant_url}/"), file, &state)?);
 
     let (contacts_store, events_store) = stores(&options.store).await?;
-    // Sample data for every machine-to-machine client, so a client-credentials token has
-    // something to read. (Users and their data come with the login flow.)
+    // Sample data for every user, and for every machine-to-machine client so that a
+    // client-credentials token has something to read too.
+    for user in &tenant.users {
+        sample::seed(&user.sub(), contacts_store.as_ref(), events_store.as_ref())
+            .await
+            .map_err(|e| StartError::Store(e.to_string()))?;
+    }
     for client in tenant
         .clients
         .iter()

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use organizer_local::tenant::state::StateDir;
+use organizer_local::tenant::users::{DEFAULT_EMAIL, DEFAULT_PASSWORD, UserFile};
 use organizer_local::{StackOptions, StoreChoice};
 use organizer_shared::logging;
 use organizer_shared::store::dynamo::{
@@ -47,6 +48,11 @@ enum Command {
         #[arg(long)]
         no_create: bool,
     },
+    /// The dev tenant's users (restart the local stack to pick up changes).
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
     /// The dev tenant's signing keys.
     Keys {
         #[command(subcommand)]
@@ -61,6 +67,22 @@ enum KeysCommand {
         /// How many keys to keep published, the new one included.
         #[arg(long, default_value_t = 2)]
         keep: usize,
+        #[arg(long, env = "ORGANIZER_STATE_DIR", default_value = ".state")]
+        state_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Add a user to the database connection (password hashed with argon2id).
+    Add {
+        #[arg(long)]
+        email: String,
+        /// At least 8 characters. Prefer ORGANIZER_PASSWORD to keep it out of shell history.
+        #[arg(long, env = "ORGANIZER_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long)]
+        name: Option<String>,
         #[arg(long, env = "ORGANIZER_STATE_DIR", default_value = ".state")]
         state_dir: PathBuf,
     },
@@ -110,6 +132,37 @@ async fn main() -> ExitCode {
             dynamo,
             no_create,
         }) => seed(user, dynamo, no_create).await,
+        Some(Command::Users {
+            command:
+                UsersCommand::Add {
+                    email,
+                    password,
+                    name,
+                    state_dir,
+                },
+        }) => {
+            let added = StateDir::open(&state_dir)
+                .map_err(|e| e.to_string())
+                .and_then(|s| {
+                    UserFile::new(s.root())
+                        .add(&email, &password, name.as_deref())
+                        .map_err(|e| e.to_string())
+                });
+            match added {
+                Ok(user) => {
+                    println!(
+                        "added {} ({}); restart the local stack to sign in with it",
+                        user.email,
+                        user.sub()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Some(Command::Keys {
             command: KeysCommand::Rotate { keep, state_dir },
         }) => match StateDir::open(&state_dir).and_then(|s| s.rotate_keys(keep)) {
@@ -168,6 +221,19 @@ async fn serve(args: ServeArgs) -> ExitCode {
         stack.api_url
     );
     println!("  site        {}", stack.site_url);
+    if let Some(demo) = stack
+        .tenant
+        .users
+        .iter()
+        .find(|u| u.email == DEFAULT_EMAIL && u.password_matches(DEFAULT_PASSWORD))
+    {
+        println!(
+            "  test user   {}  password {}  (dev tenant only)  sub {}",
+            demo.email,
+            DEFAULT_PASSWORD,
+            demo.sub()
+        );
+    }
     for client in &stack.tenant.clients {
         let kind = if client.is_confidential() {
             "secret in .state/clients.json"

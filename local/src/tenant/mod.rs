@@ -10,6 +10,7 @@ pub mod jwks;
 pub mod routes;
 pub mod state;
 pub mod token;
+pub mod users;
 
 use std::sync::Arc;
 
@@ -43,6 +44,8 @@ pub struct Tenant {
     pub file: TenantFile,
     pub clients: Vec<Client>,
     pub keys: KeyRing,
+    /// The database connection's users, read at start-up.
+    pub users: Vec<users::User>,
 }
 
 impl Tenant {
@@ -60,11 +63,18 @@ impl Tenant {
                 })
             })
             .collect();
+        let users = users::UserFile::new(state.root())
+            .load()
+            .map_err(|e| StateError::Damaged {
+                path: "users.json".into(),
+                problem: e.to_string(),
+            })?;
         Ok(Self {
             issuer,
             file,
             clients,
             keys: state.keys()?,
+            users,
         })
     }
 
