@@ -43,6 +43,17 @@ pub fn event_for(
             }
         }
     }
+    // API Gateway sets these itself; a client cannot choose them (and lambda_http panics on
+    // malformed ones).
+    let host = map
+        .get("host")
+        .and_then(Value::as_str)
+        .filter(|h| http::uri::Authority::try_from(*h).is_ok())
+        .unwrap_or("localhost")
+        .to_string();
+    map.insert("host".into(), Value::String(host));
+    map.insert("x-forwarded-proto".into(), Value::String("http".into()));
+    map.insert("x-forwarded-for".into(), Value::String("127.0.0.1".into()));
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let route_key = match segments.as_slice() {
         [service] => format!("{method} /{service}"),
@@ -92,23 +103,23 @@ pub async fn proxy(State(api): State<Arc<LocalApi>>, request: Request) -> Respon
         )
             .into_response();
     };
+    let bad_request = || {
+        (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"message": "Bad Request"})),
+        )
+            .into_response()
+    };
     let path = parts.uri.path();
-    let event = event_for(
-        parts.method.as_str(),
-        path,
-        parts.uri.query().unwrap_or(""),
-        &parts.headers,
-        &body,
-    );
-    let request = match lambda_http::request::from_str(&event.to_string()) {
-        Ok(request) => request,
-        Err(_) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                axum::Json(json!({"message": "Bad Request"})),
-            )
-                .into_response();
-        }
+    let query = parts.uri.query().unwrap_or("");
+    if http::Uri::try_from(format!("{path}?{query}")).is_err() {
+        return bad_request();
+    }
+    let event = event_for(parts.method.as_str(), path, query, &parts.headers, &body).to_string();
+    // lambda_http panics on events it cannot turn into a request: answer 400, never a reset.
+    let request = match std::panic::catch_unwind(|| lambda_http::request::from_str(&event)) {
+        Ok(Ok(request)) => request,
+        _ => return bad_request(),
     };
     let service = path.split('/').find(|s| !s.is_empty()).unwrap_or("");
     let response = match service {

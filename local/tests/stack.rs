@@ -507,3 +507,82 @@ async fn dynamodb_mode_creates_seeds_and_serves() {
     assert!(body["next"].is_string());
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn hostile_requests_to_the_api_get_400_not_a_reset() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stack = stack().await;
+    let token = machine_token(&stack, None).await;
+    let port = stack.api_url.rsplit(':').next().unwrap().to_string();
+    let raw = |request: String| {
+        let port = port.clone();
+        async move {
+            let mut socket = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
+                .await
+                .unwrap();
+            socket.write_all(request.as_bytes()).await.unwrap();
+            let mut answer = Vec::new();
+            socket.read_to_end(&mut answer).await.unwrap();
+            String::from_utf8_lossy(&answer).to_string()
+        }
+    };
+    for (name, value) in [
+        ("Host", "a b"),
+        ("X-Forwarded-Proto", "a b"),
+        ("Host", "[::1"),
+    ] {
+        let answer = raw(format!(
+            "GET /contacts HTTP/1.1\r\nHost: localhost\r\n{name}: {value}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        ))
+        .await;
+        // Host is replaced by API Gateway's own, so the request simply succeeds.
+        assert!(
+            answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.1 400"),
+            "{name}: {answer:.80}"
+        );
+    }
+    let answer =
+        raw("GET /contacts?x=\"<> HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".into())
+            .await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer:.80}");
+    // Still serving.
+    assert_eq!(api_get(&stack, "/contacts", &token).await.0, StatusCode::OK);
+    // A literal '+' offset in the calendar window is read as the offset it means.
+    let (status, body) = api_get(&stack, "/calendar?from=2026-01-01T00:00:00+01:00", &token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn an_empty_scope_parameter_counts_as_omitted() {
+    let stack = stack().await;
+    let (id, secret) = machine(&stack);
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("audience", "organize"),
+        ("client_id", &id),
+        ("client_secret", &secret),
+        ("scope", ""),
+    ];
+    let (status, _, body) = token_request(&stack, &form).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["scope"], "read:contacts read:calendar");
+    stack.stop().await;
+}
+
+#[test]
+fn a_public_client_cannot_be_given_client_credentials() {
+    let yaml = std::fs::read_to_string(repo().join("tenant.yaml"))
+        .unwrap()
+        .replace(
+            "      - implicit\n      - authorization_code\n",
+            "      - implicit\n      - authorization_code\n      - client_credentials\n",
+        );
+    let path = std::env::temp_dir().join(format!("tenant-{}.yaml", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&path, yaml).unwrap();
+    let error = organizer_local::tenant::config::TenantFile::load(&path)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("public"), "{error}");
+    std::fs::remove_file(path).unwrap();
+}

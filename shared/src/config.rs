@@ -51,6 +51,9 @@ impl<const N: usize> Env for [(&str, &str); N] {
 /// The most leeway we allow for clock skew: RFC 8725 asks for a small window, Auth0's SDKs use 60 s.
 pub const MAX_LEEWAY: Duration = Duration::from_secs(60);
 
+/// The shortest JWKS cooldown the configuration accepts.
+pub const MIN_COOLDOWN: Duration = Duration::from_secs(5);
+
 /// How access tokens are verified: who issues them, for which API, and where the keys are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthConfig {
@@ -93,10 +96,10 @@ impl AuthConfig {
         let audience = non_empty(env, "AUDIENCE").unwrap_or_else(|| "organize".to_string());
         let jwks_uri = match non_empty(env, "JWKS_URI") {
             Some(uri) => {
-                if !(uri.starts_with("https://") || uri.starts_with("http://")) {
+                if !is_acceptable_url(&uri) {
                     return Err(ConfigError::new(
                         "JWKS_URI",
-                        "must be an http(s) URL",
+                        "must be an https URL (http only for localhost)",
                         "https://my-tenant.eu.auth0.com/.well-known/jwks.json",
                     ));
                 }
@@ -117,7 +120,18 @@ impl AuthConfig {
             audience,
             jwks_uri,
             leeway,
-            jwks_cooldown: seconds(env, "JWKS_COOLDOWN_SECONDS", 30, "30")?,
+            jwks_cooldown: {
+                let cooldown = seconds(env, "JWKS_COOLDOWN_SECONDS", 30, "30")?;
+                // Without a floor, made-up kids could make us fetch the JWKS back to back.
+                if cooldown < MIN_COOLDOWN {
+                    return Err(ConfigError::new(
+                        "JWKS_COOLDOWN_SECONDS",
+                        "at least 5 seconds",
+                        "30",
+                    ));
+                }
+                cooldown
+            },
             jwks_max_age: seconds(env, "JWKS_MAX_AGE_SECONDS", 600, "600")?,
         })
     }
@@ -140,6 +154,33 @@ impl AuthConfig {
 fn default_jwks_uri(issuer: &str) -> String {
     let sep = if issuer.ends_with('/') { "" } else { "/" };
     format!("{issuer}{sep}.well-known/jwks.json")
+}
+
+/// Keys fetched over plain http could be swapped by anyone on the path: http is allowed only
+/// for a tenant on this machine (the dev tenant).
+fn is_acceptable_url(url: &str) -> bool {
+    if url.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((addr, port)) => (format!("[{addr}]"), port.strip_prefix(':').unwrap_or(port)),
+            None => return false,
+        },
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host.to_string(), port),
+            None => (authority.to_string(), ""),
+        },
+    };
+    let host = host.as_str();
+    if !port.chars().all(|c| c.is_ascii_digit()) {
+        return false;
+    }
+    matches!(host, "localhost" | "127.0.0.1" | "[::1]")
 }
 
 fn non_empty(env: &impl Env, name: &str) -> Option<String> {
@@ -227,6 +268,16 @@ mod tests {
         assert_eq!(c.issuer, "http://localhost:4000/");
         assert_eq!(c.audience, "x");
         assert_eq!(c.jwks_uri, "http://localhost:4000/.well-known/jwks.json");
+        for local in [
+            "http://127.0.0.1:4000/",
+            "http://[::1]:4000/",
+            "http://localhost/",
+        ] {
+            assert!(
+                AuthConfig::from_env(&[("ISSUER", local), ("X", "")]).is_ok(),
+                "{local}"
+            );
+        }
         // No slash is added to the issuer itself: `iss` must match what was configured.
         let c = AuthConfig::from_env(&[("ISSUER", "https://idp.example"), ("X", "")]).unwrap();
         assert_eq!(c.issuer, "https://idp.example");

@@ -57,6 +57,15 @@ pub enum JwksError {
 
 type KeyMap = HashMap<String, Arc<DecodingKey>>;
 
+/// Why a lookup found nothing: keys loaded but not this one, or no keys at all.
+fn miss_of(set: &KeySet) -> KeyError {
+    if set.fetched_at.is_some() {
+        KeyError::UnknownKid
+    } else {
+        KeyError::Unavailable
+    }
+}
+
 #[derive(Default)]
 struct KeySet {
     keys: KeyMap,
@@ -119,18 +128,26 @@ impl JwksCache {
 
     /// The key for `kid`, fetching the JWKS when the `kid` is unknown and the cooldown allows.
     pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, KeyError> {
-        let (generation, may_fetch) = {
+        // Each block takes the read lock once and drops it before anything else locks: std's
+        // RwLock may deadlock when a thread re-reads while a writer waits.
+        let (found, stale, generation, may_fetch, miss) = {
             let set = self.read();
-            if let Some(key) = set.keys.get(kid) {
-                if self.is_stale(&set) {
-                    self.refresh_in_background();
-                }
-                return Ok(key.clone());
-            }
-            (set.generation, self.may_fetch(&set))
+            (
+                set.keys.get(kid).cloned(),
+                self.is_stale(&set),
+                set.generation,
+                self.may_fetch(&set),
+                miss_of(&set),
+            )
         };
+        if let Some(key) = found {
+            if stale && may_fetch {
+                self.refresh_in_background();
+            }
+            return Ok(key);
+        }
         if !may_fetch {
-            return Err(self.miss());
+            return Err(miss);
         }
         let _gate = self.inner.refresh.lock().await;
         {
@@ -140,16 +157,13 @@ impl JwksCache {
             }
             // Another task fetched while we waited, or the cooldown started meanwhile.
             if set.generation != generation || !self.may_fetch(&set) {
-                return Err(self.miss());
+                return Err(miss_of(&set));
             }
         }
         let result = self.fetch().await;
         self.store(result);
-        self.read()
-            .keys
-            .get(kid)
-            .cloned()
-            .ok_or_else(|| self.miss())
+        let set = self.read();
+        set.keys.get(kid).cloned().ok_or_else(|| miss_of(&set))
     }
 
     /// Fetches the JWKS now (at start-up, to warm the cache). Keeps the old keys on failure.
@@ -176,14 +190,6 @@ impl JwksCache {
         self.inner.keys.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn miss(&self) -> KeyError {
-        if self.read().fetched_at.is_some() {
-            KeyError::UnknownKid
-        } else {
-            KeyError::Unavailable
-        }
-    }
-
     fn is_stale(&self, set: &KeySet) -> bool {
         set.fetched_at
             .is_none_or(|at| at.elapsed() >= self.inner.max_age)
@@ -201,9 +207,6 @@ impl JwksCache {
     /// Refreshes stale keys without making the current request wait; skipped when a fetch is
     /// already under way or the cooldown has not passed.
     fn refresh_in_background(&self) {
-        if !self.may_fetch(&self.read()) {
-            return;
-        }
         let Ok(gate) = self.inner.refresh.clone().try_lock_owned() else {
             return;
         };

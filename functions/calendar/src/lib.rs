@@ -9,7 +9,7 @@ use std::sync::Arc;
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use organizer_shared::api::{ApiContext, ListBody, Query, json, path_segments, require_get};
-use organizer_shared::store::model::{is_event_sort_key, is_valid_id, normalize_time};
+use organizer_shared::store::model::{is_event_sort_key, is_valid_id, normalize_bound};
 use organizer_shared::store::{EventStore, PageRequest, TimeRange, cursor};
 use organizer_shared::{ApiError, ScopeCheck};
 
@@ -36,8 +36,11 @@ fn time_range(query: &Query) -> Result<TimeRange, ApiError> {
     let parse = |name: &str| -> Result<Option<String>, ApiError> {
         query
             .get(name)
+            // A literal '+' in a query string decodes to a space: read it back as the offset
+            // sign the caller meant (`10:30:00+01:00`).
+            .map(|value| value.replace(' ', "+"))
             .map(|value| {
-                normalize_time(value).ok_or_else(|| {
+                normalize_bound(&value).ok_or_else(|| {
                     ApiError::BadRequest(format!(
                         "{name} must be an RFC 3339 time, e.g. 2026-11-26T00:00:00Z"
                     ))

@@ -134,6 +134,14 @@ impl TenantFile {
             if self.clients[..i].iter().any(|o| o.name == c.name) {
                 return Err(format!("two clients are named {:?}", c.name));
             }
+            let public =
+                c.app_type == "spa" || c.token_endpoint_auth_method.as_deref() == Some("none");
+            if public && c.grant_types.iter().any(|g| g == "client_credentials") {
+                return Err(format!(
+                    "client {:?} is public (no secret) and cannot use client_credentials",
+                    c.name
+                ));
+            }
             for url in c
                 .callbacks
                 .iter()

@@ -31,6 +31,28 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
     }
 }
 
+/// Writes a file readable by its owner only, from the first byte: a temporary file created
+/// with mode 0600, then renamed over the old one (so a reader never sees half a file).
+pub fn write_private_file(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension(format!("tmp-{}", random_hex(4)));
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let result = options
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|_| f.sync_all()));
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    fs::rename(&tmp, path)
+}
+
 /// Random URL-safe text with `bytes` bytes of entropy.
 pub fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
@@ -82,6 +104,13 @@ impl StateDir {
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, StateError> {
         let root = root.into();
         fs::create_dir_all(root.join("keys")).map_err(io(&root))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            for dir in [root.clone(), root.join("keys")] {
+                fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).map_err(io(&dir))?;
+            }
+        }
         Ok(Self { root })
     }
 
@@ -90,13 +119,7 @@ impl StateDir {
     }
 
     fn write_private(&self, path: &Path, text: &str) -> Result<(), StateError> {
-        fs::write(path, text).map_err(io(path))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(io(path))?;
-        }
-        Ok(())
+        write_private_file(path, text).map_err(io(path))
     }
 
     /// The key ring, with a first RSA-2048 key generated when there is none.
@@ -135,7 +158,7 @@ impl StateDir {
         manifest.order.insert(0, name);
         let manifest_path = self.root.join("keys/manifest.json");
         let text = serde_json::to_string_pretty(manifest).unwrap_or_default();
-        fs::write(&manifest_path, text).map_err(io(&manifest_path))?;
+        self.write_private(&manifest_path, &text)?;
         Ok(key.kid().to_string())
     }
 
@@ -159,7 +182,7 @@ impl StateDir {
             }
         }
         let text = serde_json::to_string_pretty(&manifest).unwrap_or_default();
-        fs::write(&manifest_path, text).map_err(io(&manifest_path))?;
+        self.write_private(&manifest_path, &text)?;
         Ok((kid, retired))
     }
 

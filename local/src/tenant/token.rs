@@ -66,6 +66,10 @@ fn parse_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> 
     match mime.as_str() {
         "application/x-www-form-urlencoded" => {
             for (k, v) in form_urlencoded::parse(body) {
+                // RFC 6749 §3.1: parameters sent without a value are treated as omitted.
+                if v.is_empty() {
+                    continue;
+                }
                 if params.insert(k.to_string(), v.to_string()).is_some() {
                     return Err(OAuthError::invalid_request(format!(
                         "parameter {k} is repeated"
@@ -78,6 +82,7 @@ fn parse_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> 
                 .map_err(|_| OAuthError::invalid_request("the body is not a JSON object"))?;
             for (k, v) in value {
                 let v = match v {
+                    serde_json::Value::String(s) if s.is_empty() => continue,
                     serde_json::Value::String(s) => s,
                     serde_json::Value::Null => continue,
                     _ => {

@@ -141,14 +141,7 @@ impl UserFile {
 
     fn save(&self, users: &[User]) -> Result<(), UserError> {
         let text = serde_json::to_string_pretty(users).map_err(|e| self.err(e))?;
-        fs::write(&self.path, text).map_err(|e| self.err(e))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(&self.path, fs::Permissions::from_mode(0o600))
-                .map_err(|e| self.err(e))?;
-        }
-        Ok(())
+        super::state::write_private_file(&self.path, &text).map_err(|e| self.err(e))
     }
 
     /// Adds a user; the email must be new (compared case-insensitively).
@@ -218,6 +211,15 @@ mod tests {
             file.add("b@example.com", "short", None),
             Err(UserError::Invalid(_))
         ));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.join("users.json"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
         let reloaded = file.load().unwrap();
         assert_eq!(reloaded.len(), 2);
         assert!(reloaded[1].password_matches("correct horse"));

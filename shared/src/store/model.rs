@@ -1,6 +1,6 @@
 //! The data each microservice owns. Every item belongs to one user: the token's `sub`.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Separates the lower-cased name from the id in a contact's sort key. U+0001 sorts before
@@ -76,6 +76,26 @@ pub fn normalize_time(value: &str) -> Option<String> {
     (text.len() == 20).then_some(text)
 }
 
+/// A window bound in the stored form. Stored starts are whole seconds, so a bound with a
+/// fraction is rounded up: `start >= 09:00:00.5` is `start >= 09:00:01`, and
+/// `start < 09:00:00.5` is `start < 09:00:01`.
+pub fn normalize_bound(value: &str) -> Option<String> {
+    if value.len() > 64 {
+        return None;
+    }
+    let parsed = DateTime::parse_from_rfc3339(value)
+        .ok()?
+        .with_timezone(&Utc);
+    let whole = parsed.with_nanosecond(0)?;
+    let ceiled = if whole == parsed {
+        whole
+    } else {
+        whole + chrono::Duration::seconds(1)
+    };
+    let text = ceiled.to_rfc3339_opts(SecondsFormat::Secs, true);
+    (text.len() == 20).then_some(text)
+}
+
 /// Now, in the stored form.
 pub fn now_rfc3339() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -124,6 +144,23 @@ mod tests {
         ] {
             assert_eq!(normalize_time(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn window_bounds_round_fractions_up() {
+        assert_eq!(
+            normalize_bound("2026-11-26T09:00:00.5Z").as_deref(),
+            Some("2026-11-26T09:00:01Z")
+        );
+        assert_eq!(
+            normalize_bound("2026-11-26T09:00:00Z").as_deref(),
+            Some("2026-11-26T09:00:00Z")
+        );
+        assert_eq!(
+            normalize_bound("2026-11-26T10:00:00.000+01:00").as_deref(),
+            Some("2026-11-26T09:00:00Z")
+        );
+        assert_eq!(normalize_bound("nope"), None);
     }
 
     #[test]

@@ -8,11 +8,13 @@ use crate::tenant::token::Params;
 use crate::tenant::{Client, Tenant};
 
 pub fn grant(tenant: &Tenant, client: &Client, params: &Params) -> Result<Value, OAuthError> {
-    if !client
-        .spec
-        .grant_types
-        .iter()
-        .any(|g| g == "client_credentials")
+    // A public client has no secret, so anyone who knows its id could use this grant.
+    if !client.is_confidential()
+        || !client
+            .spec
+            .grant_types
+            .iter()
+            .any(|g| g == "client_credentials")
     {
         return Err(OAuthError::unauthorized_client(
             "Grant type 'client_credentials' not allowed for the client.",
