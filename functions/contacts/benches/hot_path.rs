@@ -20,7 +20,10 @@ use organizer_shared::testing::{EventBuilder, TestIssuer};
 
 const FIXTURE: &str = include_str!("../tests/fixtures/apigw-v2-get-contacts.json");
 const DISTINCT_TOKENS: usize = 4000;
-const RUN_FOR: Duration = Duration::from_secs(3);
+/// Each measurement runs this long, three times, alternating with OpenSSL so both see the same
+/// machine; the best round of each is reported (the usual way to factor out a noisy host).
+const RUN_FOR: Duration = Duration::from_secs(1);
+const ROUNDS: usize = 3;
 
 fn openssl_verify_per_second() -> Option<f64> {
     let out = Command::new("openssl")
@@ -50,22 +53,33 @@ fn main() {
         })
         .collect();
 
-    eprintln!("measuring token verification for {RUN_FOR:?} ...");
-    let (ops, elapsed) = runtime.block_on(async {
+    runtime.block_on(async {
         for t in &tokens {
             verifier.verify(t).await.expect("valid token");
         }
-        let start = Instant::now();
-        let mut ops = 0usize;
-        while start.elapsed() < RUN_FOR {
-            for t in &tokens {
-                std::hint::black_box(verifier.verify(t).await.expect("valid token"));
-            }
-            ops += tokens.len();
-        }
-        (ops, start.elapsed())
     });
-    let verify_ns = elapsed.as_nanos() as f64 / ops as f64;
+    let mut verify_ns = f64::INFINITY;
+    let mut openssl: Option<f64> = None;
+    for round in 1..=ROUNDS {
+        eprintln!(
+            "round {round}/{ROUNDS}: token verification for {RUN_FOR:?}, then openssl speed rsa2048 ..."
+        );
+        let (ops, elapsed) = runtime.block_on(async {
+            let start = Instant::now();
+            let mut ops = 0usize;
+            while start.elapsed() < RUN_FOR {
+                for t in &tokens {
+                    std::hint::black_box(verifier.verify(t).await.expect("valid token"));
+                }
+                ops += tokens.len();
+            }
+            (ops, start.elapsed())
+        });
+        verify_ns = verify_ns.min(elapsed.as_nanos() as f64 / ops as f64);
+        if let Some(rate) = openssl_verify_per_second() {
+            openssl = Some(openssl.map_or(rate, |best| best.max(rate)));
+        }
+    }
     let verify_rate = 1e9 / verify_ns;
 
     eprintln!("measuring warm GET /contacts handler calls ...");
@@ -100,9 +114,8 @@ fn main() {
         total.as_nanos() as f64 / calls as f64
     });
 
-    eprintln!("measuring openssl speed rsa2048 (3 s) ...");
-    let openssl = openssl_verify_per_second();
     println!();
+    println!("best of {ROUNDS} one-second rounds each, ours and OpenSSL's alternating:");
     println!(
         "token verification (RS256, distinct tokens, 1 core): {verify_ns:>9.0} ns/op  {verify_rate:>9.0} ops/s"
     );

@@ -52,29 +52,37 @@ impl AccessClaims {
     }
 }
 
+/// The header fields we look at, borrowed from the decoded bytes (a header whose `alg` or
+/// `kid` needs JSON escapes is refused as malformed: no issuer writes them so).
 #[derive(Deserialize)]
-struct ProtectedHeader {
-    alg: String,
-    kid: Option<String>,
-    crit: Option<serde_json::Value>,
+struct ProtectedHeader<'a> {
+    #[serde(borrow)]
+    alg: &'a str,
+    #[serde(borrow)]
+    kid: Option<&'a str>,
+    crit: Option<serde::de::IgnoredAny>,
 }
 
-/// `aud` must be a string or an array of strings; jsonwebtoken checks its value.
-#[derive(Deserialize)]
-#[serde(untagged)]
-#[allow(dead_code)]
-enum Audience {
-    One(String),
-    Many(Vec<String>),
-}
+/// The base64url alphabet and the dot, as a lookup table.
+const TOKEN_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.';
+        b += 1;
+    }
+    table
+};
 
 /// The claims we read, typed strictly: a wrong type is a malformed token.
 #[derive(Deserialize)]
 struct TokenClaims {
     iss: String,
     sub: String,
+    /// Its type (string or array of strings) and value are checked by jsonwebtoken.
     #[allow(dead_code)]
-    aud: Audience,
+    aud: serde::de::IgnoredAny,
     exp: u64,
     iat: Option<serde_json::Number>,
     scope: Option<String>,
@@ -177,10 +185,7 @@ fn check_shape_and_header(token: &str) -> Result<String, AuthError> {
             "the token is longer than {MAX_TOKEN_BYTES} bytes"
         )));
     }
-    if !token
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-    {
+    if !token.bytes().all(|b| TOKEN_BYTES[usize::from(b)]) {
         return Err(AuthError::invalid_token(
             "the token has characters outside base64url",
         ));
@@ -196,11 +201,9 @@ fn check_shape_and_header(token: &str) -> Result<String, AuthError> {
     if header.is_empty() || payload.is_empty() || signature.is_empty() {
         return Err(AuthError::invalid_token("the token has an empty part"));
     }
-    let header = URL_SAFE_NO_PAD
-        .decode(header)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<ProtectedHeader>(&bytes).ok())
-        .ok_or_else(|| AuthError::invalid_token("the token header is malformed"))?;
+    let malformed = || AuthError::invalid_token("the token header is malformed");
+    let bytes = URL_SAFE_NO_PAD.decode(header).map_err(|_| malformed())?;
+    let header: ProtectedHeader = serde_json::from_slice(&bytes).map_err(|_| malformed())?;
     if header.crit.is_some() {
         return Err(AuthError::invalid_token(
             "critical header parameters are not supported",
@@ -212,7 +215,7 @@ fn check_shape_and_header(token: &str) -> Result<String, AuthError> {
         ));
     }
     match header.kid {
-        Some(kid) if !kid.is_empty() && kid.len() <= MAX_KID_BYTES => Ok(kid),
+        Some(kid) if !kid.is_empty() && kid.len() <= MAX_KID_BYTES => Ok(kid.to_string()),
         _ => Err(AuthError::invalid_token(
             "the token header has no usable kid",
         )),
