@@ -115,6 +115,26 @@ fn serve(listener: TcpListener, app: Router, mut stop: watch::Receiver<bool>) ->
     })
 }
 
+/// Like [`serve`], with the peer address available to handlers (login throttling).
+fn serve_with_peer(
+    listener: TcpListener,
+    app: Router,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(error) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(%error, "server stopped");
+        }
+    })
+}
+
 /// Starts the tenant, the API and the site. Ports of 0 pick free ports.
 pub async fn start(options: StackOptions) -> Result<RunningStack, StartError> {
     let (tenant_listener, tenant_port) = bind(options.tenant_port, "tenant-port").await?;
@@ -181,7 +201,7 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StartError> {
 
     let (stop, stop_rx) = watch::channel(false);
     let tasks = vec![
-        serve(
+        serve_with_peer(
             tenant_listener,
             tenant::router(tenant.clone()),
             stop_rx.clone(),

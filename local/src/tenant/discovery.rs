@@ -8,15 +8,18 @@ use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::Tenant;
-use super::routes::{JWKS, TOKEN};
+use super::routes::{AUTHORIZE, JWKS, TOKEN};
 
 pub async fn discovery(State(tenant): State<Arc<Tenant>>) -> Json<Value> {
     let base = tenant.issuer.trim_end_matches('/');
     Json(json!({
         "issuer": tenant.issuer,
+        "authorization_endpoint": format!("{base}{AUTHORIZE}"),
         "token_endpoint": format!("{base}{TOKEN}"),
+        "response_types_supported": ["token", "id_token", "token id_token"],
+        "response_modes_supported": ["fragment", "form_post", "web_message"],
         "jwks_uri": format!("{base}{JWKS}"),
-        "grant_types_supported": ["client_credentials"],
+        "grant_types_supported": ["implicit", "client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],

@@ -2,12 +2,19 @@
 //! flows this project uses, configured from `tenant.yaml`, with its keys and client ids in a
 //! local state folder. One file per endpoint; grants in `grants/`.
 
+pub mod authorize;
 pub mod config;
+pub mod consent;
 pub mod discovery;
 pub mod error;
 pub mod grants;
 pub mod jwks;
+pub mod login;
+pub mod logout;
+pub mod pages;
+pub mod respond;
 pub mod routes;
+pub mod session;
 pub mod state;
 pub mod token;
 pub mod users;
@@ -46,6 +53,8 @@ pub struct Tenant {
     pub keys: KeyRing,
     /// The database connection's users, read at start-up.
     pub users: Vec<users::User>,
+    /// Sessions, sign-ins in progress, consents, failed logins.
+    pub runtime: session::Runtime,
 }
 
 impl Tenant {
@@ -75,6 +84,7 @@ impl Tenant {
             clients,
             keys: state.keys()?,
             users,
+            runtime: session::Runtime::default(),
         })
     }
 
@@ -112,6 +122,10 @@ pub fn router(tenant: Arc<Tenant>) -> Router {
         .route(routes::DISCOVERY, get(discovery::discovery))
         .route(routes::JWKS, get(jwks::jwks))
         .route(routes::TOKEN, post(token::token))
+        .route(routes::AUTHORIZE, get(authorize::authorize))
+        .route(routes::LOGIN, get(login::show).post(login::submit))
+        .route(routes::CONSENT, get(consent::show).post(consent::submit))
+        .route(routes::LOGOUT, get(logout::logout))
         .layer(DefaultBodyLimit::max(16 * 1024))
         .with_state(tenant)
 }

@@ -1,0 +1,285 @@
+//! `GET /authorize`: validates the request the way Auth0 does, then answers at once (SSO
+//! session and consent in place, or `prompt=none`), or sends the browser to the login or
+//! consent page with a transaction.
+//!
+//! Until `client_id` and `redirect_uri` are known good, errors are a 400 page and never a
+//! redirect (no open redirector). After that, errors go back to the client in its response
+//! mode, with `state`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::Tenant;
+use super::pages::error_page;
+use super::respond::{self, ResponseMode};
+use super::session::SESSION_COOKIE;
+
+/// The OpenID scopes every client may ask for; API scopes come from `tenant.yaml`.
+pub const OIDC_SCOPES: [&str; 3] = ["openid", "profile", "email"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prompt {
+    None,
+    Login,
+    Consent,
+}
+
+/// A validated authorization request.
+#[derive(Debug, Clone)]
+pub struct AuthRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub wants_token: bool,
+    pub wants_id_token: bool,
+    pub mode: ResponseMode,
+    /// Requested scopes the tenant knows (unknown ones are dropped, as Auth0 does).
+    pub scopes: Vec<String>,
+    pub audience: Option<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub prompt: Option<Prompt>,
+}
+
+impl AuthRequest {
+    /// The API scopes that need the user's consent.
+    pub fn api_scopes(&self) -> Vec<String> {
+        self.scopes
+            .iter()
+            .filter(|s| !OIDC_SCOPES.contains(&s.as_str()))
+            .cloned()
+            .collect()
+    }
+}
+
+/// The session cookie's value, if any.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == SESSION_COOKIE)
+        .map(|c| c.value().to_string())
+}
+
+pub async fn authorize(
+    State(tenant): State<Arc<Tenant>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let raw = query.unwrap_or_default();
+    let mut params = BTreeMap::new();
+    for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
+        if v.is_empty() {
+            continue;
+        }
+        if params.insert(k.to_string(), v.to_string()).is_some() {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &format!("parameter {k} is repeated"),
+            );
+        }
+    }
+    let request = match validate(&tenant, &params) {
+        Ok(request) => request,
+        Err(Rejection::Page(status, error, description)) => {
+            return error_page(status, error, &description);
+        }
+        Err(Rejection::Client(request, error, description)) => {
+            return respond::error(&request, error, &description);
+        }
+    };
+    let session = session_cookie(&headers).and_then(|id| tenant.runtime.session(&id));
+    let user = session
+        .as_ref()
+        .and_then(|s| tenant.users.iter().find(|u| u.id == s.user_id));
+    let consented = user.is_some_and(|u| {
+        tenant
+            .runtime
+            .has_consent(&u.id, &request.client_id, &request.api_scopes())
+    });
+    match (&request.prompt, user, session) {
+        (Some(Prompt::None), None, _) => {
+            respond::error(&request, "login_required", "Login required")
+        }
+        (Some(Prompt::None), Some(_), _) if !consented => {
+            respond::error(&request, "consent_required", "Consent required")
+        }
+        (Some(Prompt::None), Some(user), Some(session)) => {
+            respond::success(&tenant, &request, user, &session.id)
+        }
+        (None, Some(user), Some(session)) if consented => {
+            respond::success(&tenant, &request, user, &session.id)
+        }
+        (Some(Prompt::Consent), Some(user), Some(session)) => {
+            let (tx, _) = tenant.runtime.start_transaction(request);
+            tenant
+                .runtime
+                .set_transaction_user(&tx, &user.id, &session.id);
+            Redirect::to(&format!("/consent?state={tx}")).into_response()
+        }
+        (None, Some(user), Some(session)) => {
+            let (tx, _) = tenant.runtime.start_transaction(request);
+            tenant
+                .runtime
+                .set_transaction_user(&tx, &user.id, &session.id);
+            Redirect::to(&format!("/consent?state={tx}")).into_response()
+        }
+        _ => {
+            let (tx, _) = tenant.runtime.start_transaction(request);
+            Redirect::to(&format!("/login?state={tx}")).into_response()
+        }
+    }
+}
+
+pub enum Rejection {
+    /// Shown to the user; never redirected.
+    Page(StatusCode, &'static str, String),
+    /// Sent to the client's redirect_uri, which is known good.
+    Client(Box<AuthRequest>, &'static str, String),
+}
+
+fn validate(tenant: &Tenant, params: &BTreeMap<String, String>) -> Result<AuthRequest, Rejection> {
+    let page = |d: &str| Rejection::Page(StatusCode::BAD_REQUEST, "invalid_request", d.to_string());
+    let client_id = params
+        .get("client_id")
+        .ok_or_else(|| page("Missing required parameter: client_id"))?;
+    let client = tenant
+        .client_by_id(client_id)
+        .ok_or_else(|| page("Unknown client"))?;
+    let redirect_uri = params
+        .get("redirect_uri")
+        .ok_or_else(|| page("Missing required parameter: redirect_uri"))?;
+    // Exact match: scheme, host, port, path, query, case, trailing slash.
+    if !client.spec.callbacks.iter().any(|c| c == redirect_uri) {
+        return Err(Rejection::Page(
+            StatusCode::BAD_REQUEST,
+            "Callback URL mismatch",
+            format!("{redirect_uri} is not in the list of allowed callback URLs"),
+        ));
+    }
+    let response_type = params
+        .get("response_type")
+        .map(String::as_str)
+        .unwrap_or("");
+    let mut parts: Vec<&str> = response_type.split(' ').filter(|s| !s.is_empty()).collect();
+    parts.sort_unstable();
+    parts.dedup();
+    let (wants_token, wants_id_token, known) = match parts.as_slice() {
+        ["token"] => (true, false, true),
+        ["id_token"] => (false, true, true),
+        ["id_token", "token"] => (true, true, true),
+        _ => (false, false, false),
+    };
+    let mode_param = params.get("response_mode").map(String::as_str);
+    let mode = match mode_param {
+        None | Some("fragment") => ResponseMode::Fragment,
+        Some("form_post") => ResponseMode::FormPost,
+        Some("web_message") => ResponseMode::WebMessage,
+        Some(_) => ResponseMode::Fragment,
+    };
+    // web_message posts to the redirect_uri's origin: it must be an Allowed Web Origin.
+    if mode == ResponseMode::WebMessage {
+        let origin = respond::origin_of(redirect_uri).unwrap_or_default();
+        if !client
+            .spec
+            .web_origins
+            .iter()
+            .any(|o| o.trim_end_matches('/') == origin)
+        {
+            return Err(page(
+                "The redirect_uri's origin is not an Allowed Web Origin of this client",
+            ));
+        }
+    }
+    let mut request = AuthRequest {
+        client_id: client.id.clone(),
+        redirect_uri: redirect_uri.clone(),
+        wants_token,
+        wants_id_token,
+        mode,
+        scopes: Vec::new(),
+        audience: None,
+        state: params.get("state").cloned(),
+        nonce: params.get("nonce").cloned(),
+        prompt: None,
+    };
+    let to_client = |r: &AuthRequest, e: &'static str, d: &str| {
+        Rejection::Client(Box::new(r.clone()), e, d.to_string())
+    };
+    if let Some(m) = mode_param
+        && !matches!(m, "fragment" | "form_post" | "web_message")
+    {
+        return Err(to_client(
+            &request,
+            "invalid_request",
+            &format!("Unsupported response_mode: {m}"),
+        ));
+    }
+    if !known {
+        return Err(to_client(
+            &request,
+            "unsupported_response_type",
+            &format!("Unsupported response type: {response_type}"),
+        ));
+    }
+    if !client.spec.grant_types.iter().any(|g| g == "implicit") {
+        return Err(to_client(
+            &request,
+            "unauthorized_client",
+            "Grant type 'implicit' not allowed for the client.",
+        ));
+    }
+    if wants_id_token && request.nonce.is_none() {
+        return Err(to_client(
+            &request,
+            "invalid_request",
+            "Missing required parameter: nonce",
+        ));
+    }
+    request.prompt = match params.get("prompt").map(String::as_str) {
+        None => None,
+        Some("none") => Some(Prompt::None),
+        Some("login") => Some(Prompt::Login),
+        Some("consent") => Some(Prompt::Consent),
+        Some(other) => {
+            return Err(to_client(
+                &request,
+                "invalid_request",
+                &format!("Unsupported prompt: {other}"),
+            ));
+        }
+    };
+    let api = match params.get("audience") {
+        None => None,
+        Some(audience) => match tenant.file.api(audience) {
+            Some(api) => Some(api),
+            None => {
+                return Err(to_client(
+                    &request,
+                    "access_denied",
+                    &format!("Service not found: {audience}"),
+                ));
+            }
+        },
+    };
+    request.audience = api.map(|a| a.identifier.clone());
+    let requested = params.get("scope").map(String::as_str).unwrap_or("");
+    for scope in requested.split(' ').filter(|s| !s.is_empty()) {
+        let known = OIDC_SCOPES.contains(&scope)
+            || api.is_some_and(|a| a.scopes.iter().any(|d| d.value == scope));
+        if known && !request.scopes.iter().any(|s| s == scope) {
+            request.scopes.push(scope.to_string());
+        }
+    }
+    if wants_id_token && !request.scopes.iter().any(|s| s == "openid") {
+        request.scopes.insert(0, "openid".into());
+    }
+    Ok(request)
+}

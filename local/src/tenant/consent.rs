@@ -1,0 +1,113 @@
+//! The consent page: lists each requested permission with its description; Accept records the
+//! consent and completes the sign-in, Decline sends `access_denied` to the client.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::Tenant;
+use super::pages::{consent_form, error_page, page};
+use super::respond;
+
+fn expired() -> Response {
+    error_page(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "This sign-in has expired or is unknown: start again from the application.",
+    )
+}
+
+pub async fn show(
+    State(tenant): State<Arc<Tenant>>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Response {
+    let state = q.get("state").cloned().unwrap_or_default();
+    let Some(tx) = tenant.runtime.transaction(&state) else {
+        return expired();
+    };
+    let Some(user) = tx
+        .user_id
+        .as_ref()
+        .and_then(|id| tenant.users.iter().find(|u| &u.id == id))
+    else {
+        return expired();
+    };
+    let api = tx
+        .request
+        .audience
+        .as_deref()
+        .and_then(|a| tenant.file.api(a));
+    let mut scopes: Vec<(String, String)> = tx
+        .request
+        .api_scopes()
+        .into_iter()
+        .map(|s| {
+            let description = api
+                .and_then(|a| a.scopes.iter().find(|d| d.value == s))
+                .map(|d| d.description.clone());
+            let description = description.unwrap_or_else(|| s.clone());
+            (s, description)
+        })
+        .collect();
+    if tx
+        .request
+        .scopes
+        .iter()
+        .any(|s| s == "profile" || s == "email")
+    {
+        scopes.insert(0, ("profile".into(), "Your name and email address".into()));
+    }
+    let client = tenant
+        .client_by_id(&tx.request.client_id)
+        .map_or("the application", |c| c.spec.name.as_str());
+    page(
+        StatusCode::OK,
+        "Authorize",
+        &consent_form(&state, &tx.csrf, client, &user.name, &scopes),
+    )
+}
+
+pub async fn submit(
+    State(tenant): State<Arc<Tenant>>,
+    Form(form): Form<BTreeMap<String, String>>,
+) -> Response {
+    let state = form.get("state").cloned().unwrap_or_default();
+    let Some(tx) = tenant.runtime.transaction(&state) else {
+        return expired();
+    };
+    let sent_csrf = form.get("csrf").map(String::as_str).unwrap_or("");
+    if aws_lc_rs::constant_time::verify_slices_are_equal(sent_csrf.as_bytes(), tx.csrf.as_bytes())
+        .is_err()
+    {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "invalid_request",
+            "The form was not sent by this page (CSRF check failed). Reload and try again.",
+        );
+    }
+    let (Some(user), Some(session_id)) = (
+        tx.user_id
+            .as_ref()
+            .and_then(|id| tenant.users.iter().find(|u| &u.id == id)),
+        tx.session_id.as_ref(),
+    ) else {
+        return expired();
+    };
+    tenant.runtime.finish_transaction(&state);
+    match form.get("decision").map(String::as_str) {
+        Some("accept") => {
+            tenant
+                .runtime
+                .grant_consent(&user.id, &tx.request.client_id, &tx.request.api_scopes());
+            respond::success(&tenant, &tx.request, user, session_id)
+        }
+        _ => respond::error(
+            &tx.request,
+            "access_denied",
+            "User did not authorize the request",
+        ),
+    }
+}

@@ -1,0 +1,54 @@
+//! `GET /v2/logout`: ends the SSO session and redirects only to an allowed logout URL.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::Tenant;
+use super::authorize::session_cookie;
+use super::pages::{error_page, page, secure};
+use super::session::SESSION_COOKIE;
+
+pub async fn logout(
+    State(tenant): State<Arc<Tenant>>,
+    headers: HeaderMap,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Response {
+    let allowed = |url: &str| match q.get("client_id") {
+        Some(id) => tenant
+            .client_by_id(id)
+            .is_some_and(|c| c.spec.allowed_logout_urls.iter().any(|u| u == url)),
+        None => tenant
+            .clients
+            .iter()
+            .any(|c| c.spec.allowed_logout_urls.iter().any(|u| u == url)),
+    };
+    if let Some(url) = q.get("returnTo")
+        && !allowed(url)
+    {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The \"returnTo\" querystring parameter is not defined as a valid URL in \"Allowed Logout URLs\".",
+        );
+    }
+    if let Some(id) = session_cookie(&headers) {
+        tenant.runtime.end_session(&id);
+    }
+    let mut response = match q.get("returnTo") {
+        Some(url) => secure(Redirect::to(url).into_response(), "'none'", None, "'self'"),
+        None => page(
+            StatusCode::OK,
+            "Signed out",
+            "<h1>Signed out</h1><p>You are signed out.</p>",
+        ),
+    };
+    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    if let Ok(v) = HeaderValue::from_str(&clear) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}

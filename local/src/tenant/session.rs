@@ -1,0 +1,148 @@
+//! What the dev tenant remembers between requests, in memory: SSO sessions, sign-in
+//! transactions, consents, and failed logins (for throttling).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::authorize::AuthRequest;
+use super::state::random_token;
+
+/// The SSO session cookie's name.
+pub const SESSION_COOKIE: &str = "organizer_session";
+/// How long an SSO session lasts without use (Auth0's default inactivity timeout is 3 days).
+const SESSION_IDLE: Duration = Duration::from_secs(3 * 24 * 3600);
+/// How long a user has to finish the login and consent pages.
+const TRANSACTION_TTL: Duration = Duration::from_secs(15 * 60);
+/// Failed logins allowed per account and per address within the window.
+pub const MAX_FAILURES: usize = 5;
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Clone)]
+pub struct Session {
+    pub id: String,
+    pub user_id: String,
+    last_seen: Instant,
+}
+
+/// A sign-in in progress: the validated request, its CSRF token, and who signed in so far.
+#[derive(Clone)]
+pub struct Transaction {
+    pub request: AuthRequest,
+    pub csrf: String,
+    pub user_id: Option<String>,
+    pub session_id: Option<String>,
+    created: Instant,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[derive(Default)]
+pub struct Runtime {
+    sessions: Mutex<HashMap<String, Session>>,
+    transactions: Mutex<HashMap<String, Transaction>>,
+    consents: Mutex<HashMap<(String, String), BTreeSet<String>>>,
+    failures: Mutex<HashMap<String, Vec<Instant>>>,
+}
+
+impl Runtime {
+    pub fn new_session(&self, user_id: &str) -> Session {
+        let session = Session {
+            id: random_token(32),
+            user_id: user_id.to_string(),
+            last_seen: Instant::now(),
+        };
+        lock(&self.sessions).insert(session.id.clone(), session.clone());
+        session
+    }
+
+    /// The live session with this id, refreshed; expired sessions are dropped.
+    pub fn session(&self, id: &str) -> Option<Session> {
+        let mut sessions = lock(&self.sessions);
+        match sessions.get_mut(id) {
+            Some(s) if s.last_seen.elapsed() < SESSION_IDLE => {
+                s.last_seen = Instant::now();
+                Some(s.clone())
+            }
+            Some(_) => {
+                sessions.remove(id);
+                None
+            }
+            None => None,
+        }
+    }
+
+    pub fn end_session(&self, id: &str) {
+        lock(&self.sessions).remove(id);
+    }
+
+    pub fn start_transaction(&self, request: AuthRequest) -> (String, Transaction) {
+        let mut transactions = lock(&self.transactions);
+        transactions.retain(|_, t| t.created.elapsed() < TRANSACTION_TTL);
+        let tx = Transaction {
+            request,
+            csrf: random_token(24),
+            user_id: None,
+            session_id: None,
+            created: Instant::now(),
+        };
+        let id = random_token(24);
+        transactions.insert(id.clone(), tx.clone());
+        (id, tx)
+    }
+
+    pub fn transaction(&self, id: &str) -> Option<Transaction> {
+        lock(&self.transactions)
+            .get(id)
+            .filter(|t| t.created.elapsed() < TRANSACTION_TTL)
+            .cloned()
+    }
+
+    pub fn set_transaction_user(&self, id: &str, user_id: &str, session_id: &str) {
+        if let Some(t) = lock(&self.transactions).get_mut(id) {
+            t.user_id = Some(user_id.to_string());
+            t.session_id = Some(session_id.to_string());
+        }
+    }
+
+    /// Ends a transaction: each one completes (or is declined) once.
+    pub fn finish_transaction(&self, id: &str) -> Option<Transaction> {
+        lock(&self.transactions).remove(id)
+    }
+
+    pub fn has_consent(&self, user_id: &str, client_id: &str, scopes: &[String]) -> bool {
+        let consents = lock(&self.consents);
+        let granted = consents.get(&(user_id.to_string(), client_id.to_string()));
+        scopes
+            .iter()
+            .all(|s| granted.is_some_and(|g| g.contains(s)))
+    }
+
+    pub fn grant_consent(&self, user_id: &str, client_id: &str, scopes: &[String]) {
+        lock(&self.consents)
+            .entry((user_id.to_string(), client_id.to_string()))
+            .or_default()
+            .extend(scopes.iter().cloned());
+    }
+
+    /// Whether `key` (an account or an address) has used up its failed attempts.
+    pub fn is_throttled(&self, key: &str) -> bool {
+        let mut failures = lock(&self.failures);
+        let entry = failures.entry(key.to_string()).or_default();
+        entry.retain(|t| t.elapsed() < FAILURE_WINDOW);
+        entry.len() >= MAX_FAILURES
+    }
+
+    pub fn record_failure(&self, key: &str) {
+        lock(&self.failures)
+            .entry(key.to_string())
+            .or_default()
+            .push(Instant::now());
+    }
+
+    pub fn clear_failures(&self, key: &str) {
+        lock(&self.failures).remove(key);
+    }
+}

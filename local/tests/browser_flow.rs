@@ -1,0 +1,514 @@
+//! The implicit flow over plain HTTP, as a browser would run it: /authorize, the login and
+//! consent forms, the token in the fragment, both APIs with that one token; then SSO with
+//! prompt=none, and every refusal the dev tenant owes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
+use std::path::PathBuf;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use organizer_local::tenant::users::{DEFAULT_EMAIL, DEFAULT_PASSWORD};
+use organizer_local::{RunningStack, StackOptions, StoreChoice, start};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+const CALLBACK: &str = "http://localhost:3000/callback.html";
+
+async fn stack() -> RunningStack {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    start(StackOptions {
+        tenant_port: 0,
+        api_port: 0,
+        site_port: 0,
+        tenant_file: repo.join("tenant.yaml"),
+        state_dir: std::env::temp_dir()
+            .join(format!("organizer-flow-{}", uuid::Uuid::new_v4().simple())),
+        site_dir: repo.join("site"),
+        store: StoreChoice::Memory,
+    })
+    .await
+    .expect("the local stack starts")
+}
+
+/// A browser: keeps cookies, does not follow redirects (the test looks at each one).
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn spa(stack: &RunningStack) -> String {
+    stack
+        .tenant
+        .client_by_name("Organizer SPA")
+        .unwrap()
+        .id
+        .clone()
+}
+
+fn authorize_url(stack: &RunningStack, extra: &[(&str, &str)]) -> String {
+    let client_id = spa(stack);
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in [
+        ("client_id", client_id.as_str()),
+        ("response_type", "token id_token"),
+        ("redirect_uri", CALLBACK),
+        ("scope", "openid profile email read:contacts read:calendar"),
+        ("audience", "organize"),
+        ("state", "st-123"),
+        ("nonce", "n-456"),
+    ] {
+        if !extra.iter().any(|(ek, _)| *ek == k) {
+            q.append_pair(k, v);
+        }
+    }
+    for (k, v) in extra {
+        if !v.is_empty() {
+            q.append_pair(k, v);
+        }
+    }
+    format!("{}/authorize?{}", stack.tenant_url, q.finish())
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+fn fragment(url: &str) -> Vec<(String, String)> {
+    let (_, fragment) = url
+        .split_once('#')
+        .unwrap_or_else(|| panic!("no fragment in {url}"));
+    form_urlencoded::parse(fragment.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn claims(jwt: &str) -> Value {
+    serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(jwt.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// Runs /authorize → login → (consent) and returns the final redirect's location.
+async fn sign_in(
+    stack: &RunningStack,
+    browser: &reqwest::Client,
+    url: &str,
+    password: &str,
+    decision: &str,
+) -> String {
+    let response = browser.get(url).send().await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "authorize should send to login"
+    );
+    let login = format!("{}{}", stack.tenant_url, location(&response));
+    assert!(login.contains("/login?state="), "{login}");
+    let page = browser.get(&login).send().await.unwrap();
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    let html = page.text().await.unwrap();
+    let (state, csrf) = (hidden(&html, "state"), hidden(&html, "csrf"));
+    let response = browser
+        .post(format!("{}/login", stack.tenant_url))
+        .form(&[
+            ("state", state.as_str()),
+            ("csrf", csrf.as_str()),
+            ("email", DEFAULT_EMAIL),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    if response.status() != StatusCode::SEE_OTHER {
+        return format!("status:{}", response.status().as_u16());
+    }
+    let next = location(&response);
+    if !next.starts_with("/consent") {
+        return next;
+    }
+    let html = browser
+        .get(format!("{}{next}", stack.tenant_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // Each requested permission is listed with its description.
+    assert!(html.contains("Read your contacts"), "{html}");
+    assert_eq!(
+        html.contains("Read your calendar"),
+        url.contains("read%3Acalendar"),
+        "{html}"
+    );
+    let csrf = hidden(&html, "csrf");
+    let response = browser
+        .post(format!("{}/consent", stack.tenant_url))
+        .form(&[
+            ("state", state.as_str()),
+            ("csrf", csrf.as_str()),
+            ("decision", decision),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    location(&response)
+}
+
+#[tokio::test]
+async fn login_consent_token_both_apis_then_silent_sso() {
+    let stack = stack().await;
+    let browser = browser();
+    let back = sign_in(
+        &stack,
+        &browser,
+        &authorize_url(&stack, &[]),
+        DEFAULT_PASSWORD,
+        "accept",
+    )
+    .await;
+    assert!(back.starts_with(&format!("{CALLBACK}#")), "{back}");
+    let params = fragment(&back);
+    assert_eq!(get(&params, "state"), Some("st-123"));
+    assert_eq!(get(&params, "token_type"), Some("Bearer"));
+    let access = get(&params, "access_token").unwrap().to_string();
+    let id_token = claims(get(&params, "id_token").unwrap());
+    let access_claims = claims(&access);
+    assert_eq!(
+        access_claims["aud"],
+        serde_json::json!(["organize", format!("{}/userinfo", stack.tenant_url)])
+    );
+    assert_eq!(
+        access_claims["scope"],
+        "openid profile email read:contacts read:calendar"
+    );
+    assert!(access_claims["sub"].as_str().unwrap().starts_with("auth0|"));
+    assert_eq!(id_token["aud"], spa(&stack));
+    assert_eq!(id_token["nonce"], "n-456");
+    assert_eq!(id_token["email"], DEFAULT_EMAIL);
+    assert_eq!(
+        id_token["at_hash"],
+        organizer_local::tenant::respond::at_hash(&access)
+    );
+    assert!(id_token["sid"].is_string());
+
+    for path in ["/contacts", "/calendar"] {
+        let response = reqwest::Client::new()
+            .get(format!("{}{path}", stack.api_url))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert!(!body["items"].as_array().unwrap().is_empty(), "{path}");
+    }
+
+    // Same browser, prompt=none: tokens straight away, no page.
+    let response = browser
+        .get(authorize_url(
+            &stack,
+            &[("prompt", "none"), ("state", "again")],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let params = fragment(&location(&response));
+    assert_eq!(get(&params, "state"), Some("again"));
+    assert!(get(&params, "access_token").is_some());
+
+    // web_message, as checkSession() asks: a page posting to the exact registered origin.
+    let response = browser
+        .get(authorize_url(
+            &stack,
+            &[
+                ("prompt", "none"),
+                ("response_mode", "web_message"),
+                ("redirect_uri", "http://localhost:3000"),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("frame-ancestors http://localhost:3000"),
+        "{csp}"
+    );
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("\"type\":\"authorization_response\""),
+        "{html}"
+    );
+    assert!(html.contains(", \"http://localhost:3000\")"), "{html}");
+    assert!(!html.contains("\"*\""));
+
+    // Logging out ends the session: prompt=none now says login_required.
+    let response = browser
+        .get(format!(
+            "{}/v2/logout?client_id={}&returnTo=http://localhost:3000",
+            stack.tenant_url,
+            spa(&stack)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "http://localhost:3000");
+    let response = browser
+        .get(authorize_url(&stack, &[("prompt", "none")]))
+        .send()
+        .await
+        .unwrap();
+    let params = fragment(&location(&response));
+    assert_eq!(get(&params, "error"), Some("login_required"));
+    assert_eq!(get(&params, "state"), Some("st-123"));
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn prompt_none_without_session_or_consent() {
+    let stack = stack().await;
+    let browser = browser();
+    let response = browser
+        .get(authorize_url(&stack, &[("prompt", "none")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        get(&fragment(&location(&response)), "error"),
+        Some("login_required")
+    );
+    // Signed in, consented to contacts only: asking silently for the calendar too needs consent.
+    let narrow = authorize_url(&stack, &[("scope", "openid read:contacts")]);
+    let back = sign_in(&stack, &browser, &narrow, DEFAULT_PASSWORD, "accept").await;
+    assert_eq!(
+        claims(get(&fragment(&back), "access_token").unwrap())["scope"],
+        "openid read:contacts"
+    );
+    let response = browser
+        .get(authorize_url(&stack, &[("prompt", "none")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        get(&fragment(&location(&response)), "error"),
+        Some("consent_required")
+    );
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn declining_consent_is_access_denied() {
+    let stack = stack().await;
+    let back = sign_in(
+        &stack,
+        &browser(),
+        &authorize_url(&stack, &[]),
+        DEFAULT_PASSWORD,
+        "decline",
+    )
+    .await;
+    let params = fragment(&back);
+    assert_eq!(get(&params, "error"), Some("access_denied"));
+    assert_eq!(get(&params, "state"), Some("st-123"));
+    assert!(get(&params, "access_token").is_none());
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn redirect_uri_must_match_exactly_and_is_never_redirected_to() {
+    let stack = stack().await;
+    for uri in [
+        "http://localhost:3001/callback.html",
+        "http://localhost:3000/callback.html/",
+        "http://LOCALHOST:3000/callback.html",
+        "http://localhost:3000/Callback.html",
+        "http://localhost:3000/callback.html/extra",
+        "http://localhost:3000/callback.html?x=1",
+        "http://user@localhost:3000/callback.html",
+        "https://localhost:3000/callback.html",
+        "http://evil.example/callback.html",
+    ] {
+        let response = browser()
+            .get(authorize_url(&stack, &[("redirect_uri", uri)]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{uri}");
+        assert!(response.headers().get("location").is_none(), "{uri}");
+    }
+    let unknown = format!(
+        "{}/authorize?client_id=nope&redirect_uri={CALLBACK}&response_type=token",
+        stack.tenant_url
+    );
+    assert_eq!(
+        browser().get(unknown).send().await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    // web_message towards an origin that is not an Allowed Web Origin: 400, no message.
+    let response = browser()
+        .get(authorize_url(
+            &stack,
+            &[
+                ("prompt", "none"),
+                ("response_mode", "web_message"),
+                ("redirect_uri", "http://localhost:3000/callback.html"),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "callback.html's origin is the registered web origin"
+    );
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn errors_sent_to_the_client() {
+    let stack = stack().await;
+    for (extra, error) in [
+        (vec![("nonce", "")], "invalid_request"),
+        (vec![("audience", "other-api")], "access_denied"),
+        (
+            vec![("response_type", "code token")],
+            "unsupported_response_type",
+        ),
+        (vec![("response_mode", "query")], "invalid_request"),
+        (vec![("prompt", "select_account")], "invalid_request"),
+    ] {
+        let url = authorize_url(&stack, &extra);
+        let response = browser().get(&url).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{extra:?}");
+        let params = fragment(&location(&response));
+        assert_eq!(get(&params, "error"), Some(error), "{extra:?}");
+        assert_eq!(get(&params, "state"), Some("st-123"), "{extra:?}");
+    }
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_password_missing_csrf_and_throttling() {
+    let stack = stack().await;
+    let browser = browser();
+    assert_eq!(
+        sign_in(
+            &stack,
+            &browser,
+            &authorize_url(&stack, &[]),
+            "wrong password",
+            "accept"
+        )
+        .await,
+        "status:401"
+    );
+    // A form without the page's CSRF token is refused.
+    let response = browser
+        .get(authorize_url(&stack, &[]))
+        .send()
+        .await
+        .unwrap();
+    let login = format!("{}{}", stack.tenant_url, location(&response));
+    let state = hidden(
+        &browser
+            .get(&login)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "state",
+    );
+    let response = browser
+        .post(format!("{}/login", stack.tenant_url))
+        .form(&[
+            ("state", state.as_str()),
+            ("email", DEFAULT_EMAIL),
+            ("password", DEFAULT_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // Four more failures make five: then even the right password is refused for a while.
+    for _ in 0..4 {
+        assert_eq!(
+            sign_in(
+                &stack,
+                &browser,
+                &authorize_url(&stack, &[]),
+                "wrong again",
+                "accept"
+            )
+            .await,
+            "status:401"
+        );
+    }
+    assert_eq!(
+        sign_in(
+            &stack,
+            &browser,
+            &authorize_url(&stack, &[]),
+            DEFAULT_PASSWORD,
+            "accept"
+        )
+        .await,
+        "status:429"
+    );
+    // Logout to a URL that is not an allowed logout URL: 400, no redirect.
+    let response = browser
+        .get(format!(
+            "{}/v2/logout?client_id={}&returnTo=https://evil.example/",
+            stack.tenant_url,
+            spa(&stack)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers().get("location").is_none());
+    stack.stop().await;
+}
