@@ -512,3 +512,196 @@ async fn wrong_password_missing_csrf_and_throttling() {
     assert!(response.headers().get("location").is_none());
     stack.stop().await;
 }
+
+fn pkce() -> (String, String) {
+    use sha2::Digest;
+    let verifier = format!(
+        "verifier-{}-{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+fn query_params(url: &str) -> Vec<(String, String)> {
+    let (_, query) = url
+        .split_once('?')
+        .unwrap_or_else(|| panic!("no query in {url}"));
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+async fn exchange(stack: &RunningStack, code: &str, verifier: Option<&str>) -> (StatusCode, Value) {
+    let client_id = spa(stack);
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("client_id", client_id.as_str()),
+        ("code", code),
+        ("redirect_uri", CALLBACK),
+    ];
+    if let Some(v) = verifier {
+        form.push(("code_verifier", v));
+    }
+    let response = reqwest::Client::new()
+        .post(format!("{}/oauth/token", stack.tenant_url))
+        .header("origin", "http://localhost:3000")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "http://localhost:3000"
+    );
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn authorization_code_with_pkce_single_use_and_checked() {
+    let stack = stack().await;
+    let browser = browser();
+    let (verifier, challenge) = pkce();
+    let url = authorize_url(
+        &stack,
+        &[
+            ("response_type", "code"),
+            ("nonce", ""),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    let back = sign_in(&stack, &browser, &url, DEFAULT_PASSWORD, "accept").await;
+    let params = query_params(&back);
+    assert_eq!(get(&params, "state"), Some("st-123"));
+    let code = get(&params, "code").unwrap().to_string();
+    // A wrong verifier fails, and the code is spent: the right one then fails too.
+    let (status, body) = exchange(&stack, &code, Some(&pkce().0)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let (status, _) = exchange(&stack, &code, Some(&verifier)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // A fresh code (the session is there: no page) exchanges once.
+    let (verifier, challenge) = pkce();
+    let url = authorize_url(
+        &stack,
+        &[
+            ("response_type", "code"),
+            ("nonce", ""),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    let response = browser.get(&url).send().await.unwrap();
+    let code = get(&query_params(&location(&response)), "code")
+        .unwrap()
+        .to_string();
+    let (status, _) = exchange(&stack, &code, None).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a code with a challenge needs its verifier"
+    );
+    let response = browser.get(&url).send().await.unwrap();
+    let code = get(&query_params(&location(&response)), "code")
+        .unwrap()
+        .to_string();
+    let (status, tokens) = exchange(&stack, &code, Some(&verifier)).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap();
+    assert!(tokens["id_token"].is_string());
+    let api = reqwest::Client::new()
+        .get(format!("{}/calendar", stack.api_url))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::OK);
+    let (status, body) = exchange(&stack, &code, Some(&verifier)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "reused code"
+    );
+
+    // Downgrades: a public client without PKCE, or with the plain method, is refused.
+    for extra in [
+        vec![],
+        vec![
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "plain"),
+        ],
+    ] {
+        let mut all = vec![("response_type", "code"), ("nonce", "")];
+        all.extend(extra);
+        let response = browser
+            .get(authorize_url(&stack, &all))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            get(&query_params(&location(&response)), "error"),
+            Some("invalid_request")
+        );
+    }
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn userinfo_answers_for_an_openid_access_token_only() {
+    let stack = stack().await;
+    let back = sign_in(
+        &stack,
+        &browser(),
+        &authorize_url(&stack, &[]),
+        DEFAULT_PASSWORD,
+        "accept",
+    )
+    .await;
+    let access = get(&fragment(&back), "access_token").unwrap().to_string();
+    let client = reqwest::Client::new();
+    let url = format!("{}/userinfo", stack.tenant_url);
+    let profile: Value = client
+        .get(&url)
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(profile["email"], DEFAULT_EMAIL);
+    assert_eq!(profile["sub"], claims(&access)["sub"]);
+    let response = client.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers().contains_key("www-authenticate"));
+    // A client-credentials token is for the API only, not for /userinfo.
+    let machine = stack.tenant.client_by_name("Organizer Machine").unwrap();
+    let token: Value = client
+        .post(format!("{}/oauth/token", stack.tenant_url))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("audience", "organize"),
+            ("client_id", &machine.id),
+            ("client_secret", &machine.secret),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let response = client
+        .get(&url)
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    stack.stop().await;
+}

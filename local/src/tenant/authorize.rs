@@ -35,6 +35,10 @@ pub struct AuthRequest {
     pub redirect_uri: String,
     pub wants_token: bool,
     pub wants_id_token: bool,
+    /// `response_type=code`: a single-use code for the token endpoint.
+    pub wants_code: bool,
+    /// The PKCE S256 challenge the code is bound to.
+    pub code_challenge: Option<String>,
     pub mode: ResponseMode,
     /// Requested scopes the tenant knows (unknown ones are dropped, as Auth0 does).
     pub scopes: Vec<String>,
@@ -171,14 +175,18 @@ fn validate(tenant: &Tenant, params: &BTreeMap<String, String>) -> Result<AuthRe
     let mut parts: Vec<&str> = response_type.split(' ').filter(|s| !s.is_empty()).collect();
     parts.sort_unstable();
     parts.dedup();
-    let (wants_token, wants_id_token, known) = match parts.as_slice() {
-        ["token"] => (true, false, true),
-        ["id_token"] => (false, true, true),
-        ["id_token", "token"] => (true, true, true),
-        _ => (false, false, false),
+    let (wants_token, wants_id_token, wants_code, known) = match parts.as_slice() {
+        ["token"] => (true, false, false, true),
+        ["id_token"] => (false, true, false, true),
+        ["id_token", "token"] => (true, true, false, true),
+        ["code"] => (false, false, true, true),
+        _ => (false, false, false, false),
     };
     let mode_param = params.get("response_mode").map(String::as_str);
     let mode = match mode_param {
+        // The code flow answers in the query by default; tokens never go in a query.
+        None if wants_code => ResponseMode::Query,
+        Some("query") if wants_code => ResponseMode::Query,
         None | Some("fragment") => ResponseMode::Fragment,
         Some("form_post") => ResponseMode::FormPost,
         Some("web_message") => ResponseMode::WebMessage,
@@ -203,6 +211,8 @@ fn validate(tenant: &Tenant, params: &BTreeMap<String, String>) -> Result<AuthRe
         redirect_uri: redirect_uri.clone(),
         wants_token,
         wants_id_token,
+        wants_code,
+        code_challenge: None,
         mode,
         scopes: Vec::new(),
         audience: None,
@@ -215,6 +225,7 @@ fn validate(tenant: &Tenant, params: &BTreeMap<String, String>) -> Result<AuthRe
     };
     if let Some(m) = mode_param
         && !matches!(m, "fragment" | "form_post" | "web_message")
+        && !(m == "query" && wants_code)
     {
         return Err(to_client(
             &request,
@@ -229,12 +240,55 @@ fn validate(tenant: &Tenant, params: &BTreeMap<String, String>) -> Result<AuthRe
             &format!("Unsupported response type: {response_type}"),
         ));
     }
-    if !client.spec.grant_types.iter().any(|g| g == "implicit") {
+    let grant = if wants_code {
+        "authorization_code"
+    } else {
+        "implicit"
+    };
+    if !client.spec.grant_types.iter().any(|g| g == grant) {
         return Err(to_client(
             &request,
             "unauthorized_client",
-            "Grant type 'implicit' not allowed for the client.",
+            &format!("Grant type '{grant}' not allowed for the client."),
         ));
+    }
+    if wants_code {
+        // PKCE with S256 only (RFC 9700): required of public clients, whose codes anyone
+        // could otherwise redeem.
+        match (
+            params.get("code_challenge"),
+            params.get("code_challenge_method").map(String::as_str),
+        ) {
+            (Some(challenge), Some("S256")) => {
+                let valid = challenge.len() == 43
+                    && challenge
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                if !valid {
+                    return Err(to_client(
+                        &request,
+                        "invalid_request",
+                        "code_challenge must be a base64url SHA-256",
+                    ));
+                }
+                request.code_challenge = Some(challenge.clone());
+            }
+            (Some(_), _) => {
+                return Err(to_client(
+                    &request,
+                    "invalid_request",
+                    "code_challenge_method must be S256",
+                ));
+            }
+            (None, _) if !client.is_confidential() => {
+                return Err(to_client(
+                    &request,
+                    "invalid_request",
+                    "PKCE (code_challenge, S256) is required for this client",
+                ));
+            }
+            (None, _) => {}
+        }
     }
     if wants_id_token && request.nonce.is_none() {
         return Err(to_client(

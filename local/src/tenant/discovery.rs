@@ -8,7 +8,7 @@ use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::Tenant;
-use super::routes::{AUTHORIZE, JWKS, TOKEN};
+use super::routes::{AUTHORIZE, JWKS, TOKEN, USERINFO};
 
 pub async fn discovery(State(tenant): State<Arc<Tenant>>) -> Json<Value> {
     let base = tenant.issuer.trim_end_matches('/');
@@ -16,11 +16,13 @@ pub async fn discovery(State(tenant): State<Arc<Tenant>>) -> Json<Value> {
         "issuer": tenant.issuer,
         "authorization_endpoint": format!("{base}{AUTHORIZE}"),
         "token_endpoint": format!("{base}{TOKEN}"),
-        "response_types_supported": ["token", "id_token", "token id_token"],
-        "response_modes_supported": ["fragment", "form_post", "web_message"],
+        "response_types_supported": ["code", "token", "id_token", "token id_token"],
+        "response_modes_supported": ["query", "fragment", "form_post", "web_message"],
+        "code_challenge_methods_supported": ["S256"],
         "jwks_uri": format!("{base}{JWKS}"),
-        "grant_types_supported": ["implicit", "client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "userinfo_endpoint": format!("{base}{USERINFO}"),
+        "grant_types_supported": ["authorization_code", "implicit", "client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "scopes_supported": tenant.scopes_supported(),

@@ -17,6 +17,7 @@ pub mod routes;
 pub mod session;
 pub mod state;
 pub mod token;
+pub mod userinfo;
 pub mod users;
 
 use std::sync::Arc;
@@ -55,6 +56,8 @@ pub struct Tenant {
     pub users: Vec<users::User>,
     /// Sessions, sign-ins in progress, consents, failed logins.
     pub runtime: session::Runtime,
+    /// Checks access tokens sent to `/userinfo` (audience: that endpoint).
+    pub userinfo_verifier: Arc<organizer_shared::TokenVerifier>,
 }
 
 impl Tenant {
@@ -78,13 +81,34 @@ impl Tenant {
                 path: "users.json".into(),
                 problem: e.to_string(),
             })?;
+        let keys = state.keys()?;
+        let userinfo_config =
+            organizer_shared::AuthConfig::for_issuer(issuer.clone(), format!("{issuer}userinfo"));
+        let damaged = |e: String| StateError::Damaged {
+            path: "keys".into(),
+            problem: e,
+        };
+        let cache = organizer_shared::JwksCache::new(&userinfo_config)
+            .map_err(|e| damaged(e.to_string()))?;
+        cache
+            .load(
+                organizer_shared::signing::jwks_document(keys.keys.iter())
+                    .to_string()
+                    .as_bytes(),
+            )
+            .map_err(|e| damaged(e.to_string()))?;
+        let userinfo_verifier = Arc::new(organizer_shared::TokenVerifier::new(
+            &userinfo_config,
+            cache,
+        ));
         Ok(Self {
             issuer,
             file,
             clients,
-            keys: state.keys()?,
+            keys,
             users,
             runtime: session::Runtime::default(),
+            userinfo_verifier,
         })
     }
 
@@ -121,11 +145,12 @@ pub fn router(tenant: Arc<Tenant>) -> Router {
     Router::new()
         .route(routes::DISCOVERY, get(discovery::discovery))
         .route(routes::JWKS, get(jwks::jwks))
-        .route(routes::TOKEN, post(token::token))
+        .route(routes::TOKEN, post(token::token).options(token::preflight))
         .route(routes::AUTHORIZE, get(authorize::authorize))
         .route(routes::LOGIN, get(login::show).post(login::submit))
         .route(routes::CONSENT, get(consent::show).post(consent::submit))
         .route(routes::LOGOUT, get(logout::logout))
+        .route(routes::USERINFO, get(userinfo::userinfo))
         .layer(DefaultBodyLimit::max(16 * 1024))
         .with_state(tenant)
 }

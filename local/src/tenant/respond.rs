@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::Tenant;
 use super::authorize::AuthRequest;
+use super::error::OAuthError;
 use super::pages::{error_page, script_json, secure};
 use super::state::{random_hex, random_token};
 use super::users::User;
@@ -20,6 +21,7 @@ const ID_TOKEN_LIFETIME: u64 = 36_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseMode {
+    Query,
     Fragment,
     FormPost,
     WebMessage,
@@ -54,18 +56,27 @@ pub fn at_hash(access_token: &str) -> String {
 
 /// Issues the tokens the request asked for and delivers them.
 pub fn success(tenant: &Tenant, request: &AuthRequest, user: &User, session_id: &str) -> Response {
+    if request.wants_code {
+        let code = tenant.runtime.issue_code(request, &user.id, session_id);
+        let mut params = Map::new();
+        params.insert("code".into(), json!(code));
+        if let Some(state) = &request.state {
+            params.insert("state".into(), json!(state));
+        }
+        return deliver(request, params);
+    }
     match tokens(tenant, request, user, session_id) {
         Ok(params) => deliver(request, params),
         Err(_) => error(request, "server_error", "The tokens could not be issued"),
     }
 }
 
-fn tokens(
+pub fn tokens(
     tenant: &Tenant,
     request: &AuthRequest,
     user: &User,
     session_id: &str,
-) -> Result<Map<String, Value>, ()> {
+) -> Result<Map<String, Value>, OAuthError> {
     let now = now();
     let userinfo = format!("{}userinfo", tenant.issuer);
     let mut params = Map::new();
@@ -89,7 +100,7 @@ fn tokens(
             "azp": request.client_id,
             "jti": random_hex(16),
         });
-        let token = tenant.sign(&claims).map_err(|_| ())?;
+        let token = tenant.sign(&claims)?;
         params.insert("access_token".into(), json!(token));
         params.insert("token_type".into(), json!("Bearer"));
         params.insert("expires_in".into(), json!(lifetime));
@@ -112,10 +123,7 @@ fn tokens(
         if let Some(token) = &access_token {
             claims["at_hash"] = json!(at_hash(token));
         }
-        params.insert(
-            "id_token".into(),
-            json!(tenant.sign(&claims).map_err(|_| ())?),
-        );
+        params.insert("id_token".into(), json!(tenant.sign(&claims)?));
     }
     if let Some(state) = &request.state {
         params.insert("state".into(), json!(state));
@@ -136,6 +144,24 @@ pub fn error(request: &AuthRequest, code: &str, description: &str) -> Response {
 
 fn deliver(request: &AuthRequest, params: Map<String, Value>) -> Response {
     match request.mode {
+        ResponseMode::Query => {
+            let mut encoded = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in &params {
+                encoded.append_pair(k, &value_text(v));
+            }
+            let sep = if request.redirect_uri.contains('?') {
+                '&'
+            } else {
+                '?'
+            };
+            let location = format!("{}{sep}{}", request.redirect_uri, encoded.finish());
+            secure(
+                Redirect::to(&location).into_response(),
+                "'none'",
+                None,
+                "'self'",
+            )
+        }
         ResponseMode::Fragment => {
             let mut encoded = form_urlencoded::Serializer::new(String::new());
             for (k, v) in &params {

@@ -7,3 +7,4 @@ pub const AUTHORIZE: &str = "/authorize";
 pub const LOGIN: &str = "/login";
 pub const CONSENT: &str = "/consent";
 pub const LOGOUT: &str = "/v2/logout";
+pub const USERINFO: &str = "/userinfo";

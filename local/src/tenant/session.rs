@@ -39,8 +39,21 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Authorization codes live at most this long (RFC 9700 asks for short-lived codes).
+pub const CODE_TTL: Duration = Duration::from_secs(60);
+
+/// An issued authorization code, redeemable once.
+#[derive(Clone)]
+pub struct IssuedCode {
+    pub request: AuthRequest,
+    pub user_id: String,
+    pub session_id: String,
+    created: Instant,
+}
+
 #[derive(Default)]
 pub struct Runtime {
+    codes: Mutex<HashMap<String, IssuedCode>>,
     sessions: Mutex<HashMap<String, Session>>,
     transactions: Mutex<HashMap<String, Transaction>>,
     consents: Mutex<HashMap<(String, String), BTreeSet<String>>>,
@@ -48,6 +61,29 @@ pub struct Runtime {
 }
 
 impl Runtime {
+    pub fn issue_code(&self, request: &AuthRequest, user_id: &str, session_id: &str) -> String {
+        let mut codes = lock(&self.codes);
+        codes.retain(|_, c| c.created.elapsed() < CODE_TTL);
+        let code = random_token(32);
+        codes.insert(
+            code.clone(),
+            IssuedCode {
+                request: request.clone(),
+                user_id: user_id.to_string(),
+                session_id: session_id.to_string(),
+                created: Instant::now(),
+            },
+        );
+        code
+    }
+
+    /// Takes a code out: whatever happens next, it cannot be used again.
+    pub fn redeem_code(&self, code: &str) -> Option<IssuedCode> {
+        lock(&self.codes)
+            .remove(code)
+            .filter(|c| c.created.elapsed() < CODE_TTL)
+    }
+
     pub fn new_session(&self, user_id: &str) -> Session {
         let session = Session {
             id: random_token(32),

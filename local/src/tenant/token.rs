@@ -20,8 +20,63 @@ use super::{Client, Tenant};
 /// The token endpoint's parameters, each given once.
 pub type Params = BTreeMap<String, String>;
 
+/// The browser origins allowed to call the token endpoint (auth0-spa-js exchanges codes from
+/// the page): every client's Allowed Origins and Allowed Web Origins.
+fn cors_origin(tenant: &Tenant, headers: &HeaderMap) -> Option<HeaderValue> {
+    let origin = headers.get(header::ORIGIN)?.to_str().ok()?;
+    let allowed = tenant.clients.iter().any(|c| {
+        c.spec
+            .allowed_origins
+            .iter()
+            .chain(&c.spec.web_origins)
+            .any(|o| o.trim_end_matches('/') == origin)
+    });
+    if allowed {
+        HeaderValue::from_str(origin).ok()
+    } else {
+        None
+    }
+}
+
+/// CORS preflight for `POST /oauth/token`.
+pub async fn preflight(State(tenant): State<Arc<Tenant>>, headers: HeaderMap) -> Response {
+    let Some(origin) = cors_origin(&tenant, &headers) else {
+        return axum::http::StatusCode::FORBIDDEN.into_response();
+    };
+    let mut response = axum::http::StatusCode::NO_CONTENT.into_response();
+    let h = response.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type, auth0-client"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    response
+}
+
 pub async fn token(State(tenant): State<Arc<Tenant>>, headers: HeaderMap, body: Bytes) -> Response {
-    match handle(&tenant, &headers, &body) {
+    let mut response = answer(&tenant, &headers, &body);
+    if let Some(origin) = cors_origin(&tenant, &headers) {
+        response
+            .headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        response
+            .headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    response
+}
+
+fn answer(tenant: &Tenant, headers: &HeaderMap, body: &[u8]) -> Response {
+    match handle(tenant, headers, body) {
         Ok(json) => {
             let mut response = axum::Json(json).into_response();
             let h = response.headers_mut();

@@ -1,5 +1,6 @@
 //! Grants of the token endpoint, looked up by `grant_type`.
 
+pub mod authorization_code;
 pub mod client_credentials;
 
 use serde_json::Value;
@@ -13,6 +14,7 @@ pub type Grant = fn(&Tenant, &Client, &Params) -> Result<Value, OAuthError>;
 pub fn find(grant_type: &str) -> Option<Grant> {
     match grant_type {
         "client_credentials" => Some(client_credentials::grant),
+        "authorization_code" => Some(authorization_code::grant),
         _ => None,
     }
 }

@@ -1,0 +1,76 @@
+//! `grant_type=authorization_code` with PKCE: a code issued by /authorize is exchanged once,
+//! within 60 s, by the client it was issued to, with the same redirect_uri and, when the code
+//! carries a challenge, a verifier whose S256 hash matches it. A verifier sent for a code that
+//! had no challenge is refused (downgrade protection).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::tenant::error::OAuthError;
+use crate::tenant::respond;
+use crate::tenant::token::Params;
+use crate::tenant::{Client, Tenant};
+
+pub fn grant(tenant: &Tenant, client: &Client, params: &Params) -> Result<Value, OAuthError> {
+    if !client
+        .spec
+        .grant_types
+        .iter()
+        .any(|g| g == "authorization_code")
+    {
+        return Err(OAuthError::unauthorized_client(
+            "Grant type 'authorization_code' not allowed for the client.",
+        ));
+    }
+    let code = params
+        .get("code")
+        .ok_or_else(|| OAuthError::invalid_request("Missing required parameter: code"))?;
+    let invalid = || OAuthError::invalid_grant("Invalid authorization code");
+    let issued = tenant.runtime.redeem_code(code).ok_or_else(invalid)?;
+    if issued.request.client_id != client.id {
+        return Err(invalid());
+    }
+    if params.get("redirect_uri") != Some(&issued.request.redirect_uri) {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    match (&issued.request.code_challenge, params.get("code_verifier")) {
+        (Some(challenge), Some(verifier)) => {
+            let well_formed = (43..=128).contains(&verifier.len())
+                && verifier
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+            let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+            if !well_formed
+                || aws_lc_rs::constant_time::verify_slices_are_equal(
+                    computed.as_bytes(),
+                    challenge.as_bytes(),
+                )
+                .is_err()
+            {
+                return Err(OAuthError::invalid_grant("Failed to verify code verifier"));
+            }
+        }
+        (Some(_), None) => return Err(OAuthError::invalid_grant("Missing code_verifier")),
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier sent for a code issued without code_challenge",
+            ));
+        }
+        (None, None) => {}
+    }
+    let user = tenant
+        .users
+        .iter()
+        .find(|u| u.id == issued.user_id)
+        .ok_or_else(invalid)?;
+    let mut request = issued.request.clone();
+    request.wants_token = true;
+    request.wants_id_token = request.scopes.iter().any(|s| s == "openid");
+    request.state = None;
+    let tokens = respond::tokens(tenant, &request, user, &issued.session_id)?;
+    Ok(json!(tokens))
+}
