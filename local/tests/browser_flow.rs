@@ -705,3 +705,155 @@ async fn userinfo_answers_for_an_openid_access_token_only() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     stack.stop().await;
 }
+
+/// The repository's tenant plus a confidential web app on another origin, which is not an
+/// Allowed Web Origin of anything.
+async fn stack_with_web_app() -> RunningStack {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let yaml = std::fs::read_to_string(repo.join("tenant.yaml")).unwrap().replace(
+        "\nclientGrants:",
+        "  - name: Organizer Web\n    app_type: regular_web\n    callbacks:\n      - http://127.0.0.1:8080/cb\n    \
+         grant_types:\n      - authorization_code\n      - implicit\n    token_endpoint_auth_method: client_secret_post\n\nclientGrants:",
+    );
+    let dir = std::env::temp_dir().join(format!("organizer-web-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("tenant.yaml"), yaml).unwrap();
+    start(StackOptions {
+        tenant_port: 0,
+        api_port: 0,
+        site_port: 0,
+        tenant_file: dir.join("tenant.yaml"),
+        state_dir: dir.join("state"),
+        site_dir: repo.join("site"),
+        store: StoreChoice::Memory,
+    })
+    .await
+    .expect("the local stack starts")
+}
+
+#[tokio::test]
+async fn web_message_only_to_allowed_web_origins_and_code_downgrade_for_confidential_clients() {
+    let stack = stack_with_web_app().await;
+    let web = stack.tenant.client_by_name("Organizer Web").unwrap();
+    let (web_id, web_secret) = (web.id.clone(), web.secret.clone());
+    let browser = browser();
+    // Sign in once through the SPA so a session exists.
+    sign_in(
+        &stack,
+        &browser,
+        &authorize_url(&stack, &[]),
+        DEFAULT_PASSWORD,
+        "accept",
+    )
+    .await;
+
+    let url = |extra: &[(&str, &str)]| {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        q.append_pair("client_id", &web_id)
+            .append_pair("redirect_uri", "http://127.0.0.1:8080/cb");
+        q.append_pair("scope", "openid read:contacts")
+            .append_pair("audience", "organize")
+            .append_pair("state", "w");
+        for (k, v) in extra {
+            q.append_pair(k, v);
+        }
+        format!("{}/authorize?{}", stack.tenant_url, q.finish())
+    };
+    // web_message towards an origin that is not an Allowed Web Origin: a 400 page, no message.
+    let response = browser
+        .get(url(&[
+            ("response_type", "token"),
+            ("response_mode", "web_message"),
+            ("prompt", "none"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(!response.text().await.unwrap().contains("postMessage"));
+
+    // form_post: an auto-posting form towards the callback, with the error (no consent yet).
+    let response = browser
+        .get(url(&[
+            ("response_type", "token"),
+            ("response_mode", "form_post"),
+            ("prompt", "none"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("action=\"http://127.0.0.1:8080/cb\"") && html.contains("consent_required"),
+        "{html}"
+    );
+
+    // A confidential client may skip PKCE; then a verifier at the token endpoint is refused.
+    let code_url = url(&[("response_type", "code"), ("prompt", "consent")]);
+    let consent = browser.get(&code_url).send().await.unwrap();
+    let next = location(&consent);
+    let html = browser
+        .get(format!("{}{next}", stack.tenant_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (state, csrf) = (hidden(&html, "state"), hidden(&html, "csrf"));
+    let done = browser
+        .post(format!("{}/consent", stack.tenant_url))
+        .form(&[
+            ("state", state.as_str()),
+            ("csrf", csrf.as_str()),
+            ("decision", "accept"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let code = get(&query_params(&location(&done)), "code")
+        .unwrap()
+        .to_string();
+    let token = |code: String, verifier: Option<&'static str>, secret: Option<String>| {
+        let tenant_url = stack.tenant_url.clone();
+        let web_id = web_id.clone();
+        async move {
+            let mut form = vec![
+                ("grant_type".to_string(), "authorization_code".to_string()),
+                ("client_id".to_string(), web_id),
+                ("code".to_string(), code),
+                (
+                    "redirect_uri".to_string(),
+                    "http://127.0.0.1:8080/cb".to_string(),
+                ),
+            ];
+            if let Some(v) = verifier {
+                form.push(("code_verifier".into(), v.into()));
+            }
+            if let Some(s) = secret {
+                form.push(("client_secret".into(), s));
+            }
+            let response = reqwest::Client::new()
+                .post(format!("{tenant_url}/oauth/token"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = token(
+        code,
+        Some("a-verifier-for-a-code-that-had-no-challenge-at-all-000"),
+        Some(web_secret.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "{body}"
+    );
+    stack.stop().await;
+}
