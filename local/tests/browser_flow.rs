@@ -857,3 +857,45 @@ async fn web_message_only_to_allowed_web_origins_and_code_downgrade_for_confiden
     );
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn a_sign_in_is_bound_to_the_browser_that_started_it() {
+    let stack = stack().await;
+    // The attacker starts a sign-in and copies its state and CSRF token…
+    let attacker = browser();
+    let response = attacker
+        .get(authorize_url(&stack, &[]))
+        .send()
+        .await
+        .unwrap();
+    let login = format!("{}{}", stack.tenant_url, location(&response));
+    let html = attacker
+        .get(&login)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (state, csrf) = (hidden(&html, "state"), hidden(&html, "csrf"));
+    // …and has the victim's browser post it (login CSRF): refused, no session is made.
+    let victim = browser();
+    let response = victim
+        .post(format!("{}/login", stack.tenant_url))
+        .form(&[
+            ("state", state.as_str()),
+            ("csrf", csrf.as_str()),
+            ("email", DEFAULT_EMAIL),
+            ("password", DEFAULT_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.headers().get("set-cookie").is_none());
+    assert_eq!(
+        victim.get(&login).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    stack.stop().await;
+}

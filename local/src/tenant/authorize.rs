@@ -10,13 +10,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::Tenant;
 use super::pages::error_page;
 use super::respond::{self, ResponseMode};
-use super::session::SESSION_COOKIE;
+use super::session::{BROWSER_COOKIE, SESSION_COOKIE};
+use super::state::random_token;
 
 /// The OpenID scopes every client may ask for; API scopes come from `tenant.yaml`.
 pub const OIDC_SCOPES: [&str; 3] = ["openid", "profile", "email"];
@@ -61,13 +62,17 @@ impl AuthRequest {
 
 /// The session cookie's value, if any.
 pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie_value(headers, SESSION_COOKIE)
+}
+
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(cookie::Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == SESSION_COOKIE)
+        .find(|c| c.name() == name)
         .map(|c| c.value().to_string())
 }
 
@@ -121,25 +126,62 @@ pub async fn authorize(
         (None, Some(user), Some(session)) if consented => {
             respond::success(&tenant, &request, user, &session.id)
         }
-        (Some(Prompt::Consent), Some(user), Some(session)) => {
-            let (tx, _) = tenant.runtime.start_transaction(request);
-            tenant
-                .runtime
-                .set_transaction_user(&tx, &user.id, &session.id);
-            Redirect::to(&format!("/consent?state={tx}")).into_response()
-        }
-        (None, Some(user), Some(session)) => {
-            let (tx, _) = tenant.runtime.start_transaction(request);
-            tenant
-                .runtime
-                .set_transaction_user(&tx, &user.id, &session.id);
-            Redirect::to(&format!("/consent?state={tx}")).into_response()
-        }
-        _ => {
-            let (tx, _) = tenant.runtime.start_transaction(request);
-            Redirect::to(&format!("/login?state={tx}")).into_response()
+        (Some(Prompt::Consent) | None, Some(user), Some(session)) => begin(
+            &tenant,
+            &headers,
+            request,
+            Some((&user.id, &session.id)),
+            "/consent",
+        ),
+        _ => begin(&tenant, &headers, request, None, "/login"),
+    }
+}
+
+/// The browser cookie's value, if it has the shape this tenant gives it.
+pub fn browser_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie_value(headers, BROWSER_COOKIE).filter(|v| {
+        v.len() == 32
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
+/// Whether this request comes from the browser that started the transaction.
+pub fn same_browser(headers: &HeaderMap, expected: &str) -> bool {
+    browser_cookie(headers).is_some_and(|v| {
+        aws_lc_rs::constant_time::verify_slices_are_equal(v.as_bytes(), expected.as_bytes()).is_ok()
+    })
+}
+
+/// Starts a sign-in transaction bound to this browser and sends it to the login or consent page.
+fn begin(
+    tenant: &Tenant,
+    headers: &HeaderMap,
+    request: AuthRequest,
+    signed_in: Option<(&str, &str)>,
+    page: &str,
+) -> Response {
+    let existing = browser_cookie(headers);
+    let browser = existing.clone().unwrap_or_else(|| random_token(24));
+    let (tx, _) = tenant.runtime.start_transaction(request, &browser);
+    if let Some((user_id, session_id)) = signed_in {
+        tenant
+            .runtime
+            .set_transaction_user(&tx, user_id, session_id);
+    }
+    let mut response = Redirect::to(&format!("{page}?state={tx}")).into_response();
+    if existing.is_none() {
+        let secure = if tenant.issuer.starts_with("https://") {
+            "; Secure"
+        } else {
+            ""
+        };
+        let cookie = format!("{BROWSER_COOKIE}={browser}; Path=/; HttpOnly; SameSite=Lax{secure}");
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, v);
         }
     }
+    response
 }
 
 pub enum Rejection {

@@ -5,12 +5,21 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Form, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::Tenant;
 use super::pages::{consent_form, error_page, page};
 use super::respond;
+
+/// The form came from a browser other than the one that started the sign-in.
+fn other_browser() -> Response {
+    error_page(
+        StatusCode::FORBIDDEN,
+        "invalid_request",
+        "This sign-in was started in another browser (or its cookies were cleared): start again from the application.",
+    )
+}
 
 fn expired() -> Response {
     error_page(
@@ -22,12 +31,16 @@ fn expired() -> Response {
 
 pub async fn show(
     State(tenant): State<Arc<Tenant>>,
+    headers: HeaderMap,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Response {
     let state = q.get("state").cloned().unwrap_or_default();
     let Some(tx) = tenant.runtime.transaction(&state) else {
         return expired();
     };
+    if !super::authorize::same_browser(&headers, &tx.browser) {
+        return other_browser();
+    }
     let Some(user) = tx
         .user_id
         .as_ref()
@@ -72,12 +85,16 @@ pub async fn show(
 
 pub async fn submit(
     State(tenant): State<Arc<Tenant>>,
+    headers: HeaderMap,
     Form(form): Form<BTreeMap<String, String>>,
 ) -> Response {
     let state = form.get("state").cloned().unwrap_or_default();
     let Some(tx) = tenant.runtime.transaction(&state) else {
         return expired();
     };
+    if !super::authorize::same_browser(&headers, &tx.browser) {
+        return other_browser();
+    }
     let sent_csrf = form.get("csrf").map(String::as_str).unwrap_or("");
     if aws_lc_rs::constant_time::verify_slices_are_equal(sent_csrf.as_bytes(), tx.csrf.as_bytes())
         .is_err()

@@ -6,13 +6,22 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Form, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::Tenant;
 use super::pages::{error_page, login_form, page};
 use super::respond;
 use super::session::{FAILURE_WINDOW, SESSION_COOKIE};
+
+/// The form came from a browser other than the one that started the sign-in.
+fn other_browser() -> Response {
+    error_page(
+        StatusCode::FORBIDDEN,
+        "invalid_request",
+        "This sign-in was started in another browser (or its cookies were cleared): start again from the application.",
+    )
+}
 
 fn expired() -> Response {
     error_page(
@@ -30,11 +39,15 @@ fn client_name<'t>(tenant: &'t Tenant, client_id: &str) -> &'t str {
 
 pub async fn show(
     State(tenant): State<Arc<Tenant>>,
+    headers: HeaderMap,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Response {
     let Some(tx) = q.get("state").and_then(|s| tenant.runtime.transaction(s)) else {
         return expired();
     };
+    if !super::authorize::same_browser(&headers, &tx.browser) {
+        return other_browser();
+    }
     let state = q.get("state").cloned().unwrap_or_default();
     page(
         StatusCode::OK,
@@ -52,12 +65,16 @@ pub async fn show(
 pub async fn submit(
     State(tenant): State<Arc<Tenant>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Form(form): Form<BTreeMap<String, String>>,
 ) -> Response {
     let state = form.get("state").cloned().unwrap_or_default();
     let Some(tx) = tenant.runtime.transaction(&state) else {
         return expired();
     };
+    if !super::authorize::same_browser(&headers, &tx.browser) {
+        return other_browser();
+    }
     let sent_csrf = form.get("csrf").map(String::as_str).unwrap_or("");
     if aws_lc_rs::constant_time::verify_slices_are_equal(sent_csrf.as_bytes(), tx.csrf.as_bytes())
         .is_err()

@@ -10,6 +10,9 @@ use super::state::random_token;
 
 /// The SSO session cookie's name.
 pub const SESSION_COOKIE: &str = "organizer_session";
+/// Binds a sign-in to the browser that started it: the login and consent forms are refused
+/// without it, so another site cannot post them from a victim's browser (login CSRF).
+pub const BROWSER_COOKIE: &str = "organizer_browser";
 /// How long an SSO session lasts without use (Auth0's default inactivity timeout is 3 days).
 const SESSION_IDLE: Duration = Duration::from_secs(3 * 24 * 3600);
 /// How long a user has to finish the login and consent pages.
@@ -30,6 +33,8 @@ pub struct Session {
 pub struct Transaction {
     pub request: AuthRequest,
     pub csrf: String,
+    /// The value of the browser cookie of the browser that started this sign-in.
+    pub browser: String,
     pub user_id: Option<String>,
     pub session_id: Option<String>,
     created: Instant,
@@ -114,12 +119,13 @@ impl Runtime {
         lock(&self.sessions).remove(id);
     }
 
-    pub fn start_transaction(&self, request: AuthRequest) -> (String, Transaction) {
+    pub fn start_transaction(&self, request: AuthRequest, browser: &str) -> (String, Transaction) {
         let mut transactions = lock(&self.transactions);
         transactions.retain(|_, t| t.created.elapsed() < TRANSACTION_TTL);
         let tx = Transaction {
             request,
             csrf: random_token(24),
+            browser: browser.to_string(),
             user_id: None,
             session_id: None,
             created: Instant::now(),
