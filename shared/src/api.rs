@@ -96,6 +96,21 @@ impl ApiContext {
         }
     }
 
+    /// The context of a Lambda function, from its environment, at start-up: the configuration
+    /// (an error names the variable and an example), the verifier, and its JWKS cache warmed so
+    /// the first request does not wait on it (a failed warm-up is retried on that request).
+    pub async fn from_env() -> Result<Self, String> {
+        let env = crate::config::ProcessEnv;
+        let auth = crate::AuthConfig::from_env(&env).map_err(|e| e.to_string())?;
+        let cors = Cors::from_env(&env).map_err(|e| e.to_string())?;
+        let verifier = TokenVerifier::from_config(&auth)
+            .map_err(|e| format!("cannot build the JWKS client: {e}"))?;
+        if let Err(error) = verifier.keys().refresh().await {
+            tracing::warn!(%error, "JWKS not loaded at start-up; will retry on the first request");
+        }
+        Ok(Self::new(verifier, cors))
+    }
+
     /// The bearer token's claims, if the token is valid and grants `scope`.
     pub async fn authorize(
         &self,

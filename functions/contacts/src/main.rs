@@ -6,39 +6,25 @@ use std::sync::Arc;
 
 use contacts::{ContactsApi, handle};
 use lambda_http::{Request, service_fn};
-use organizer_shared::api::{ApiContext, Cors};
+use organizer_shared::api::ApiContext;
 use organizer_shared::config::{ProcessEnv, var_or};
+use organizer_shared::logging;
 use organizer_shared::store::dynamo::{DEFAULT_CONTACTS_TABLE, DynamoContactStore, client};
-use organizer_shared::{AuthConfig, TokenVerifier, logging};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     logging::init_json_logs();
-    let config = match AuthConfig::from_env(&ProcessEnv)
-        .and_then(|c| Ok((c, Cors::from_env(&ProcessEnv)?)))
-    {
-        Ok(config) => config,
+    let context = match ApiContext::from_env().await {
+        Ok(context) => context,
         Err(error) => {
             eprintln!("{error}");
-            tracing::error!(%error, "bad configuration");
+            tracing::error!(%error, "cannot start");
             return ExitCode::FAILURE;
         }
     };
-    let (auth, cors) = config;
-    let verifier = match TokenVerifier::from_config(&auth) {
-        Ok(verifier) => verifier,
-        Err(error) => {
-            tracing::error!(%error, "cannot build the JWKS client");
-            return ExitCode::FAILURE;
-        }
-    };
-    // Warm the key cache during init, which Lambda does not bill the first request for.
-    if let Err(error) = verifier.keys().refresh().await {
-        tracing::warn!(%error, "JWKS not loaded at start-up; will retry on the first request");
-    }
     let table = var_or(&ProcessEnv, "CONTACTS_TABLE", DEFAULT_CONTACTS_TABLE);
     let api = ContactsApi {
-        context: ApiContext::new(verifier, cors),
+        context,
         store: Arc::new(DynamoContactStore::new(client(None).await, table)),
     };
     let api = &api;

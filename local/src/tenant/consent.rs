@@ -9,17 +9,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::Tenant;
+use super::forms::transaction_for;
 use super::pages::{consent_form, error_page, page};
 use super::respond;
-
-/// The form came from a browser other than the one that started the sign-in.
-fn other_browser() -> Response {
-    error_page(
-        StatusCode::FORBIDDEN,
-        "invalid_request",
-        "This sign-in was started in another browser (or its cookies were cleared): start again from the application.",
-    )
-}
 
 fn expired() -> Response {
     error_page(
@@ -35,12 +27,10 @@ pub async fn show(
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Response {
     let state = q.get("state").cloned().unwrap_or_default();
-    let Some(tx) = tenant.runtime.transaction(&state) else {
-        return expired();
+    let tx = match transaction_for(&tenant, &headers, &state, None) {
+        Ok(tx) => tx,
+        Err(page) => return *page,
     };
-    if !super::authorize::same_browser(&headers, &tx.browser) {
-        return other_browser();
-    }
     let Some(user) = tx
         .user_id
         .as_ref()
@@ -89,22 +79,11 @@ pub async fn submit(
     Form(form): Form<BTreeMap<String, String>>,
 ) -> Response {
     let state = form.get("state").cloned().unwrap_or_default();
-    let Some(tx) = tenant.runtime.transaction(&state) else {
-        return expired();
+    let csrf = form.get("csrf").map(String::as_str).unwrap_or("");
+    let tx = match transaction_for(&tenant, &headers, &state, Some(csrf)) {
+        Ok(tx) => tx,
+        Err(page) => return *page,
     };
-    if !super::authorize::same_browser(&headers, &tx.browser) {
-        return other_browser();
-    }
-    let sent_csrf = form.get("csrf").map(String::as_str).unwrap_or("");
-    if aws_lc_rs::constant_time::verify_slices_are_equal(sent_csrf.as_bytes(), tx.csrf.as_bytes())
-        .is_err()
-    {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "invalid_request",
-            "The form was not sent by this page (CSRF check failed). Reload and try again.",
-        );
-    }
     let (Some(user), Some(session_id)) = (
         tx.user_id
             .as_ref()

@@ -10,26 +10,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::Tenant;
-use super::pages::{error_page, login_form, page};
+use super::forms::transaction_for;
+use super::pages::{login_form, page};
 use super::respond;
 use super::session::{FAILURE_WINDOW, SESSION_COOKIE};
-
-/// The form came from a browser other than the one that started the sign-in.
-fn other_browser() -> Response {
-    error_page(
-        StatusCode::FORBIDDEN,
-        "invalid_request",
-        "This sign-in was started in another browser (or its cookies were cleared): start again from the application.",
-    )
-}
-
-fn expired() -> Response {
-    error_page(
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-        "This sign-in has expired or is unknown: start again from the application.",
-    )
-}
 
 fn client_name<'t>(tenant: &'t Tenant, client_id: &str) -> &'t str {
     tenant
@@ -42,12 +26,15 @@ pub async fn show(
     headers: HeaderMap,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Response {
-    let Some(tx) = q.get("state").and_then(|s| tenant.runtime.transaction(s)) else {
-        return expired();
+    let tx = match transaction_for(
+        &tenant,
+        &headers,
+        q.get("state").map_or("", String::as_str),
+        None,
+    ) {
+        Ok(tx) => tx,
+        Err(page) => return *page,
     };
-    if !super::authorize::same_browser(&headers, &tx.browser) {
-        return other_browser();
-    }
     let state = q.get("state").cloned().unwrap_or_default();
     page(
         StatusCode::OK,
@@ -69,22 +56,11 @@ pub async fn submit(
     Form(form): Form<BTreeMap<String, String>>,
 ) -> Response {
     let state = form.get("state").cloned().unwrap_or_default();
-    let Some(tx) = tenant.runtime.transaction(&state) else {
-        return expired();
+    let csrf = form.get("csrf").map(String::as_str).unwrap_or("");
+    let tx = match transaction_for(&tenant, &headers, &state, Some(csrf)) {
+        Ok(tx) => tx,
+        Err(page) => return *page,
     };
-    if !super::authorize::same_browser(&headers, &tx.browser) {
-        return other_browser();
-    }
-    let sent_csrf = form.get("csrf").map(String::as_str).unwrap_or("");
-    if aws_lc_rs::constant_time::verify_slices_are_equal(sent_csrf.as_bytes(), tx.csrf.as_bytes())
-        .is_err()
-    {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "invalid_request",
-            "The form was not sent by this page (CSRF check failed). Reload and try again.",
-        );
-    }
     let email = form
         .get("email")
         .map(|e| e.trim().to_lowercase())

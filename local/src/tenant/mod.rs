@@ -7,6 +7,7 @@ pub mod config;
 pub mod consent;
 pub mod discovery;
 pub mod error;
+pub mod forms;
 pub mod grants;
 pub mod jwks;
 pub mod login;
