@@ -899,3 +899,146 @@ async fn a_sign_in_is_bound_to_the_browser_that_started_it() {
     );
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn review_fixes_hold() {
+    let stack = stack().await;
+    let browser = browser();
+    // checkSession() without a session, even without prompt=none: a message, not a login page.
+    let response = browser
+        .get(authorize_url(
+            &stack,
+            &[
+                ("response_mode", "web_message"),
+                ("redirect_uri", "http://localhost:3000"),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains("login_required"));
+    // JWKS and discovery are readable from the SPA's page.
+    let jwks = reqwest::get(format!("{}/.well-known/jwks.json", stack.tenant_url))
+        .await
+        .unwrap();
+    assert_eq!(jwks.headers()["access-control-allow-origin"], "*");
+
+    // Start a sign-in, log in, and keep the consent form open.
+    let response = browser
+        .get(authorize_url(&stack, &[("scope", "openid read:contacts")]))
+        .send()
+        .await
+        .unwrap();
+    let login = format!("{}{}", stack.tenant_url, location(&response));
+    let html = browser
+        .get(&login)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (state, csrf) = (hidden(&html, "state"), hidden(&html, "csrf"));
+    let response = browser
+        .post(format!("{}/login", stack.tenant_url))
+        .form(&[
+            ("state", state.as_str()),
+            ("csrf", csrf.as_str()),
+            ("email", DEFAULT_EMAIL),
+            ("password", DEFAULT_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("organizer_session="))
+        .unwrap();
+    let session_value = cookie
+        .trim_start_matches("organizer_session=")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let consent = format!("{}{}", stack.tenant_url, location(&response));
+    let csrf = hidden(
+        &browser
+            .get(&consent)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "csrf",
+    );
+    let accept = [
+        ("state", state.as_str()),
+        ("csrf", csrf.as_str()),
+        ("decision", "accept"),
+    ];
+    let response = browser
+        .post(format!("{}/consent", stack.tenant_url))
+        .form(&accept)
+        .send()
+        .await
+        .unwrap();
+    let params = fragment(&location(&response));
+    let id_token = claims(get(&params, "id_token").unwrap());
+    // The ID token's sid is public and is not the session cookie.
+    assert!(id_token["sid"].is_string());
+    assert_ne!(id_token["sid"].as_str().unwrap(), session_value);
+    // scope=openid alone: no profile claims.
+    assert!(
+        id_token.get("email").is_none() && id_token.get("name").is_none(),
+        "{id_token}"
+    );
+    // The same form posted twice completes once.
+    let again = browser
+        .post(format!("{}/consent", stack.tenant_url))
+        .form(&accept)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+
+    // A consent form left open across a logout issues nothing.
+    let response = browser
+        .get(authorize_url(&stack, &[("prompt", "consent")]))
+        .send()
+        .await
+        .unwrap();
+    let consent = format!("{}{}", stack.tenant_url, location(&response));
+    let html = browser
+        .get(&consent)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (state, csrf) = (hidden(&html, "state"), hidden(&html, "csrf"));
+    browser
+        .get(format!("{}/v2/logout", stack.tenant_url))
+        .send()
+        .await
+        .unwrap();
+    let response = browser
+        .post(format!("{}/consent", stack.tenant_url))
+        .form(&[
+            ("state", state.as_str()),
+            ("csrf", csrf.as_str()),
+            ("decision", "accept"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let params = fragment(&location(&response));
+    assert_eq!(get(&params, "error"), Some("login_required"));
+    assert!(get(&params, "access_token").is_none());
+    stack.stop().await;
+}

@@ -50,12 +50,18 @@ pub struct AuthRequest {
 }
 
 impl AuthRequest {
-    /// The API scopes that need the user's consent.
-    pub fn api_scopes(&self) -> Vec<String> {
+    /// What the user consents to: every requested scope but `openid`, API scopes keyed by
+    /// their API (`organize|read:contacts`) so consent to one API never counts for another.
+    pub fn consent_keys(&self) -> Vec<String> {
         self.scopes
             .iter()
-            .filter(|s| !OIDC_SCOPES.contains(&s.as_str()))
-            .cloned()
+            .filter(|s| s.as_str() != "openid")
+            .map(
+                |s| match (&self.audience, OIDC_SCOPES.contains(&s.as_str())) {
+                    (Some(api), false) => format!("{api}|{s}"),
+                    _ => s.clone(),
+                },
+            )
             .collect()
     }
 }
@@ -66,14 +72,19 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
+    // Two cookies of one name (one planted by another page on this host) mean neither is trusted.
+    let mut values = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(cookie::Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == name)
-        .map(|c| c.value().to_string())
+        .filter(|c| c.name() == name)
+        .map(|c| c.value().to_string());
+    match (values.next(), values.next()) {
+        (Some(value), None) => Some(value),
+        _ => None,
+    }
 }
 
 pub async fn authorize(
@@ -111,8 +122,24 @@ pub async fn authorize(
     let consented = user.is_some_and(|u| {
         tenant
             .runtime
-            .has_consent(&u.id, &request.client_id, &request.api_scopes())
+            .has_consent(&u.id, &request.client_id, &request.consent_keys())
     });
+    // checkSession() runs in a hidden iframe, where no page can be shown (pages refuse to be
+    // framed): answer with a message at once rather than leave it to time out.
+    let interactive = user.is_none()
+        || !consented
+        || matches!(request.prompt, Some(Prompt::Login | Prompt::Consent));
+    if request.mode == ResponseMode::WebMessage
+        && request.prompt != Some(Prompt::None)
+        && interactive
+    {
+        let error = match (user, consented) {
+            (None, _) => "login_required",
+            (Some(_), false) => "consent_required",
+            (Some(_), true) => "interaction_required",
+        };
+        return respond::error(&request, error, "User interaction is required");
+    }
     match (&request.prompt, user, session) {
         (Some(Prompt::None), None, _) => {
             respond::error(&request, "login_required", "Login required")

@@ -148,7 +148,10 @@ impl TenantFile {
                 .chain(&c.allowed_logout_urls)
                 .chain(&c.web_origins)
             {
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                // Printable ASCII only: these URLs end up in Location headers verbatim.
+                if !(url.starts_with("http://") || url.starts_with("https://"))
+                    || !url.bytes().all(|b| b.is_ascii_graphic())
+                {
                     return Err(format!(
                         "client {:?}: {url:?} is not an http(s) URL",
                         c.name

@@ -43,26 +43,23 @@ pub async fn show(
         .audience
         .as_deref()
         .and_then(|a| tenant.file.api(a));
-    let mut scopes: Vec<(String, String)> = tx
-        .request
-        .api_scopes()
-        .into_iter()
-        .map(|s| {
-            let description = api
-                .and_then(|a| a.scopes.iter().find(|d| d.value == s))
-                .map(|d| d.description.clone());
-            let description = description.unwrap_or_else(|| s.clone());
-            (s, description)
-        })
-        .collect();
-    if tx
+    // Every permission asked for, with the words the API (or OpenID Connect) gives it.
+    let scopes: Vec<(String, String)> = tx
         .request
         .scopes
         .iter()
-        .any(|s| s == "profile" || s == "email")
-    {
-        scopes.insert(0, ("profile".into(), "Your name and email address".into()));
-    }
+        .filter(|s| s.as_str() != "openid")
+        .map(|s| {
+            let description = match s.as_str() {
+                "profile" => "Your name".to_string(),
+                "email" => "Your email address".to_string(),
+                _ => api
+                    .and_then(|a| a.scopes.iter().find(|d| &d.value == s))
+                    .map_or_else(|| s.clone(), |d| d.description.clone()),
+            };
+            (s.clone(), description)
+        })
+        .collect();
     let client = tenant
         .client_by_id(&tx.request.client_id)
         .map_or("the application", |c| c.spec.name.as_str());
@@ -84,6 +81,10 @@ pub async fn submit(
         Ok(tx) => tx,
         Err(page) => return *page,
     };
+    // The transaction ends here, once: a second post of the same form finds nothing.
+    if tenant.runtime.finish_transaction(&state).is_none() {
+        return expired();
+    }
     let (Some(user), Some(session_id)) = (
         tx.user_id
             .as_ref()
@@ -92,12 +93,13 @@ pub async fn submit(
     ) else {
         return expired();
     };
-    tenant.runtime.finish_transaction(&state);
     match form.get("decision").map(String::as_str) {
         Some("accept") => {
-            tenant
-                .runtime
-                .grant_consent(&user.id, &tx.request.client_id, &tx.request.api_scopes());
+            tenant.runtime.grant_consent(
+                &user.id,
+                &tx.request.client_id,
+                &tx.request.consent_keys(),
+            );
             respond::success(&tenant, &tx.request, user, session_id)
         }
         _ => respond::error(

@@ -5,14 +5,16 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
 
 use super::Tenant;
 use super::routes::{AUTHORIZE, JWKS, TOKEN, USERINFO};
 
-pub async fn discovery(State(tenant): State<Arc<Tenant>>) -> Json<Value> {
+pub async fn discovery(State(tenant): State<Arc<Tenant>>) -> Response {
     let base = tenant.issuer.trim_end_matches('/');
-    Json(json!({
+    let mut response = Json(json!({
         "issuer": tenant.issuer,
         "authorization_endpoint": format!("{base}{AUTHORIZE}"),
         "token_endpoint": format!("{base}{TOKEN}"),
@@ -27,4 +29,11 @@ pub async fn discovery(State(tenant): State<Arc<Tenant>>) -> Json<Value> {
         "id_token_signing_alg_values_supported": ["RS256"],
         "scopes_supported": tenant.scopes_supported(),
     }))
+    .into_response();
+    // Public metadata, readable from any page.
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
 }

@@ -16,5 +16,10 @@ pub async fn jwks(State(tenant): State<Arc<Tenant>>) -> Response {
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=60"),
     );
+    // auth0-js fetches the keys from the page to check ID tokens: public, so any origin.
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     response
 }

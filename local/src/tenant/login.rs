@@ -108,11 +108,17 @@ pub async fn submit(
     let mut response =
         if tenant
             .runtime
-            .has_consent(&user.id, &tx.request.client_id, &tx.request.api_scopes())
+            .has_consent(&user.id, &tx.request.client_id, &tx.request.consent_keys())
             && tx.request.prompt != Some(super::authorize::Prompt::Consent)
         {
-            tenant.runtime.finish_transaction(&state);
-            respond::success(&tenant, &tx.request, &user, &session.id)
+            match tenant.runtime.finish_transaction(&state) {
+                Some(_) => respond::success(&tenant, &tx.request, &user, &session.id),
+                None => super::pages::error_page(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "This sign-in has already completed.",
+                ),
+            }
         } else {
             Redirect::to(&format!("/consent?state={state}")).into_response()
         };

@@ -151,7 +151,10 @@ pub fn router(tenant: Arc<Tenant>) -> Router {
         .route(routes::LOGIN, get(login::show).post(login::submit))
         .route(routes::CONSENT, get(consent::show).post(consent::submit))
         .route(routes::LOGOUT, get(logout::logout))
-        .route(routes::USERINFO, get(userinfo::userinfo))
+        .route(
+            routes::USERINFO,
+            get(userinfo::userinfo).options(userinfo::preflight),
+        )
         .layer(DefaultBodyLimit::max(16 * 1024))
         .with_state(tenant)
 }

@@ -56,6 +56,10 @@ pub fn at_hash(access_token: &str) -> String {
 
 /// Issues the tokens the request asked for and delivers them.
 pub fn success(tenant: &Tenant, request: &AuthRequest, user: &User, session_id: &str) -> Response {
+    // Nothing is issued for a session that has ended (logout while a page was open).
+    if tenant.runtime.session(session_id).is_none() {
+        return error(request, "login_required", "The session has ended");
+    }
     if request.wants_code {
         let code = tenant.runtime.issue_code(request, &user.id, session_id);
         let mut params = Map::new();
@@ -67,7 +71,7 @@ pub fn success(tenant: &Tenant, request: &AuthRequest, user: &User, session_id: 
     }
     match tokens(tenant, request, user, session_id) {
         Ok(params) => deliver(request, params),
-        Err(_) => error(request, "server_error", "The tokens could not be issued"),
+        Err(e) => error(request, e.code, &e.description),
     }
 }
 
@@ -77,6 +81,10 @@ pub fn tokens(
     user: &User,
     session_id: &str,
 ) -> Result<Map<String, Value>, OAuthError> {
+    let session = tenant
+        .runtime
+        .session(session_id)
+        .ok_or_else(|| OAuthError::invalid_grant("The session has ended"))?;
     let now = now();
     let userinfo = format!("{}userinfo", tenant.issuer);
     let mut params = Map::new();
@@ -114,12 +122,20 @@ pub fn tokens(
             "aud": request.client_id,
             "iat": now,
             "exp": now + ID_TOKEN_LIFETIME,
-            "nonce": request.nonce,
-            "sid": session_id,
-            "email": user.email,
-            "email_verified": true,
-            "name": user.name,
+            // The public session id, never the cookie.
+            "sid": session.sid,
         });
+        if let Some(nonce) = &request.nonce {
+            claims["nonce"] = json!(nonce);
+        }
+        // Profile claims only for the scopes that ask for them.
+        if request.scopes.iter().any(|s| s == "email") {
+            claims["email"] = json!(user.email);
+            claims["email_verified"] = json!(true);
+        }
+        if request.scopes.iter().any(|s| s == "profile") {
+            claims["name"] = json!(user.name);
+        }
         if let Some(token) = &access_token {
             claims["at_hash"] = json!(at_hash(token));
         }

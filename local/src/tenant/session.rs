@@ -17,13 +17,18 @@ pub const BROWSER_COOKIE: &str = "organizer_browser";
 const SESSION_IDLE: Duration = Duration::from_secs(3 * 24 * 3600);
 /// How long a user has to finish the login and consent pages.
 const TRANSACTION_TTL: Duration = Duration::from_secs(15 * 60);
+/// Sign-ins in progress kept at most; the oldest goes first.
+const MAX_TRANSACTIONS: usize = 10_000;
 /// Failed logins allowed per account and per address within the window.
 pub const MAX_FAILURES: usize = 5;
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Clone)]
 pub struct Session {
+    /// The cookie's value: a secret, never put in a token.
     pub id: String,
+    /// The public session id, the ID token's `sid`.
+    pub sid: String,
     pub user_id: String,
     last_seen: Instant,
 }
@@ -92,6 +97,7 @@ impl Runtime {
     pub fn new_session(&self, user_id: &str) -> Session {
         let session = Session {
             id: random_token(32),
+            sid: random_token(16),
             user_id: user_id.to_string(),
             last_seen: Instant::now(),
         };
@@ -115,13 +121,24 @@ impl Runtime {
         }
     }
 
+    /// Ends a session, and with it the codes issued in it that were not redeemed yet.
     pub fn end_session(&self, id: &str) {
         lock(&self.sessions).remove(id);
+        lock(&self.codes).retain(|_, c| c.session_id != id);
     }
 
     pub fn start_transaction(&self, request: AuthRequest, browser: &str) -> (String, Transaction) {
         let mut transactions = lock(&self.transactions);
         transactions.retain(|_, t| t.created.elapsed() < TRANSACTION_TTL);
+        // Unauthenticated requests create transactions: keep their number bounded.
+        if transactions.len() >= MAX_TRANSACTIONS
+            && let Some(oldest) = transactions
+                .iter()
+                .min_by_key(|(_, t)| t.created)
+                .map(|(k, _)| k.clone())
+        {
+            transactions.remove(&oldest);
+        }
         let tx = Transaction {
             request,
             csrf: random_token(24),
@@ -172,7 +189,10 @@ impl Runtime {
     /// Whether `key` (an account or an address) has used up its failed attempts.
     pub fn is_throttled(&self, key: &str) -> bool {
         let mut failures = lock(&self.failures);
-        let entry = failures.entry(key.to_string()).or_default();
+        // Only failures make entries, so probing many names does not grow the map.
+        let Some(entry) = failures.get_mut(key) else {
+            return false;
+        };
         entry.retain(|t| t.elapsed() < FAILURE_WINDOW);
         entry.len() >= MAX_FAILURES
     }

@@ -22,7 +22,7 @@ pub type Params = BTreeMap<String, String>;
 
 /// The browser origins allowed to call the token endpoint (auth0-spa-js exchanges codes from
 /// the page): every client's Allowed Origins and Allowed Web Origins.
-fn cors_origin(tenant: &Tenant, headers: &HeaderMap) -> Option<HeaderValue> {
+pub fn cors_origin(tenant: &Tenant, headers: &HeaderMap) -> Option<HeaderValue> {
     let origin = headers.get(header::ORIGIN)?.to_str().ok()?;
     let allowed = tenant.clients.iter().any(|c| {
         c.spec

@@ -13,9 +13,46 @@ use serde_json::json;
 
 use super::Tenant;
 
+/// CORS preflight for `GET /userinfo` from the clients' origins (auth0-js `userInfo()`).
+pub async fn preflight(State(tenant): State<Arc<Tenant>>, headers: HeaderMap) -> Response {
+    let Some(origin) = super::token::cors_origin(&tenant, &headers) else {
+        return StatusCode::FORBIDDEN.into_response();
+    };
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let h = response.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("authorization, auth0-client"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    response
+}
+
 pub async fn userinfo(State(tenant): State<Arc<Tenant>>, headers: HeaderMap) -> Response {
+    let mut response = answer(&tenant, &headers).await;
+    if let Some(origin) = super::token::cors_origin(&tenant, &headers) {
+        response
+            .headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        response.headers_mut().insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("WWW-Authenticate"),
+        );
+        response
+            .headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    response
+}
+
+async fn answer(tenant: &Tenant, headers: &HeaderMap) -> Response {
     let result = async {
-        let token = bearer_token(&headers)?;
+        let token = bearer_token(headers)?;
         let claims = tenant.userinfo_verifier.verify(token).await?;
         ScopeCheck(&["openid"]).check(&claims)?;
         let user = tenant
