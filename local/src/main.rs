@@ -253,10 +253,26 @@ async fn serve(args: ServeArgs) -> ExitCode {
     println!("         -d client_id=<machine client id> -d client_secret=<its secret>");
     println!();
     println!("Ctrl-C stops everything.");
-    let _ = tokio::signal::ctrl_c().await;
+    wait_for_stop().await;
     eprintln!("stopping ...");
     stack.stop().await;
     ExitCode::SUCCESS
+}
+
+/// Ctrl-C, or a polite SIGTERM from a process manager.
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 async fn seed(user: String, args: DynamoArgs, no_create: bool) -> ExitCode {
