@@ -17,4 +17,4 @@ seed:
 
 lambda-build:
 	@test -x .local/venv/bin/cargo-lambda || { python3 -m venv .local/venv && .local/venv/bin/pip install -q cargo-lambda; }
-	PATH="$(CURDIR)/.local/venv/bin:$$PATH" cargo lambda build --release --arm64 -p contacts -p calendar
+	PATH="$(CURDIR)/.local/venv/bin:$$PATH" cargo lambda build --release --arm64 -p contacts -p calendar -p authorizer

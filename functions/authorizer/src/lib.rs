@@ -1,0 +1,131 @@
+//! The Lambda authorizer: API Gateway asks it, before the route's function runs, whether the
+//! request's bearer token is valid and grants the scope that route needs.
+//!
+//! It answers the simple response of payload 2.0: `{"isAuthorized": bool, "context": {...}}`.
+//! Anything wrong — no header, a malformed event, an unknown route, a bad token, a missing
+//! scope — is `isAuthorized: false`, never an error or a timeout. Decisions are per route:
+//! the SAM template caches them keyed on the Authorization header *and* `$context.routeKey`,
+//! so an answer for `GET /contacts` is never reused for `GET /calendar`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use http::{HeaderMap, HeaderValue};
+use organizer_shared::bearer::bearer_token;
+use organizer_shared::config::{ConfigError, Env};
+use organizer_shared::scope::grants;
+use organizer_shared::{AccessClaims, TokenVerifier};
+use serde_json::{Value, json};
+
+/// Which scope each route needs, by API Gateway route key (`GET /contacts/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteScopes(HashMap<String, String>);
+
+impl Default for RouteScopes {
+    fn default() -> Self {
+        Self(
+            [
+                ("GET /contacts", "read:contacts"),
+                ("GET /contacts/{id}", "read:contacts"),
+                ("GET /calendar", "read:calendar"),
+                ("GET /calendar/{id}", "read:calendar"),
+            ]
+            .into_iter()
+            .map(|(route, scope)| (route.to_string(), scope.to_string()))
+            .collect(),
+        )
+    }
+}
+
+impl RouteScopes {
+    /// `ROUTE_SCOPES` replaces the defaults: `GET /contacts=read:contacts;GET /calendar=read:calendar`.
+    pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
+        let Some(raw) = env.get("ROUTE_SCOPES").filter(|v| !v.trim().is_empty()) else {
+            return Ok(Self::default());
+        };
+        let mut map = HashMap::new();
+        for entry in raw.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+            let Some((route, scope)) = entry.split_once('=') else {
+                return Err(ConfigError {
+                    variable: "ROUTE_SCOPES",
+                    problem: format!("{entry:?} is not ROUTE=SCOPE"),
+                    example: "GET /contacts=read:contacts;GET /calendar=read:calendar",
+                });
+            };
+            map.insert(route.trim().to_string(), scope.trim().to_string());
+        }
+        Ok(Self(map))
+    }
+
+    pub fn scope_for(&self, route_key: &str) -> Option<&str> {
+        self.0.get(route_key).map(String::as_str)
+    }
+}
+
+/// Built once per container, borrowed by every invocation.
+pub struct AuthorizerState {
+    pub verifier: Arc<TokenVerifier>,
+    pub routes: RouteScopes,
+}
+
+fn deny() -> Value {
+    json!({"isAuthorized": false})
+}
+
+/// The Authorization value API Gateway passed: the identity source, else the header.
+fn authorization(event: &Value) -> Option<&str> {
+    if let Some(first) = event
+        .get("identitySource")
+        .and_then(Value::as_array)
+        .and_then(|s| s.first())
+    {
+        return first.as_str();
+    }
+    let headers = event.get("headers")?.as_object()?;
+    headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+        .and_then(|(_, v)| v.as_str())
+}
+
+/// Decides one authorizer request. Never fails: every problem is a deny.
+pub async fn authorize(state: &AuthorizerState, event: &Value) -> Value {
+    let Some(route) = event.get("routeKey").and_then(Value::as_str) else {
+        tracing::warn!("deny: the event has no routeKey");
+        return deny();
+    };
+    let Some(scope) = state.routes.scope_for(route) else {
+        tracing::warn!(%route, "deny: no scope is configured for this route");
+        return deny();
+    };
+    let Some(value) = authorization(event).and_then(|v| HeaderValue::from_str(v).ok()) else {
+        return deny();
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(http::header::AUTHORIZATION, value);
+    let claims: AccessClaims = match bearer_token(&headers) {
+        Ok(token) => match state.verifier.verify(token).await {
+            Ok(claims) => claims,
+            Err(error) => {
+                tracing::info!(%route, %error, "deny");
+                return deny();
+            }
+        },
+        Err(error) => {
+            tracing::info!(%route, %error, "deny");
+            return deny();
+        }
+    };
+    if !grants(&claims, scope) {
+        tracing::info!(%route, sub = %claims.sub, "deny: missing scope {scope}");
+        return deny();
+    }
+    json!({
+        "isAuthorized": true,
+        "context": {
+            "sub": claims.sub,
+            "scope": claims.scope_string(),
+            "client_id": claims.client_id.unwrap_or_default(),
+        }
+    })
+}
