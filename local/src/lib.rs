@@ -3,6 +3,7 @@
 //! on free ports.
 
 pub mod api_gateway;
+pub mod events;
 pub mod site;
 pub mod tenant;
 

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use organizer_local::tenant::Tenant;
+use organizer_local::tenant::config::TenantFile;
 use organizer_local::tenant::state::StateDir;
 use organizer_local::tenant::users::{DEFAULT_EMAIL, DEFAULT_PASSWORD, UserFile};
 use organizer_local::{StackOptions, StoreChoice};
@@ -52,6 +54,20 @@ enum Command {
     Users {
         #[command(subcommand)]
         command: UsersCommand,
+    },
+    /// Write ready-to-invoke copies of events/*.json with fresh tokens (for cargo lambda invoke).
+    Events {
+        #[arg(long, default_value = "events")]
+        templates: PathBuf,
+        #[arg(long, default_value = ".local/events")]
+        out: PathBuf,
+        /// The issuer the tokens name: the dev tenant's, as the functions are configured.
+        #[arg(long, default_value = "http://localhost:4000/")]
+        issuer: String,
+        #[arg(long, env = "ORGANIZER_TENANT_FILE", default_value = "tenant.yaml")]
+        tenant_file: PathBuf,
+        #[arg(long, env = "ORGANIZER_STATE_DIR", default_value = ".state")]
+        state_dir: PathBuf,
     },
     /// The dev tenant's signing keys.
     Keys {
@@ -154,6 +170,37 @@ async fn main() -> ExitCode {
                         "added {} ({}); restart the local stack to sign in with it",
                         user.email,
                         user.sub()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some(Command::Events {
+            templates,
+            out,
+            issuer,
+            tenant_file,
+            state_dir,
+        }) => {
+            let result = TenantFile::load(&tenant_file)
+                .map_err(|e| e.to_string())
+                .and_then(|file| {
+                    let state = StateDir::open(&state_dir).map_err(|e| e.to_string())?;
+                    Tenant::load(issuer, file, &state).map_err(|e| e.to_string())
+                })
+                .and_then(|tenant| organizer_local::events::write(&tenant, &templates, &out));
+            match result {
+                Ok(files) => {
+                    for f in &files {
+                        println!("{}", f.display());
+                    }
+                    eprintln!(
+                        "wrote {} events; tokens expire, run this again when they do",
+                        files.len()
                     );
                     ExitCode::SUCCESS
                 }

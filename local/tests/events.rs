@@ -1,0 +1,102 @@
+//! `organizer events` writes events that the three functions answer as the README says.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use authorizer::{AuthorizerState, RouteScopes};
+use organizer_local::tenant::Tenant;
+use organizer_local::tenant::config::TenantFile;
+use organizer_local::tenant::state::StateDir;
+use organizer_shared::api::{ApiContext, Cors};
+use organizer_shared::signing::jwks_document;
+use organizer_shared::store::memory::{MemoryContactStore, MemoryEventStore};
+use organizer_shared::store::sample;
+use organizer_shared::{AuthConfig, JwksCache, TokenVerifier};
+use serde_json::Value;
+
+#[tokio::test]
+async fn minted_events_get_the_documented_answers() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = std::env::temp_dir().join(format!(
+        "organizer-events-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let state = StateDir::open(dir.join("state")).unwrap();
+    let issuer = "http://localhost:4000/".to_string();
+    let tenant = Tenant::load(
+        issuer.clone(),
+        TenantFile::load(&repo.join("tenant.yaml")).unwrap(),
+        &state,
+    )
+    .unwrap();
+    let files =
+        organizer_local::events::write(&tenant, &repo.join("events"), &dir.join("out")).unwrap();
+    assert_eq!(files.len(), 9);
+
+    // The functions as configured for the dev tenant, trusting its keys.
+    let config = AuthConfig::for_issuer(issuer, "organize");
+    let cache = JwksCache::new(&config).unwrap();
+    cache
+        .load(
+            jwks_document(tenant.keys.keys.iter())
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap();
+    let verifier = Arc::new(TokenVerifier::new(&config, cache));
+    let owner = format!(
+        "{}@clients",
+        tenant.client_by_name("Organizer Machine").unwrap().id
+    );
+    let contacts_store = Arc::new(MemoryContactStore::default());
+    let events_store = Arc::new(MemoryEventStore::default());
+    sample::seed(&owner, contacts_store.as_ref(), events_store.as_ref())
+        .await
+        .unwrap();
+    let cors = Cors::new(["http://localhost:3000"]);
+    let contacts_api = contacts::ContactsApi {
+        context: ApiContext::new(verifier.clone(), cors.clone()),
+        store: contacts_store,
+    };
+    let calendar_api = calendar::CalendarApi {
+        context: ApiContext::new(verifier.clone(), cors),
+        store: events_store,
+    };
+    let authorizer = AuthorizerState {
+        verifier,
+        routes: RouteScopes::default(),
+    };
+
+    let read = |name: &str| std::fs::read_to_string(dir.join("out").join(name)).unwrap();
+    for (name, status) in [
+        ("contacts-list.json", 200),
+        ("contacts-get.json", 200),
+        ("contacts-list-no-token.json", 401),
+        ("calendar-list.json", 200),
+        ("calendar-get.json", 200),
+        ("calendar-list-wrong-scope.json", 403),
+    ] {
+        let request = lambda_http::request::from_str(&read(name)).unwrap();
+        let response = if name.starts_with("contacts") {
+            contacts::handle(&contacts_api, request).await
+        } else {
+            calendar::handle(&calendar_api, request).await
+        };
+        assert_eq!(response.status().as_u16(), status, "{name}");
+    }
+    for (name, allowed) in [
+        ("authorizer-valid.json", true),
+        ("authorizer-missing-header.json", false),
+        ("authorizer-wrong-scope.json", false),
+    ] {
+        let event: Value = serde_json::from_str(&read(name)).unwrap();
+        assert_eq!(
+            authorizer::authorize(&authorizer, &event).await["isAuthorized"],
+            allowed,
+            "{name}"
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
