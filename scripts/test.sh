@@ -14,6 +14,9 @@ cargo fmt --all --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+step "template.yaml (sam validate --lint, cfn-lint)"
+scripts/check-template.sh
+
 step "DynamoDB Local"
 ddb_dir=$(scripts/dynamodb-local.sh)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
