@@ -16,5 +16,4 @@ seed:
 	cargo run -- seed $(ARGS)
 
 lambda-build:
-	@test -x .local/venv/bin/cargo-lambda || { python3 -m venv .local/venv && .local/venv/bin/pip install -q cargo-lambda; }
-	PATH="$(CURDIR)/.local/venv/bin:$$PATH" cargo lambda build --release --arm64 -p contacts -p calendar -p authorizer
+	scripts/lambda-build.sh

@@ -17,6 +17,9 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "template.yaml (sam validate --lint, cfn-lint)"
 scripts/check-template.sh
 
+step "cargo lambda build --release --arm64 (contacts, calendar, authorizer)"
+scripts/lambda-build.sh
+
 step "DynamoDB Local"
 ddb_dir=$(scripts/dynamodb-local.sh)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
