@@ -4,32 +4,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
 
-use std::path::PathBuf;
+mod common;
+
+use common::{repo, stack};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use organizer_local::RunningStack;
 use organizer_local::tenant::users::{DEFAULT_EMAIL, DEFAULT_PASSWORD};
-use organizer_local::{RunningStack, StackOptions, StoreChoice, start};
 use reqwest::StatusCode;
 use serde_json::Value;
 
 const CALLBACK: &str = "http://localhost:3000/callback.html";
-
-async fn stack() -> RunningStack {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    start(StackOptions {
-        tenant_port: 0,
-        api_port: 0,
-        site_port: 0,
-        tenant_file: repo.join("tenant.yaml"),
-        state_dir: std::env::temp_dir()
-            .join(format!("organizer-flow-{}", uuid::Uuid::new_v4().simple())),
-        site_dir: repo.join("site"),
-        store: StoreChoice::Memory,
-    })
-    .await
-    .expect("the local stack starts")
-}
 
 /// A browser: keeps cookies, does not follow redirects (the test looks at each one).
 fn browser() -> reqwest::Client {
@@ -709,26 +695,15 @@ async fn userinfo_answers_for_an_openid_access_token_only() {
 /// The repository's tenant plus a confidential web app on another origin, which is not an
 /// Allowed Web Origin of anything.
 async fn stack_with_web_app() -> RunningStack {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let yaml = std::fs::read_to_string(repo.join("tenant.yaml")).unwrap().replace(
+    let yaml = std::fs::read_to_string(repo().join("tenant.yaml")).unwrap().replace(
         "\nclientGrants:",
         "  - name: Organizer Web\n    app_type: regular_web\n    callbacks:\n      - http://127.0.0.1:8080/cb\n    \
          grant_types:\n      - authorization_code\n      - implicit\n    token_endpoint_auth_method: client_secret_post\n\nclientGrants:",
     );
-    let dir = std::env::temp_dir().join(format!("organizer-web-{}", uuid::Uuid::new_v4().simple()));
+    let dir = common::temp_dir("organizer-web");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("tenant.yaml"), yaml).unwrap();
-    start(StackOptions {
-        tenant_port: 0,
-        api_port: 0,
-        site_port: 0,
-        tenant_file: dir.join("tenant.yaml"),
-        state_dir: dir.join("state"),
-        site_dir: repo.join("site"),
-        store: StoreChoice::Memory,
-    })
-    .await
-    .expect("the local stack starts")
+    common::start_stack(&dir.join("tenant.yaml"), dir.join("state"), 0).await
 }
 
 #[tokio::test]

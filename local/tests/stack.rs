@@ -2,6 +2,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
 
+mod common;
+
+use common::{repo, stack};
+
 use std::path::PathBuf;
 
 use organizer_local::tenant::state::StateDir;
@@ -10,30 +14,12 @@ use organizer_shared::testing::{TestIssuer, other_key};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 fn temp_state() -> PathBuf {
-    std::env::temp_dir().join(format!("organizer-test-{}", uuid::Uuid::new_v4().simple()))
+    common::temp_dir("organizer-test")
 }
 
 async fn stack_with(state_dir: PathBuf, tenant_port: u16) -> RunningStack {
-    start(StackOptions {
-        tenant_port,
-        api_port: 0,
-        site_port: 0,
-        tenant_file: repo().join("tenant.yaml"),
-        state_dir,
-        site_dir: repo().join("site"),
-        store: StoreChoice::Memory,
-    })
-    .await
-    .expect("the local stack starts")
-}
-
-async fn stack() -> RunningStack {
-    stack_with(temp_state(), 0).await
+    common::start_stack(&repo().join("tenant.yaml"), state_dir, tenant_port).await
 }
 
 /// A port that was free a moment ago: the issuer (and so `iss`) includes the port, so a
