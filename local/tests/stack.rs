@@ -176,6 +176,17 @@ async fn basic_and_json_client_authentication() {
         .await
         .unwrap();
     assert_eq!(both.status(), StatusCode::BAD_REQUEST);
+    // A parameter repeated in a JSON body is refused, as in a form.
+    let repeated = client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(format!(
+            r#"{{"grant_type":"client_credentials","audience":"organize","client_id":"{id}","client_secret":"{secret}","audience":"other"}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(repeated.status(), StatusCode::BAD_REQUEST);
     stack.stop().await;
 }
 

@@ -17,6 +17,36 @@ use super::error::OAuthError;
 use super::grants;
 use super::{Client, Tenant};
 
+/// A JSON object's members in order, repeated keys kept (serde_json's Map would keep only the
+/// last one, hiding a repeated parameter).
+struct JsonParams(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for JsonParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = JsonParams;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<JsonParams, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<String, serde_json::Value>()? {
+                    if entries.len() >= 64 {
+                        return Err(serde::de::Error::custom("too many parameters"));
+                    }
+                    entries.push(entry);
+                }
+                Ok(JsonParams(entries))
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
 /// The token endpoint's parameters, each given once.
 pub type Params = BTreeMap<String, String>;
 
@@ -133,9 +163,9 @@ fn parse_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> 
             }
         }
         "application/json" => {
-            let value: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body)
+            let JsonParams(entries) = serde_json::from_slice(body)
                 .map_err(|_| OAuthError::invalid_request("the body is not a JSON object"))?;
-            for (k, v) in value {
+            for (k, v) in entries {
                 let v = match v {
                     serde_json::Value::String(s) if s.is_empty() => continue,
                     serde_json::Value::String(s) => s,
@@ -146,7 +176,11 @@ fn parse_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> 
                         )));
                     }
                 };
-                params.insert(k, v);
+                if params.insert(k.clone(), v).is_some() {
+                    return Err(OAuthError::invalid_request(format!(
+                        "parameter {k} is repeated"
+                    )));
+                }
             }
         }
         _ => {
