@@ -68,9 +68,14 @@ pub fn cors_origin(tenant: &Tenant, headers: &HeaderMap) -> Option<HeaderValue> 
     }
 }
 
-/// CORS preflight for `POST /oauth/token`.
-pub async fn preflight(State(tenant): State<Arc<Tenant>>, headers: HeaderMap) -> Response {
-    let Some(origin) = cors_origin(&tenant, &headers) else {
+/// A CORS preflight answer for the clients' origins (403 for any other origin).
+pub fn cors_preflight(
+    tenant: &Tenant,
+    headers: &HeaderMap,
+    methods: &'static str,
+    allow: &'static str,
+) -> Response {
+    let Some(origin) = cors_origin(tenant, headers) else {
         return axum::http::StatusCode::FORBIDDEN.into_response();
     };
     let mut response = axum::http::StatusCode::NO_CONTENT.into_response();
@@ -78,11 +83,11 @@ pub async fn preflight(State(tenant): State<Arc<Tenant>>, headers: HeaderMap) ->
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
     h.insert(
         header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("POST"),
+        HeaderValue::from_static(methods),
     );
     h.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("content-type, auth0-client"),
+        HeaderValue::from_static(allow),
     );
     h.insert(
         header::ACCESS_CONTROL_MAX_AGE,
@@ -90,6 +95,11 @@ pub async fn preflight(State(tenant): State<Arc<Tenant>>, headers: HeaderMap) ->
     );
     h.insert(header::VARY, HeaderValue::from_static("Origin"));
     response
+}
+
+/// CORS preflight for `POST /oauth/token` (auth0-spa-js exchanges codes from the page).
+pub async fn preflight(State(tenant): State<Arc<Tenant>>, headers: HeaderMap) -> Response {
+    cors_preflight(&tenant, &headers, "POST", "content-type, auth0-client")
 }
 
 pub async fn token(State(tenant): State<Arc<Tenant>>, headers: HeaderMap, body: Bytes) -> Response {

@@ -15,22 +15,7 @@ use super::Tenant;
 
 /// CORS preflight for `GET /userinfo` from the clients' origins (auth0-js `userInfo()`).
 pub async fn preflight(State(tenant): State<Arc<Tenant>>, headers: HeaderMap) -> Response {
-    let Some(origin) = super::token::cors_origin(&tenant, &headers) else {
-        return StatusCode::FORBIDDEN.into_response();
-    };
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    let h = response.headers_mut();
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("authorization, auth0-client"),
-    );
-    h.insert(header::VARY, HeaderValue::from_static("Origin"));
-    response
+    super::token::cors_preflight(&tenant, &headers, "GET", "authorization, auth0-client")
 }
 
 pub async fn userinfo(State(tenant): State<Arc<Tenant>>, headers: HeaderMap) -> Response {
