@@ -10,7 +10,7 @@ use axum::response::Response;
 
 use super::Tenant;
 use super::forms::transaction_for;
-use super::pages::{consent_form, error_page, page};
+use super::pages::{consent_form, error_page, form_page};
 use super::respond;
 
 fn expired() -> Response {
@@ -63,10 +63,11 @@ pub async fn show(
     let client = tenant
         .client_by_id(&tx.request.client_id)
         .map_or("the application", |c| c.spec.name.as_str());
-    page(
+    form_page(
         StatusCode::OK,
         "Authorize",
         &consent_form(&state, &tx.csrf, client, &user.name, &scopes),
+        &tx.request.redirect_uri,
     )
 }
 

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::Tenant;
 use super::forms::transaction_for;
-use super::pages::{login_form, page};
+use super::pages::{form_page, login_form};
 use super::respond;
 use super::session::{FAILURE_WINDOW, SESSION_COOKIE};
 
@@ -36,7 +36,7 @@ pub async fn show(
         Err(page) => return *page,
     };
     let state = q.get("state").cloned().unwrap_or_default();
-    page(
+    form_page(
         StatusCode::OK,
         "Sign in",
         &login_form(
@@ -46,6 +46,7 @@ pub async fn show(
             "",
             None,
         ),
+        &tx.request.redirect_uri,
     )
 }
 
@@ -68,10 +69,11 @@ pub async fn submit(
     let password = form.get("password").cloned().unwrap_or_default();
     let client = client_name(&tenant, &tx.request.client_id).to_string();
     let again = |status: StatusCode, message: &str| {
-        page(
+        form_page(
             status,
             "Sign in",
             &login_form(&state, &tx.csrf, &client, &email, Some(message)),
+            &tx.request.redirect_uri,
         )
     };
     let account_key = format!("account:{email}");

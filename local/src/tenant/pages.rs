@@ -58,6 +58,32 @@ pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
     )
 }
 
+/// A login or consent page: its form posts here, and the answer may redirect the browser to
+/// the client's `redirect_uri`. Browsers apply `form-action` to that redirect too, so the
+/// client's origin (already checked against its registered callbacks) is allowed beside 'self'.
+pub fn form_page(status: StatusCode, title: &str, body: &str, redirect_uri: &str) -> Response {
+    let mut response = page(status, title, body);
+    if let Some(origin) = origin_of(redirect_uri) {
+        response = secure(response, "'none'", None, &format!("'self' {origin}"));
+    }
+    response
+}
+
+/// `scheme://host[:port]` of an absolute http(s) URL, or `None`.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let valid = !authority.is_empty()
+        && !authority.contains('@')
+        && authority
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    valid.then(|| format!("{scheme}://{authority}"))
+}
+
 /// An error page for requests that must not be sent back to the client (unknown client,
 /// unregistered redirect_uri): status 400, no redirect.
 pub fn error_page(status: StatusCode, error: &str, description: &str) -> Response {
@@ -135,4 +161,25 @@ pub fn script_json(value: &serde_json::Value) -> String {
         .replace('&', "\\u0026")
         .replace('\u{2028}', "\\u2028")
         .replace('\u{2029}', "\\u2029")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_of;
+
+    #[test]
+    fn origins_of_redirect_uris() {
+        assert_eq!(
+            origin_of("http://localhost:3000/callback.html?x#y").as_deref(),
+            Some("http://localhost:3000")
+        );
+        assert_eq!(
+            origin_of("https://app.example.com").as_deref(),
+            Some("https://app.example.com")
+        );
+        assert_eq!(origin_of("javascript:alert(1)"), None);
+        assert_eq!(origin_of("https://a.example; script-src *"), None);
+        assert_eq!(origin_of("https://user@evil.example/"), None);
+        assert_eq!(origin_of("com.example.app://callback"), None);
+    }
 }
