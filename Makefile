@@ -4,6 +4,7 @@ export CARGO_TARGET_DIR ?= $(CURDIR)/target
 .PHONY: run test bench seed build lambda-build
 
 run:
+	scripts/site-deps.sh
 	cargo run --
 
 test:

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 command -v java >/dev/null || { echo "error: Java 17+ is needed for DynamoDB Local (apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
+[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { echo "error: Chromium is needed for the browser tests (apt-get install chromium)" >&2; exit 1; }
 
 step "cargo fmt --check"
 cargo fmt --all --check
@@ -38,8 +39,19 @@ echo "DynamoDB Local on http://127.0.0.1:$port"
 export ORGANIZER_TEST_DYNAMODB="http://127.0.0.1:$port"
 
 step "tests"
+status=0
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --no-fail-fast "$@"
+  cargo nextest run --workspace --no-fail-fast "$@" || status=$?
 else
-  cargo test --workspace --no-fail-fast "$@"
+  cargo test --workspace --no-fail-fast "$@" || status=$?
 fi
+
+step "browser tests (site/tests, headless Chromium against the local stack)"
+scripts/site-deps.sh
+cargo build --quiet -p organizer-local
+export E2E_ARTIFACTS="$PWD/.local/e2e-artifacts"
+rm -rf "$E2E_ARTIFACTS"
+(cd site && npm test --silent) || status=$?
+echo "screenshots and the stack's log: $E2E_ARTIFACTS"
+
+exit "$status"

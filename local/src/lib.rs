@@ -47,6 +47,11 @@ pub struct StackOptions {
     pub tenant_port: u16,
     pub api_port: u16,
     pub site_port: u16,
+    /// More ports serving the same site, each as its own application: the SPA client whose
+    /// `web_origins` list `http://localhost:<port>` (single sign-on across applications).
+    pub extra_site_ports: Vec<u16>,
+    /// How often the SPA polls `checkSession` (its `config.json`); tests make it short.
+    pub session_check_seconds: u32,
     pub tenant_file: PathBuf,
     pub state_dir: PathBuf,
     pub site_dir: PathBuf,
@@ -76,6 +81,8 @@ pub struct RunningStack {
     pub tenant_url: String,
     pub api_url: String,
     pub site_url: String,
+    /// `site_url` first, then one per extra site port.
+    pub site_urls: Vec<String>,
     pub tenant: Arc<Tenant>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -140,10 +147,17 @@ fn serve_with_peer(
 pub async fn start(options: StackOptions) -> Result<RunningStack, StartError> {
     let (tenant_listener, tenant_port) = bind(options.tenant_port, "tenant-port").await?;
     let (api_listener, api_port) = bind(options.api_port, "api-port").await?;
-    let (site_listener, site_port) = bind(options.site_port, "site-port").await?;
+    let mut site_listeners = vec![bind(options.site_port, "site-port").await?];
+    for port in &options.extra_site_ports {
+        site_listeners.push(bind(*port, "second-site-port").await?);
+    }
     let tenant_url = format!("http://localhost:{tenant_port}");
     let api_url = format!("http://localhost:{api_port}");
-    let site_url = format!("http://localhost:{site_port}");
+    let site_urls: Vec<String> = site_listeners
+        .iter()
+        .map(|(_, port)| format!("http://localhost:{port}"))
+        .collect();
+    let site_url = site_urls[0].clone();
 
     let file = TenantFile::load(&options.tenant_file)?;
     let state = StateDir::open(&options.state_dir)?;
@@ -175,7 +189,7 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StartError> {
     let auth = AuthConfig::for_issuer(tenant.issuer.clone(), "organize");
     let verifier =
         TokenVerifier::from_config(&auth).map_err(|e| StartError::Other(e.to_string()))?;
-    let mut origins: Vec<String> = vec![site_url.clone()];
+    let mut origins: Vec<String> = site_urls.clone();
     for client in &tenant.clients {
         for origin in client
             .spec
@@ -201,7 +215,7 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StartError> {
     });
 
     let (stop, stop_rx) = watch::channel(false);
-    let tasks = vec![
+    let mut tasks = vec![
         serve_with_peer(
             tenant_listener,
             tenant::router(tenant.clone()),
@@ -212,12 +226,34 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StartError> {
             Router::new().fallback(api_gateway::proxy).with_state(api),
             stop_rx.clone(),
         ),
-        serve(site_listener, site::router(&options.site_dir), stop_rx),
     ];
+    for ((listener, _), origin) in site_listeners.into_iter().zip(&site_urls) {
+        let site = site::Site::new(
+            origin,
+            &options.site_dir,
+            &tenant,
+            &api_url,
+            options.session_check_seconds,
+        );
+        if site.config.is_none() {
+            tracing::warn!(
+                %origin,
+                "no SPA client in the tenant file lists this origin in web_origins; its config.json answers 404"
+            );
+        }
+        if !site.auth0_js_installed() {
+            tracing::warn!(
+                path = %options.site_dir.join(site::AUTH0_JS).display(),
+                "auth0-js is not installed: run scripts/site-deps.sh (make run does)"
+            );
+        }
+        tasks.push(serve(listener, site::router(site), stop_rx.clone()));
+    }
     Ok(RunningStack {
         tenant_url,
         api_url,
         site_url,
+        site_urls,
         tenant,
         stop,
         tasks,

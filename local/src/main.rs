@@ -123,6 +123,14 @@ struct ServeArgs {
     api_port: u16,
     #[arg(long, env = "SITE_PORT", default_value_t = 3000)]
     site_port: u16,
+    /// The same site as a second application (the second SPA client of tenant.yaml), for
+    /// single sign-on and single logout across applications. 0 picks a free port.
+    #[arg(long, env = "SECOND_SITE_PORT", default_value_t = 3002)]
+    second_site_port: u16,
+    /// How often the SPA polls checkSession (config.json). Auth0 advises 15 minutes; make it
+    /// shorter only to watch single logout happen.
+    #[arg(long, env = "SESSION_CHECK_SECONDS", default_value_t = organizer_local::site::DEFAULT_SESSION_CHECK_SECONDS, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    session_check_seconds: u32,
     /// `memory` (default, seeded at start) or `dynamodb` (Local or AWS; see --endpoint-url).
     #[arg(long, default_value = "memory", value_parser = ["memory", "dynamodb"])]
     store: String,
@@ -248,6 +256,8 @@ async fn serve(args: ServeArgs) -> ExitCode {
         tenant_port: args.tenant_port,
         api_port: args.api_port,
         site_port: args.site_port,
+        extra_site_ports: vec![args.second_site_port],
+        session_check_seconds: args.session_check_seconds,
         tenant_file: args.tenant_file,
         state_dir: args.state_dir,
         site_dir: args.site_dir,
@@ -267,7 +277,10 @@ async fn serve(args: ServeArgs) -> ExitCode {
         "  API         {}   (GET /contacts, /calendar)",
         stack.api_url
     );
-    println!("  site        {}", stack.site_url);
+    for (n, url) in stack.site_urls.iter().enumerate() {
+        let label = if n == 0 { "site" } else { "site (2nd app)" };
+        println!("  {label:<15} {url}");
+    }
     if let Some(demo) = stack
         .tenant
         .users

@@ -1,15 +1,134 @@
-//! The static site from `site/`, as CloudFront would serve it from S3.
+//! The single-page app from `site/`, as CloudFront would serve it from S3: the files of
+//! `site/public/`, auth0-js from `site/node_modules` at `/vendor/auth0.min.js` (the install step
+//! puts it there in AWS), and a `config.json` made for the site's own origin.
+//!
+//! The config is generated because the dev tenant assigns client ids and tests pick ports: the
+//! site on `http://localhost:3000` gets the SPA client whose `web_origins` list that origin, so
+//! two sites on two ports are two applications of one tenant (single sign-on, single logout).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, header};
-use tower_http::services::ServeDir;
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-pub fn router(site_dir: &Path) -> Router {
+use crate::tenant::Tenant;
+
+/// Where auth0-js lands after `npm ci --prefix site` (see `scripts/site-deps.sh`).
+pub const AUTH0_JS: &str = "node_modules/auth0-js/dist/auth0.min.js";
+
+/// Auth0's advice: poll `checkSession` no more often than every 15 minutes.
+pub const DEFAULT_SESSION_CHECK_SECONDS: u32 = 900;
+
+/// What one site serves: its files and the `config.json` for its origin.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub origin: String,
+    pub site_dir: PathBuf,
+    /// `None` when no SPA client of the tenant lists this origin in `web_origins`.
+    pub config: Option<Value>,
+    pub content_security_policy: String,
+}
+
+impl Site {
+    /// The site at `origin` for `tenant`, calling the API at `api_url`.
+    pub fn new(
+        origin: &str,
+        site_dir: &Path,
+        tenant: &Tenant,
+        api_url: &str,
+        session_check_seconds: u32,
+    ) -> Self {
+        let issuer = tenant.issuer.clone();
+        let tenant_url = issuer.trim_end_matches('/').to_string();
+        let api = tenant.file.resource_servers.first();
+        let config = tenant
+            .clients
+            .iter()
+            .find(|c| c.spec.app_type == "spa" && c.spec.web_origins.iter().any(|o| o == origin))
+            .map(|client| {
+                let mut scope = vec!["openid", "profile", "email"];
+                if let Some(api) = api {
+                    scope.extend(api.scopes.iter().map(|s| s.value.as_str()));
+                }
+                json!({
+                    "clientName": client.spec.name,
+                    "domain": tenant_url,
+                    "clientID": client.id,
+                    "audience": api.map(|a| a.identifier.as_str()).unwrap_or("organize"),
+                    "scope": scope.join(" "),
+                    "redirectUri": format!("{origin}/callback.html"),
+                    "logoutReturnTo": origin,
+                    "apiBaseUrl": api_url,
+                    "sessionCheckSeconds": session_check_seconds,
+                    // auth0-js expects https://<domain>/ as issuer; the dev tenant is http.
+                    "overrides": {
+                        "__token_issuer": issuer,
+                        "__jwks_uri": format!("{tenant_url}/.well-known/jwks.json"),
+                    },
+                })
+            });
+        // Scripts and styles only from the site itself; the token leaves only for the tenant
+        // (checkSession's iframe) and the API.
+        let content_security_policy = format!(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self' {tenant_url} {api_url}; frame-src {tenant_url}; \
+             frame-ancestors 'none'; base-uri 'none'; form-action 'none'; object-src 'none'"
+        );
+        Site {
+            origin: origin.to_string(),
+            site_dir: site_dir.to_path_buf(),
+            config,
+            content_security_policy,
+        }
+    }
+
+    pub fn auth0_js_installed(&self) -> bool {
+        self.site_dir.join(AUTH0_JS).is_file()
+    }
+}
+
+async fn config_json(State(site): State<Arc<Site>>) -> Response {
+    match &site.config {
+        Some(config) => (
+            [(header::CACHE_CONTROL, "no-store")],
+            axum::Json(config.clone()),
+        )
+            .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            [(header::CACHE_CONTROL, "no-store")],
+            axum::Json(json!({
+                "error": "not_configured",
+                "error_description": format!(
+                    "no SPA client in tenant.yaml lists {} in web_origins", site.origin
+                ),
+            })),
+        )
+            .into_response(),
+    }
+}
+
+pub fn router(site: Site) -> Router {
+    let public = site.site_dir.join("public");
+    let auth0_js = site.site_dir.join(AUTH0_JS);
+    let csp = HeaderValue::from_str(&site.content_security_policy)
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
     Router::new()
-        .fallback_service(ServeDir::new(site_dir).append_index_html_on_directories(true))
+        .route("/config.json", get(config_json))
+        .route_service("/vendor/auth0.min.js", ServeFile::new(auth0_js))
+        .fallback_service(ServeDir::new(public).append_index_html_on_directories(true))
+        .with_state(Arc::new(site))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            csp,
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

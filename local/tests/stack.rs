@@ -483,6 +483,8 @@ async fn dynamodb_mode_creates_seeds_and_serves() {
         tenant_port: 0,
         api_port: 0,
         site_port: 0,
+        extra_site_ports: vec![],
+        session_check_seconds: organizer_local::site::DEFAULT_SESSION_CHECK_SECONDS,
         tenant_file: repo().join("tenant.yaml"),
         state_dir: temp_state(),
         site_dir: repo().join("site"),

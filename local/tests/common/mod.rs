@@ -20,6 +20,8 @@ pub async fn start_stack(tenant_file: &Path, state_dir: PathBuf, tenant_port: u1
         tenant_port,
         api_port: 0,
         site_port: 0,
+        extra_site_ports: vec![],
+        session_check_seconds: organizer_local::site::DEFAULT_SESSION_CHECK_SECONDS,
         tenant_file: tenant_file.to_path_buf(),
         state_dir,
         site_dir: repo().join("site"),

@@ -1,0 +1,149 @@
+// The local stack and headless Chromium for the end-to-end tests: real processes, real ports,
+// nothing mocked. The stack is the project's own binary (`organizer serve`) with a copy of
+// tenant.yaml whose site origins point at free ports, and a fresh state folder.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const ARTIFACTS = resolve(process.env.E2E_ARTIFACTS || join(REPO, '.local', 'e2e-artifacts'));
+export const PASSWORD = 'Correct-horse-e2e-1';
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+// Offline-safe: without these Chromium keeps dialling Google's hosts, which this network refuses.
+const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+function organizerBinary() {
+  if (process.env.ORGANIZER_BIN) return process.env.ORGANIZER_BIN;
+  const target = process.env.CARGO_TARGET_DIR || join(REPO, 'target');
+  return join(target, 'debug', 'organizer');
+}
+
+/** Fails with what to install when a part is missing: these tests never skip. */
+export function requireTools() {
+  const bin = organizerBinary();
+  if (!existsSync(bin)) {
+    throw new Error(`the organizer binary is missing at ${bin}: build it with \`cargo build -p organizer-local\` (make test does), or set ORGANIZER_BIN`);
+  }
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium is missing at ${CHROMIUM}: install it with \`apt-get install chromium\` (.ci/run does), or set CHROMIUM`);
+  }
+  if (!existsSync(join(REPO, 'site', 'node_modules', 'auth0-js', 'dist', 'auth0.min.js'))) {
+    throw new Error('auth0-js is not installed: run scripts/site-deps.sh');
+  }
+  return bin;
+}
+
+async function freePort() {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => ok(port));
+    });
+  });
+}
+
+/**
+ * Starts the stack with one user per name in `users` (email `<name>@e2e.test`), so that each
+ * test has its own consents and sessions. Returns URLs and `stop()`.
+ */
+export async function startStack({ users, sessionCheckSeconds }) {
+  const bin = requireTools();
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), 'organizer-e2e-'));
+  const state = join(dir, 'state');
+  const [tenantPort, apiPort, sitePort, secondSitePort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const site = `http://localhost:${sitePort}`;
+  const secondSite = `http://localhost:${secondSitePort}`;
+  const tenantFile = join(dir, 'tenant.yaml');
+  const yaml = readFileSync(join(REPO, 'tenant.yaml'), 'utf8')
+    .replace(/http:\/\/localhost:3000(?![0-9])/g, site)
+    .replace(/http:\/\/localhost:3002(?![0-9])/g, secondSite);
+  if (!yaml.includes(site) || !yaml.includes(secondSite)) {
+    throw new Error('tenant.yaml no longer lists http://localhost:3000 and http://localhost:3002 as SPA origins');
+  }
+  writeFileSync(tenantFile, yaml);
+
+  for (const name of users) {
+    const added = spawnSync(bin, ['users', 'add', '--email', `${name}@e2e.test`, '--name', name[0].toUpperCase() + name.slice(1), '--state-dir', state], {
+      env: { ...process.env, ORGANIZER_PASSWORD: PASSWORD },
+      encoding: 'utf8',
+    });
+    if (added.status !== 0) throw new Error(`organizer users add ${name}: ${added.stderr}`);
+  }
+
+  const log = openSync(join(ARTIFACTS, 'stack.log'), 'w');
+  const child = spawn(bin, [
+    'serve',
+    '--tenant-port', String(tenantPort),
+    '--api-port', String(apiPort),
+    '--site-port', String(sitePort),
+    '--second-site-port', String(secondSitePort),
+    '--tenant-file', tenantFile,
+    '--state-dir', state,
+    '--site-dir', join(REPO, 'site'),
+    '--session-check-seconds', String(sessionCheckSeconds),
+  ], { stdio: ['ignore', log, log], env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' } });
+  let exited = null;
+  child.on('exit', (code, signal) => { exited = { code, signal }; });
+
+  const ready = async () => {
+    for (let i = 0; i < 600; i++) {
+      if (exited) throw new Error(`the stack exited (${JSON.stringify(exited)}); see ${join(ARTIFACTS, 'stack.log')}`);
+      try {
+        const [a, b] = await Promise.all([fetch(`${site}/config.json`), fetch(`${secondSite}/config.json`)]);
+        if (a.ok && b.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('the stack did not answer within 60 s');
+  };
+  await ready();
+
+  return {
+    tenant: `http://localhost:${tenantPort}`,
+    api: `http://localhost:${apiPort}`,
+    site,
+    secondSite,
+    async stop() {
+      if (exited) return;
+      const done = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await done;
+    },
+  };
+}
+
+/** A browser with a fresh profile (its own --user-data-dir), as a new user would have. */
+export async function freshBrowser() {
+  const profile = mkdtempSync(join(tmpdir(), 'organizer-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    viewport: { width: 1100, height: 800 },
+  });
+  context.setDefaultTimeout(20_000);
+  return context;
+}
+
+export async function screenshot(page, name) {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
