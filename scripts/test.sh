@@ -21,6 +21,9 @@ scripts/check-template.sh
 step "cargo lambda build --release --arm64 (contacts, calendar, authorizer)"
 scripts/lambda-build.sh
 
+step "the site's npm packages (auth0-js, playwright-core)"
+scripts/site-deps.sh
+
 step "DynamoDB Local"
 ddb_dir=$(scripts/dynamodb-local.sh)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -47,7 +50,6 @@ else
 fi
 
 step "browser tests (site/tests, headless Chromium against the local stack)"
-scripts/site-deps.sh
 cargo build --quiet -p organizer-local
 export E2E_ARTIFACTS="$PWD/.local/e2e-artifacts"
 rm -rf "$E2E_ARTIFACTS"
