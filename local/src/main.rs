@@ -278,8 +278,14 @@ async fn serve(args: ServeArgs) -> ExitCode {
         stack.api_url
     );
     for (n, url) in stack.site_urls.iter().enumerate() {
-        let label = if n == 0 { "site" } else { "site (2nd app)" };
-        println!("  {label:<15} {url}");
+        if n == 0 {
+            println!("  site        {url}");
+        } else {
+            println!(
+                "  site {:<6} {url}   (the same SPA as another application: SSO)",
+                n + 1
+            );
+        }
     }
     if let Some(demo) = stack
         .tenant
@@ -301,7 +307,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
             "public"
         };
         println!(
-            "  client      {:<20} {}  ({kind})",
+            "  client      {:<28} {}  ({kind})",
             client.spec.name, client.id
         );
     }
