@@ -21,6 +21,11 @@ scripts/check-template.sh
 step "cargo lambda build --release --arm64 (contacts, calendar, authorizer)"
 scripts/lambda-build.sh
 
+# local/tests/lambda_watch.rs: built here, not during the parallel tests, so that cargo lambda
+# watch's `cargo run` of each function finds it up to date.
+step "cargo build -p contacts -p calendar -p authorizer (debug, for cargo lambda watch)"
+cargo build --quiet -p contacts -p calendar -p authorizer
+
 step "the site's npm packages (auth0-js, playwright-core)"
 scripts/site-deps.sh
 

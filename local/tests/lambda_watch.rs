@@ -1,0 +1,369 @@
+//! The three functions as Lambda runs them, under `cargo lambda watch` (the README's
+//! "a function under cargo-lambda"): each built by cargo-lambda's `cargo run`, started against
+//! its Runtime API emulator, configured only through the environment, and invoked with events
+//! minted by `organizer events` for the local stack's dev tenant. The data is in DynamoDB Local
+//! (`ORGANIZER_TEST_DYNAMODB`, started by `make test`).
+//!
+//! One `cargo lambda watch` per function, each given the function's own manifest: the workspace's
+//! default member is the local tool (so that `cargo run` starts the local stack), and watch
+//! compiles a function with `cargo run --bin <function>`, which only looks in the selected
+//! package.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
+mod common;
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use organizer_shared::store::dynamo::{self, DynamoContactStore, DynamoEventStore, TableSpec};
+use organizer_shared::store::sample;
+use serde_json::Value;
+
+/// How long one invocation may take: starting the function (a `cargo run` of an up-to-date
+/// binary, a JWKS fetch) and answering. A wait, never a measurement.
+const INVOKE_TIMEOUT: Duration = Duration::from_secs(180);
+/// How long the debug build of the three functions may take when `make test` did not do it.
+const BUILD_TIMEOUT: Duration = Duration::from_secs(1200);
+
+fn cargo_lambda() -> PathBuf {
+    let path = common::repo().join(".local/venv/bin/cargo-lambda");
+    assert!(
+        path.is_file(),
+        "cargo-lambda is not installed at {}: run scripts/lambda-build.sh (or `make test`, which \
+         runs it) to install it into .local/venv",
+        path.display()
+    );
+    path
+}
+
+fn dynamodb_endpoint() -> String {
+    std::env::var("ORGANIZER_TEST_DYNAMODB").ok().filter(|v| !v.is_empty()).expect(
+        "ORGANIZER_TEST_DYNAMODB is not set: this test needs DynamoDB Local; run it through \
+         `make test` (scripts/test.sh starts DynamoDB Local and sets it), or start DynamoDB Local \
+         yourself (scripts/dynamodb-local.sh) and set ORGANIZER_TEST_DYNAMODB=http://127.0.0.1:<port>",
+    )
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The debug build `cargo lambda watch` runs, done up front (`make test` does it before the
+/// tests; then this is only cargo's freshness check) so that no invocation waits on a compile.
+/// Built together, the three packages resolve the same features as each one alone, so watch's
+/// `cargo run` finds them fresh.
+async fn build_functions() {
+    let mut build = tokio::process::Command::new(cargo());
+    build
+        .current_dir(common::repo())
+        .args([
+            "build",
+            "-p",
+            "contacts",
+            "-p",
+            "calendar",
+            "-p",
+            "authorizer",
+        ])
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(BUILD_TIMEOUT, build.output())
+        .await
+        .expect("the debug build of the functions finished in time")
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "cargo build -p contacts -p calendar -p authorizer failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// One `cargo lambda watch` process group; dropping it stops it, whatever way the test ends.
+struct Watch {
+    function: &'static str,
+    port: u16,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Watch {
+    fn start(function: &'static str, dir: &Path, env: &[(&str, String)]) -> Self {
+        use std::os::unix::process::CommandExt;
+        let port = free_port();
+        let log = dir.join(format!("watch-{function}.log"));
+        let out = File::create(&log).unwrap();
+        let err = out.try_clone().unwrap();
+        let mut command = Command::new(cargo_lambda());
+        command
+            .current_dir(common::repo())
+            .args(["lambda", "watch", "--invoke-address", "127.0.0.1"])
+            .args(["--invoke-port", &port.to_string()])
+            // Other edits in the working tree must not restart the function mid-test.
+            .arg("--ignore-changes")
+            .args([
+                "--manifest-path",
+                &format!("functions/{function}/Cargo.toml"),
+            ])
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .env("CARGO", cargo())
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            // Its own process group, so that the cargo and function processes it starts are
+            // stopped with it.
+            .process_group(0);
+        let child = command.spawn().expect("cargo lambda watch starts");
+        Self {
+            function,
+            port,
+            child,
+            log,
+        }
+    }
+
+    fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Resolves when watch, the build or the function has stopped: an invocation would then
+    /// wait for ever.
+    async fn stopped(&mut self) -> String {
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return format!("cargo lambda watch exited ({status})");
+            }
+            let log = self.log_text();
+            if log.contains("command exited") || log.contains("command killed") {
+                return "the function (or its build) exited".into();
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn wait_listening(&mut self) {
+        let address = format!("127.0.0.1:{}", self.port);
+        let connect = async {
+            while tokio::net::TcpStream::connect(&address).await.is_err() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        tokio::select! {
+            result = tokio::time::timeout(Duration::from_secs(60), connect) => {
+                if result.is_err() {
+                    panic!("cargo lambda watch for {} does not listen on {address}:\n{}", self.function, self.log_text());
+                }
+            }
+            why = self.stopped() => panic!("{why} before listening:\n{}", self.log_text()),
+        }
+    }
+
+    /// Invokes the function with one event, through watch's Lambda Invoke API; its answer.
+    async fn invoke(&mut self, client: &reqwest::Client, event_file: &Path) -> Value {
+        let url = format!(
+            "http://127.0.0.1:{}/2015-03-31/functions/{}/invocations",
+            self.port, self.function
+        );
+        let event = fs::read_to_string(event_file).unwrap();
+        let name = event_file
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let answer = tokio::select! {
+            answer = client.post(&url).body(event).send() => answer,
+            why = self.stopped() => panic!("{why} while invoking {} with {name}:\n{}", self.function, self.log_text()),
+        };
+        let answer = answer.unwrap_or_else(|e| {
+            panic!(
+                "invoking {} with {name}: {e}\n{}",
+                self.function,
+                self.log_text()
+            )
+        });
+        let status = answer.status();
+        let text = answer.text().await.unwrap();
+        assert!(
+            status.is_success(),
+            "{} with {name}: invoke answered {status}: {text}\n{}",
+            self.function,
+            self.log_text()
+        );
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}: {text}"))
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        // SIGTERM lets watch stop the function it started; SIGKILL if it does not.
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        for _ in 0..50 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// An API Gateway (payload 2.0) response: status and decoded JSON body.
+fn http_answer(answer: &Value) -> (u64, Value) {
+    let status = answer["statusCode"].as_u64().unwrap_or_else(|| {
+        panic!("not an API Gateway response: {answer}");
+    });
+    let body = answer["body"].as_str().unwrap_or("null");
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn functions_under_cargo_lambda_watch_answer_minted_events() {
+    let cargo_lambda = cargo_lambda();
+    let endpoint = dynamodb_endpoint();
+    assert!(cargo_lambda.is_file());
+    let dir = common::temp_dir("organizer-lambda-watch");
+    fs::create_dir_all(&dir).unwrap();
+
+    // The dev tenant (its JWKS is what the functions fetch) and events with tokens it minted.
+    let stack = common::stack().await;
+    let machine_id = stack
+        .tenant
+        .client_by_name("Organizer Machine")
+        .expect("tenant.yaml has the machine client")
+        .id
+        .clone();
+    let owner = format!("{machine_id}@clients");
+    let events = organizer_local::events::write(
+        &stack.tenant,
+        &common::repo().join("events"),
+        &dir.join("events"),
+    )
+    .unwrap();
+    let event = |name: &str| {
+        events
+            .iter()
+            .find(|p| p.file_name().is_some_and(|f| f == name))
+            .unwrap_or_else(|| panic!("organizer events wrote no {name}"))
+            .clone()
+    };
+
+    // Tables of this test only, seeded for the machine client as the local stack seeds them.
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let contacts_table = format!("lambda-watch-contacts-{suffix}");
+    let calendar_table = format!("lambda-watch-calendar-{suffix}");
+    let client = dynamo::client(Some(&endpoint)).await;
+    for spec in [
+        TableSpec::contacts(&contacts_table),
+        TableSpec::calendar(&calendar_table),
+    ] {
+        dynamo::ensure_table(&client, &spec)
+            .await
+            .unwrap_or_else(|e| panic!("creating {} at {endpoint}: {e}", spec.name));
+    }
+    sample::seed(
+        &owner,
+        &DynamoContactStore::new(client.clone(), contacts_table.clone()),
+        &DynamoEventStore::new(client, calendar_table.clone()),
+    )
+    .await
+    .unwrap();
+
+    build_functions().await;
+
+    // The functions' whole configuration, as template.yaml gives it in AWS.
+    let env = [
+        ("ISSUER", stack.tenant.issuer.clone()),
+        ("AUDIENCE", "organize".to_string()),
+        ("ALLOWED_ORIGINS", "http://localhost:3000".to_string()),
+        ("CONTACTS_TABLE", contacts_table),
+        ("CALENDAR_TABLE", calendar_table),
+        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint),
+        ("RUST_LOG", "info".to_string()),
+    ];
+    let mut contacts = Watch::start("contacts", &dir, &env);
+    let mut calendar = Watch::start("calendar", &dir, &env);
+    let mut authorizer = Watch::start("authorizer", &dir, &env);
+    for watch in [&mut contacts, &mut calendar, &mut authorizer] {
+        watch.wait_listening().await;
+    }
+    let http = reqwest::Client::builder()
+        .timeout(INVOKE_TIMEOUT)
+        .build()
+        .unwrap();
+
+    // contacts: 200 with data, 401 without a token.
+    let (status, body) = http_answer(&contacts.invoke(&http, &event("contacts-list.json")).await);
+    assert_eq!(status, 200, "{body}");
+    let items = body["items"].as_array().expect("a listing");
+    assert!(!items.is_empty(), "{body}");
+    let (status, body) = http_answer(&contacts.invoke(&http, &event("contacts-get.json")).await);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["id"],
+        sample::contacts(&owner)[0].id.as_str(),
+        "{body}"
+    );
+    let answer = contacts
+        .invoke(&http, &event("contacts-list-no-token.json"))
+        .await;
+    let (status, body) = http_answer(&answer);
+    assert_eq!(status, 401, "{answer}");
+    assert_eq!(body["error"], "unauthorized", "{answer}");
+
+    // calendar: 200 with data, 403 for the contacts-only token.
+    let (status, body) = http_answer(&calendar.invoke(&http, &event("calendar-list.json")).await);
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        !body["items"].as_array().expect("a listing").is_empty(),
+        "{body}"
+    );
+    let (status, body) = http_answer(&calendar.invoke(&http, &event("calendar-get.json")).await);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["id"], sample::events(&owner)[0].id.as_str(), "{body}");
+    let answer = calendar
+        .invoke(&http, &event("calendar-list-wrong-scope.json"))
+        .await;
+    let (status, body) = http_answer(&answer);
+    assert_eq!(status, 403, "{answer}");
+    assert_eq!(body["error"], "insufficient_scope", "{answer}");
+
+    // authorizer: allow with the caller's identity; deny without a header or the route's scope.
+    let answer = authorizer
+        .invoke(&http, &event("authorizer-valid.json"))
+        .await;
+    assert_eq!(answer["isAuthorized"], true, "{answer}");
+    assert_eq!(answer["context"]["sub"], owner.as_str(), "{answer}");
+    assert_eq!(
+        answer["context"]["client_id"],
+        machine_id.as_str(),
+        "{answer}"
+    );
+    let scopes: Vec<&str> = answer["context"]["scope"]
+        .as_str()
+        .unwrap_or_default()
+        .split(' ')
+        .collect();
+    assert!(scopes.contains(&"read:contacts"), "{answer}");
+    for name in [
+        "authorizer-missing-header.json",
+        "authorizer-wrong-scope.json",
+    ] {
+        let answer = authorizer.invoke(&http, &event(name)).await;
+        assert_eq!(answer["isAuthorized"], false, "{name}: {answer}");
+    }
+
+    drop((contacts, calendar, authorizer));
+    stack.stop().await;
+    fs::remove_dir_all(&dir).unwrap();
+}
