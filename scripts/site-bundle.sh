@@ -5,11 +5,18 @@
 #   scripts/site-bundle.sh OUT_DIR --domain my-tenant.eu.auth0.com --client-id <SPA client id> \
 #       --api-url <ApiUrl output> --site-url <SiteUrl output> [--session-check-seconds 900]
 #
-# then `aws s3 sync OUT_DIR s3://<SiteBucket>/ --delete`.
+# then `aws s3 sync OUT_DIR s3://<SiteBucket>/ --delete --exclude .organizer-site-bundle`.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 [ $# -ge 1 ] || { sed -n '2,9p' "$0" >&2; exit 2; }
-out=$1; shift
+# OUT_DIR is taken from where the command runs, and it is emptied: only a folder this script
+# made before (it carries a marker), or a new or empty one.
+out=$(realpath -m -- "$1"); shift
+marker=.organizer-site-bundle
+if [ -d "$out" ] && [ -n "$(ls -A -- "$out")" ] && [ ! -f "$out/$marker" ]; then
+  echo "error: $out is not empty and was not made by site-bundle.sh; choose a new folder" >&2
+  exit 2
+fi
+cd "$(dirname "$0")/.."
 config=$(mktemp)
 trap 'rm -f "$config"' EXIT
 python3 - "$config" "$@" <<'PY'
@@ -54,5 +61,6 @@ mkdir -p "$out/vendor"
 cp -R site/public/. "$out/"
 cp site/node_modules/auth0-js/dist/auth0.min.js "$out/vendor/auth0.min.js"
 cp "$config" "$out/config.json"
+: >"$out/$marker"
 echo "site bundle in $out:" >&2
 (cd "$out" && find . -type f | sort) >&2

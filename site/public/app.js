@@ -3,7 +3,7 @@
 // The token lives in this closure only: never in localStorage, sessionStorage or a cookie, so
 // a reload signs in again silently with checkSession (web_message + prompt=none) while the
 // authorization server's session lasts. Everything the page shows that comes from outside is
-// written with textContent, never parsed as HTML.
+// written with textContent, never parsed as HTML, and no text from a URL is ever shown.
 'use strict';
 
 (() => {
@@ -12,25 +12,25 @@
     { id: 'contacts', title: 'Contacts', path: '/contacts', scope: 'read:contacts', what: 'contacts', none: 'No contacts yet.', render: contactItem },
     { id: 'calendar', title: 'Calendar', path: '/calendar', scope: 'read:calendar', what: 'calendar', none: 'Nothing on your calendar from today on.', render: eventItem, query: upcoming },
   ];
-  const PAGE_SIZE = 20;
-
-  /** The calendar shows what is ahead: events starting from the beginning of today (UTC). */
-  function upcoming() {
-    const today = new Date();
-    today.setUTCHours(0, 0, 0, 0);
-    return { from: today.toISOString().replace(/\.\d{3}Z$/, 'Z') };
-  }
-
+  const DEFAULT_SCOPE = 'openid profile email read:contacts read:calendar';
+  const OIDC_SCOPES = ['openid', 'profile', 'email'];
+  const DEFAULT_SESSION_CHECK_SECONDS = 900;
+  const DEFAULT_PAGE_SIZE = 20;
   /** Renew this long before the token expires, so calls never race its expiry. */
   const RENEW_EARLY_MS = 60_000;
-  const DEFAULT_SESSION_CHECK_SECONDS = 900;
-  const DEFAULT_SCOPE = 'openid profile email read:contacts read:calendar';
+  /** Never renew more often than this, whatever the token's lifetime. */
+  const MIN_RENEW_DELAY_MS = 30_000;
+  /** A silent check that gets no answer gives up after this (auth0-js waits 60 s). */
+  const CHECK_TIMEOUT_MS = 10_000;
+  const SESSION_OVER = ['login_required', 'consent_required', 'interaction_required'];
 
-  const session = { accessToken: null, expiresAt: 0, scopes: [], profile: null };
+  const session = { accessToken: null, expiresAt: 0, scope: '', scopes: [], profile: null };
   let config = null;
   let webAuth = null;
   let renewTimer = null;
   let inFlightCheck = null;
+  /** Bumped whenever the signed-in view is redrawn: answers for an older view are dropped. */
+  let generation = 0;
 
   // ---- small DOM helpers ---------------------------------------------------------------
 
@@ -52,14 +52,18 @@
   const main = () => document.getElementById('app');
   const account = () => document.getElementById('account');
 
+  const TITLES = { loading: 'Organizer', error: 'Organizer: error', 'signed-out': 'Organizer: signed out', 'signed-in': 'Organizer' };
+
   function setState(state) {
     document.body.dataset.state = state;
+    document.title = TITLES[state] || 'Organizer';
     main().setAttribute('aria-busy', state === 'loading' ? 'true' : 'false');
   }
 
   // ---- views ---------------------------------------------------------------------------
 
   function showFatal(title, detail) {
+    generation += 1;
     setState('error');
     account().replaceChildren();
     main().replaceChildren(
@@ -68,6 +72,7 @@
   }
 
   function showSignedOut(notice) {
+    generation += 1;
     setState('signed-out');
     account().replaceChildren(h('button', { type: 'button', class: 'primary', onclick: () => login() }, 'Log in'));
     main().replaceChildren(
@@ -84,6 +89,7 @@
   }
 
   function showSignedIn() {
+    generation += 1;
     setState('signed-in');
     const who = session.profile || {};
     account().replaceChildren(
@@ -97,85 +103,131 @@
           ? h('ul', { class: 'scopes', 'data-testid': 'scopes' }, session.scopes.map((s) => h('li', {}, s)))
           : h('p', {}, 'None.')),
       h('div', { class: 'panels' }, PANELS.map((panel) => h('section', {
-        class: 'card panel', id: `panel-${panel.id}`, 'aria-labelledby': `title-${panel.id}`, 'data-state': 'loading',
-      }, h('h2', { id: `title-${panel.id}` }, panel.title), h('p', { class: 'status', role: 'status' }, 'Loading…')))),
+        class: 'card panel', id: `panel-${panel.id}`, 'aria-labelledby': `title-${panel.id}`, 'aria-busy': 'true', 'data-state': 'loading',
+      }, panelTitle(panel), h('p', { class: 'status', role: 'status' }, 'Loading…')))),
     );
-    for (const panel of PANELS) loadPanel(panel);
+    for (const panel of PANELS) loadPanel(panel, { generation });
   }
 
-  function panelNode(panel) {
-    return document.getElementById(`panel-${panel.id}`);
+  function panelTitle(panel) {
+    return h('h2', { id: `title-${panel.id}`, tabindex: '-1' }, panel.title);
   }
 
-  function fillPanel(panel, state, ...content) {
-    const node = panelNode(panel);
-    if (!node) return;
+  /** Redraws a panel, unless the view it belongs to has been replaced meanwhile. */
+  function fillPanel(panel, view, state, content, { focus = false } = {}) {
+    const node = document.getElementById(`panel-${panel.id}`);
+    if (!node || view.generation !== generation) return;
     node.dataset.state = state;
-    node.replaceChildren(h('h2', { id: `title-${panel.id}` }, panel.title), ...content.filter(Boolean));
+    node.setAttribute('aria-busy', state === 'loading' ? 'true' : 'false');
+    node.replaceChildren(panelTitle(panel), ...content.filter(Boolean));
+    // The button the user pressed is gone: keep keyboard focus in the panel.
+    if (focus) node.querySelector('h2').focus();
   }
+
+  const text = (value) => (typeof value === 'string' ? value : '');
 
   function contactItem(c) {
     return h('li', {},
-      h('strong', {}, c.name),
-      h('span', { class: 'meta' }, [c.company, c.email, c.phone].filter(Boolean).join(' · ')));
+      h('strong', {}, text(c.name) || '(no name)'),
+      h('span', { class: 'meta' }, [text(c.company), text(c.email), text(c.phone)].filter(Boolean).join(' · ')));
   }
 
   const when = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
+  function formatTime(value) {
+    const date = new Date(text(value));
+    return Number.isNaN(date.getTime()) ? text(value) : when.format(date);
+  }
+
   function eventItem(e) {
-    const start = new Date(e.start);
-    const end = new Date(e.end);
-    const range = Number.isNaN(start.getTime()) ? e.start : `${when.format(start)} – ${when.format(end)}`;
+    const range = [formatTime(e.start), formatTime(e.end)].filter(Boolean).join(' – ');
     return h('li', {},
-      h('strong', {}, e.title),
-      h('span', { class: 'meta' }, [range, e.location].filter(Boolean).join(' · ')));
+      h('strong', {}, text(e.title) || '(untitled)'),
+      h('span', { class: 'meta' }, [range, text(e.location)].filter(Boolean).join(' · ')));
+  }
+
+  /** The calendar shows what is ahead: events starting from the beginning of today (UTC). */
+  function upcoming() {
+    const today = new Date();
+    today.setUTCHours(0, 0, 0, 0);
+    return { from: today.toISOString().replace(/\.\d{3}Z$/, 'Z') };
   }
 
   // ---- the APIs ------------------------------------------------------------------------
 
-  async function loadPanel(panel, cursor, items = []) {
-    const url = new URL(panel.path, config.apiBaseUrl);
+  function apiUrl(panel, cursor) {
+    // The base may carry a path (a stage, a custom domain's mapping): keep it.
+    const url = new URL(config.apiBaseUrl.replace(/\/+$/, '') + panel.path);
     for (const [key, value] of Object.entries(panel.query ? panel.query() : {})) url.searchParams.set(key, value);
-    url.searchParams.set('limit', String(PAGE_SIZE));
+    url.searchParams.set('limit', String(config.pageSize));
     if (cursor) url.searchParams.set('cursor', cursor);
+    return url;
+  }
+
+  async function loadPanel(panel, view, { cursor = null, items = [], focus = false } = {}) {
+    const retry = () => {
+      fillPanel(panel, view, 'loading', [h('p', { class: 'status', role: 'status' }, 'Loading…')]);
+      loadPanel(panel, view, { focus: true });
+    };
+    const url = apiUrl(panel, cursor);
     let response;
     try {
       response = await callApi(url);
     } catch (err) {
       if (err && err.signedOut) return;
-      fillPanel(panel, 'error',
-        h('p', { class: 'status error', role: 'alert' }, `Could not reach the ${panel.what} service (${url.origin}).`),
-        h('button', { type: 'button', onclick: () => loadPanel(panel) }, 'Retry'));
+      const why = err && err.renewal
+        ? 'Your sign-in could not be renewed (the sign-in service did not answer).'
+        : `Could not reach the ${panel.what} service (${url.origin}).`;
+      fillPanel(panel, view, 'error', [
+        h('p', { class: 'status error', role: 'alert' }, why),
+        h('button', { type: 'button', onclick: retry }, 'Retry')], { focus });
       return;
     }
-    const body = await response.json().catch(() => ({}));
-    if (response.ok) {
-      const all = items.concat(Array.isArray(body.items) ? body.items : []);
-      if (all.length === 0) {
-        fillPanel(panel, 'empty', h('p', { class: 'status' }, panel.none));
+    const body = await response.json().catch(() => null);
+    try {
+      if (response.ok) {
+        const page = body && Array.isArray(body.items) ? body.items.filter((i) => i && typeof i === 'object') : null;
+        if (!page) throw new Error('not a list');
+        const all = items.concat(page);
+        if (all.length === 0) {
+          fillPanel(panel, view, 'empty', [h('p', { class: 'status' }, panel.none)], { focus });
+          return;
+        }
+        const next = typeof body.next === 'string' && body.next ? body.next : null;
+        const more = () => {
+          fillPanel(panel, view, 'loading', [h('ul', { class: 'items' }, all.map(panel.render)), h('p', { class: 'status', role: 'status' }, 'Loading more…')]);
+          loadPanel(panel, view, { cursor: next, items: all, focus: true });
+        };
+        fillPanel(panel, view, 'ready', [
+          h('ul', { class: 'items' }, all.map(panel.render)),
+          next ? h('button', { type: 'button', onclick: more }, 'Show more') : null], { focus });
         return;
       }
-      fillPanel(panel, 'ready',
-        h('ul', { class: 'items' }, all.map(panel.render)),
-        body.next ? h('button', { type: 'button', onclick: () => loadPanel(panel, body.next, all) }, 'Show more') : null);
-      return;
+      // 403: the function's insufficient_scope, or an API Gateway authorizer's plain
+      // {"message":"Forbidden"}. Either way, a token without the panel's scope is the cause.
+      if (response.status === 403 && (text(body && body.error) === 'insufficient_scope' || !session.scopes.includes(panel.scope))) {
+        fillPanel(panel, view, 'forbidden', [
+          h('p', { class: 'status error', role: 'alert', 'data-missing-scope': panel.scope },
+            `Missing permission: ${panel.scope}. This sign-in does not allow Organizer to read your ${panel.what}.`),
+          h('button', { type: 'button', onclick: () => login({ prompt: 'consent', scope: withScope(panel.scope) }) }, `Allow ${panel.what} access`)], { focus });
+        return;
+      }
+      const code = /^[a-z_]{1,64}$/.test(text(body && body.error)) ? body.error : `HTTP ${response.status}`;
+      fillPanel(panel, view, 'error', [
+        h('p', { class: 'status error', role: 'alert' }, `The ${panel.what} service answered ${response.status} (${code}). Try again in a moment.`),
+        h('button', { type: 'button', onclick: retry }, 'Retry')], { focus });
+    } catch {
+      fillPanel(panel, view, 'error', [
+        h('p', { class: 'status error', role: 'alert' }, `The ${panel.what} service sent an answer Organizer cannot read.`),
+        h('button', { type: 'button', onclick: retry }, 'Retry')], { focus });
     }
-    if (response.status === 403 && body.error === 'insufficient_scope') {
-      fillPanel(panel, 'forbidden',
-        h('p', { class: 'status error', role: 'alert', 'data-missing-scope': panel.scope },
-          `Missing permission: ${panel.scope}. This sign-in does not allow Organizer to read your ${panel.what}.`),
-        h('button', { type: 'button', onclick: () => login({ prompt: 'consent', scope: withScope(panel.scope) }) }, `Allow ${panel.what} access`));
-      return;
-    }
-    const code = typeof body.error === 'string' ? body.error : `HTTP ${response.status}`;
-    fillPanel(panel, 'error',
-      h('p', { class: 'status error', role: 'alert' },
-        `The ${panel.what} service answered ${response.status} (${code})`
-        + (typeof body.error_description === 'string' ? `: ${body.error_description}` : '.')),
-      h('button', { type: 'button', onclick: () => loadPanel(panel) }, 'Retry'));
   }
 
-  /** GET with the bearer token; an expired or rejected token is renewed once, silently. */
+  /**
+   * GET with the bearer token. A token that is about to expire is renewed first; a 401 (the
+   * functions, the JWT authorizer) or a plain 403 (the Lambda authorizer denies expired
+   * tokens that way) is answered by one silent renewal and one retry.
+   */
   async function callApi(url) {
     if (Date.now() > session.expiresAt - RENEW_EARLY_MS) await renewOrSignOut();
     const send = () => fetch(url, {
@@ -185,9 +237,12 @@
       referrerPolicy: 'no-referrer',
     });
     const response = await send();
-    if (response.status !== 401) return response;
+    const gatewayDeny = response.status === 403
+      && !/insufficient_scope/.test(response.headers.get('www-authenticate') || '');
+    if (response.status !== 401 && !gatewayDeny) return response;
+    const before = session.accessToken;
     await renewOrSignOut();
-    return send();
+    return session.accessToken === before && response.status === 403 ? response : send();
   }
 
   // ---- tokens and the session ----------------------------------------------------------
@@ -201,52 +256,63 @@
     }
   }
 
-  /** Takes a verified auth0-js result (parseHash or checkSession). */
+  /**
+   * Takes a result of parseHash or checkSession. auth0-js verified the ID token (signature,
+   * issuer, audience, nonce, at_hash) when there is one; a result without one was not
+   * verified, so it is refused. Returns whether what the page shows must change.
+   */
   function acceptTokens(result) {
+    if (!result || typeof result.accessToken !== 'string' || typeof result.idToken !== 'string'
+      || !result.idTokenPayload || typeof result.idTokenPayload.sub !== 'string') {
+      throw { error: 'invalid_response' };
+    }
     const claims = decodeJwtPayload(result.accessToken);
-    const scope = typeof claims.scope === 'string' ? claims.scope : (result.scope || '');
-    const previousSub = session.profile && session.profile.sub;
+    const scope = typeof claims.scope === 'string' ? claims.scope : text(result.scope);
+    const changed = !session.profile || session.profile.sub !== result.idTokenPayload.sub || session.scope !== scope;
+    const lifetimeMs = Number(result.expiresIn) > 0
+      ? Number(result.expiresIn) * 1000
+      : (Number(claims.exp) || 0) * 1000 - Date.now();
     session.accessToken = result.accessToken;
-    session.expiresAt = Date.now() + (Number(result.expiresIn) || 0) * 1000;
-    session.scopes = scope.split(' ').filter((s) => s && !['openid', 'profile', 'email'].includes(s));
-    session.profile = result.idTokenPayload || { sub: claims.sub };
+    session.expiresAt = Date.now() + Math.max(lifetimeMs, 0);
+    session.scope = scope;
+    session.scopes = scope.split(' ').filter((s) => s && !OIDC_SCOPES.includes(s));
+    session.profile = result.idTokenPayload;
     clearTimeout(renewTimer);
-    const delay = Math.max(session.expiresAt - Date.now() - RENEW_EARLY_MS, 5_000);
-    renewTimer = setTimeout(() => renewOrSignOut().then(() => {}, () => {}), delay);
-    return previousSub !== session.profile.sub;
+    const delay = Math.max(session.expiresAt - Date.now() - RENEW_EARLY_MS, MIN_RENEW_DELAY_MS);
+    renewTimer = setTimeout(() => renewOrSignOut().catch(() => {}), delay);
+    return changed;
   }
 
   function forgetTokens() {
     session.accessToken = null;
     session.expiresAt = 0;
+    session.scope = '';
     session.scopes = [];
     session.profile = null;
     clearTimeout(renewTimer);
   }
 
+  /** One silent check at a time; the poll and a renewal share it. */
   function checkSession() {
     if (!inFlightCheck) {
       inFlightCheck = new Promise((resolve, reject) => {
-        webAuth.checkSession({}, (err, result) => (err ? reject(err) : resolve(result)));
+        webAuth.checkSession({ timeout: CHECK_TIMEOUT_MS }, (err, result) => (err ? reject(err) : resolve(result)));
       }).finally(() => { inFlightCheck = null; });
     }
     return inFlightCheck;
   }
 
-  const SESSION_OVER = ['login_required', 'consent_required', 'interaction_required'];
-
   /** Silent renewal; when the session is over the app signs out and the call is abandoned. */
   async function renewOrSignOut() {
     try {
-      const result = await checkSession();
-      if (acceptTokens(result)) showSignedIn();
+      if (acceptTokens(await checkSession())) showSignedIn();
     } catch (err) {
       if (err && SESSION_OVER.includes(err.error)) {
         forgetTokens();
         showSignedOut(noticeFor(err, 'expired'));
         throw Object.assign(new Error('signed out'), { signedOut: true });
       }
-      throw err;
+      throw Object.assign(new Error('renewal failed'), { renewal: true, cause: err });
     }
   }
 
@@ -254,8 +320,7 @@
   async function pollSession() {
     const signedIn = Boolean(session.accessToken);
     try {
-      const result = await checkSession();
-      if (acceptTokens(result) || !signedIn) showSignedIn();
+      if (acceptTokens(await checkSession()) || !signedIn) showSignedIn();
     } catch (err) {
       if (signedIn && err && SESSION_OVER.includes(err.error)) {
         forgetTokens();
@@ -265,9 +330,13 @@
     }
   }
 
+  /**
+   * What to tell the user. Only fixed wording: an error in the URL fragment is attacker
+   * controlled until proven otherwise, so its description is never shown.
+   */
   function noticeFor(err, context) {
-    const code = (err && err.error) || 'unknown_error';
-    const detail = (err && (err.errorDescription || err.error_description || err.description)) || '';
+    const raw = err && typeof err.error === 'string' ? err.error : '';
+    const code = /^[a-z_]{1,64}$/.test(raw) ? raw : 'unknown_error';
     if (code === 'access_denied') {
       return { kind: 'warning', code, title: 'You did not allow Organizer to read your data',
         text: 'Organizer needs your permission to read your contacts and calendar, so it has nothing to show. '
@@ -289,12 +358,13 @@
       return { kind: 'error', code, title: 'The sign-in service did not answer',
         text: 'Check your connection and try again.' };
     }
-    return { kind: 'error', code, title: 'Sign-in failed', text: detail ? `${code}: ${detail}` : code };
+    return { kind: 'error', code, title: 'Sign-in did not complete',
+      text: `The sign-in could not be completed (${code}). Log in to try again.` };
   }
 
   /** The configured scope plus `scope`: asking again for what a panel needs. */
   function withScope(scope) {
-    const scopes = new Set((config.scope || DEFAULT_SCOPE).split(' ').filter(Boolean));
+    const scopes = new Set(config.scope.split(' ').filter(Boolean));
     scopes.add(scope);
     return [...scopes].join(' ');
   }
@@ -310,17 +380,33 @@
 
   // ---- start-up ------------------------------------------------------------------------
 
+  function absoluteHttpUrl(value) {
+    try {
+      const url = new URL(value);
+      return url.protocol === 'https:' || url.protocol === 'http:';
+    } catch {
+      return false;
+    }
+  }
+
   async function loadConfig() {
     const response = await fetch('/config.json', { cache: 'no-store' });
     const body = await response.json().catch(() => null);
-    if (!response.ok || !body) {
-      const why = body && body.error_description ? body.error_description : `HTTP ${response.status}`;
-      throw new Error(`config.json could not be loaded (${why}).`);
+    if (!response.ok || !body || typeof body !== 'object') {
+      throw new Error(`config.json could not be loaded (HTTP ${response.status}).`);
     }
     for (const key of ['domain', 'clientID', 'audience', 'apiBaseUrl']) {
       if (typeof body[key] !== 'string' || !body[key]) throw new Error(`config.json has no "${key}".`);
     }
-    return body;
+    if (!absoluteHttpUrl(body.apiBaseUrl)) throw new Error('config.json: "apiBaseUrl" must be an absolute http(s) URL.');
+    const seconds = Number(body.sessionCheckSeconds);
+    const pageSize = Number(body.pageSize);
+    return {
+      ...body,
+      scope: typeof body.scope === 'string' && body.scope ? body.scope : DEFAULT_SCOPE,
+      sessionCheckSeconds: Number.isFinite(seconds) && seconds >= 1 ? seconds : DEFAULT_SESSION_CHECK_SECONDS,
+      pageSize: Number.isInteger(pageSize) && pageSize >= 1 && pageSize <= 50 ? pageSize : DEFAULT_PAGE_SIZE,
+    };
   }
 
   function hasAuthResponse(hash) {
@@ -344,37 +430,40 @@
       domain: config.domain,
       clientID: config.clientID,
       audience: config.audience,
-      scope: config.scope || DEFAULT_SCOPE,
+      scope: config.scope,
       responseType: 'token id_token',
       redirectUri: config.redirectUri || `${origin}/callback.html`,
       overrides: config.overrides || undefined,
     });
 
     const hash = window.location.hash;
+    let notice = null;
     if (hasAuthResponse(hash)) {
-      // The fragment holds the token: take it out of the address bar and history first.
+      // The fragment holds the token: take it out of the address bar and session history first.
       window.history.replaceState(null, '', '/');
       try {
         const result = await new Promise((resolve, reject) => {
-          webAuth.parseHash({ hash }, (err, res) => (err ? reject(err) : res ? resolve(res) : reject({ error: 'invalid_response' })));
+          webAuth.parseHash({ hash }, (err, res) => (err ? reject(err) : resolve(res)));
         });
         acceptTokens(result);
         showSignedIn();
       } catch (err) {
-        showSignedOut(noticeFor(err, 'callback'));
+        notice = noticeFor(err, 'callback');
       }
-    } else {
+    }
+    // On load (or after a failed callback other than a refusal): a silent sign-in.
+    if (!session.accessToken && !(notice && notice.code === 'access_denied')) {
       try {
         acceptTokens(await checkSession());
         showSignedIn();
+        notice = null;
       } catch (err) {
-        const quiet = err && err.error === 'login_required';
-        showSignedOut(quiet ? null : noticeFor(err, 'load'));
+        if (!notice && !(err && err.error === 'login_required')) notice = noticeFor(err, 'load');
       }
     }
+    if (!session.accessToken) showSignedOut(notice);
 
-    const seconds = Number(config.sessionCheckSeconds) > 0 ? Number(config.sessionCheckSeconds) : DEFAULT_SESSION_CHECK_SECONDS;
-    setInterval(pollSession, seconds * 1000);
+    setInterval(pollSession, config.sessionCheckSeconds * 1000);
   }
 
   document.addEventListener('DOMContentLoaded', start);

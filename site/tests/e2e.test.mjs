@@ -10,7 +10,10 @@ const POLL_SECONDS = 2;
 let stack;
 
 before(async () => {
-  stack = await startStack({ users: ['alice', 'bob', 'carol', 'dave', 'erin'], sessionCheckSeconds: POLL_SECONDS });
+  stack = await startStack({
+    users: ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank', 'ivan'],
+    sessionCheckSeconds: POLL_SECONDS,
+  });
 });
 
 after(async () => {
@@ -24,6 +27,34 @@ function watchTenantNavigations(page) {
     if (frame === page.mainFrame() && frame.url().startsWith(stack.tenant)) seen.push(frame.url());
   });
   return seen;
+}
+
+/** The same app with some config.json keys changed, as an operator would configure it. */
+async function overrideConfig(browser, site, patch) {
+  await browser.route(`${site}/config.json`, async (route) => {
+    const response = await route.fetch();
+    const config = { ...(await response.json()), ...patch };
+    for (const [key, value] of Object.entries(patch)) if (value === undefined) delete config[key];
+    await route.fulfill({ response, json: config });
+  });
+}
+
+/** Collects Content-Security-Policy violations and page errors: the app must cause none. */
+function watchProblems(page) {
+  const problems = [];
+  page.on('console', (m) => { if (/Content Security Policy|Refused to/.test(m.text())) problems.push(m.text()); });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  return problems;
+}
+
+/** Silent checks (prompt=none requests to /authorize) seen by the browser, in order. */
+function watchSilentChecks(browser, log) {
+  browser.on('request', (request) => {
+    const url = new URL(request.url());
+    if (url.origin === stack.tenant && url.pathname === '/authorize' && url.searchParams.get('prompt') === 'none') {
+      log.push('check');
+    }
+  });
 }
 
 async function signedIn(page, name) {
@@ -60,6 +91,7 @@ test('log in, consent, both APIs; reload stays signed in silently; logout in ano
   const browser = await freshBrowser();
   try {
     const page = await browser.newPage();
+    const problems = watchProblems(page);
     await page.goto(stack.site);
     await signedOut(page);
     await screenshot(page, '01-signed-out');
@@ -117,6 +149,7 @@ test('log in, consent, both APIs; reload stays signed in silently; logout in ano
     // And a reload stays signed out: the session is really gone.
     await page.reload();
     await signedOut(page);
+    assert.deepEqual(problems, [], 'no CSP violations or page errors');
   } finally {
     await browser.close();
   }
@@ -217,17 +250,20 @@ test('a token without read:calendar shows contacts and says which permission is 
 test('a rejected token is renewed silently and the call goes through', async () => {
   const browser = await freshBrowser();
   try {
+    // No poll during the test, so every silent check is the app's renewal.
+    await overrideConfig(browser, stack.site, { sessionCheckSeconds: 600 });
     // The first contacts call is answered 401 invalid_token, as the API answers an expired
     // token; the app must renew with checkSession (no page of the tenant) and call again.
-    const calls = [];
+    const log = [];
+    const tokens = [];
     await browser.route((url) => url.origin === stack.api && url.pathname === '/contacts', async (route) => {
       if (route.request().method() !== 'GET') {
         await route.fallback();
         return;
       }
-      const auth = route.request().headers().authorization || '';
-      calls.push(auth);
-      if (calls.length === 1) {
+      tokens.push(route.request().headers().authorization || '');
+      if (tokens.length === 1) {
+        log.push('401');
         await route.fulfill({
           status: 401,
           headers: { 'access-control-allow-origin': stack.site, 'www-authenticate': 'Bearer error="invalid_token"' },
@@ -235,26 +271,176 @@ test('a rejected token is renewed silently and the call goes through', async () 
         });
         return;
       }
+      log.push('api');
       await route.fallback();
     });
-    const silentChecks = [];
-    browser.on('request', (request) => {
-      const url = new URL(request.url());
-      if (url.origin === stack.tenant && url.pathname === '/authorize' && url.searchParams.get('prompt') === 'none') {
-        silentChecks.push(url.href);
-      }
-    });
+    watchSilentChecks(browser, log);
     const page = await browser.newPage();
     await page.goto(stack.site);
     await signedOut(page);
-    const checksBefore = silentChecks.length;
     await logIn(page, 'erin');
     await signedIn(page, 'Erin');
     assert.equal((await panel(page, 'contacts')).state, 'ready');
-    assert.equal(calls.length, 2, 'one rejected call, one retry');
-    assert.ok(calls[1].startsWith('Bearer ey'));
-    assert.ok(silentChecks.length > checksBefore, 'renewed with checkSession');
+    assert.equal(tokens.length, 2, 'one rejected call, one retry');
+    assert.ok(tokens[1].startsWith('Bearer ey'));
+    // After the sign-in (the load's check came before it): 401, then a silent check, then the retry.
+    const afterLogin = log.slice(log.indexOf('401'));
+    assert.deepEqual(afterLogin, ['401', 'check', 'api']);
   } finally {
     await browser.close();
   }
 });
+
+test('when renewal finds the session over, the app asks to log in again', async () => {
+  const browser = await freshBrowser();
+  try {
+    await overrideConfig(browser, stack.site, { sessionCheckSeconds: 600, pageSize: 5 });
+    const page = await browser.newPage();
+    await page.goto(stack.site);
+    await logIn(page, 'frank');
+    await signedIn(page, 'Frank');
+    assert.equal((await panel(page, 'contacts')).state, 'ready');
+    // The session ends elsewhere; the poll is far away, and the API now refuses the token.
+    const other = await browser.newPage();
+    await other.goto(`${stack.tenant}/v2/logout`);
+    await other.close();
+    await browser.route((url) => url.origin === stack.api && url.pathname === '/contacts', (route) => route.fulfill({
+      status: 401,
+      headers: { 'access-control-allow-origin': stack.site },
+      json: { error: 'invalid_token', error_description: 'token expired' },
+    }));
+    await page.locator('#panel-contacts').getByRole('button', { name: 'Show more' }).click();
+    await signedOut(page);
+    await page.locator('[data-notice="session_expired"]').waitFor();
+    await screenshot(page, '08-session-expired');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('pages through the real API with its cursors', async () => {
+  const browser = await freshBrowser();
+  try {
+    await overrideConfig(browser, stack.site, { pageSize: 5 });
+    const page = await browser.newPage();
+    await page.goto(stack.site);
+    await logIn(page, 'gina');
+    await signedIn(page, 'Gina');
+    const contacts = (await panel(page, 'contacts')).node;
+    assert.equal(await contacts.locator('li').count(), 5);
+    const names = [];
+    for (let pageNo = 1; ; pageNo++) {
+      const more = contacts.getByRole('button', { name: 'Show more' });
+      if (await more.count() === 0) break;
+      const shown = await contacts.locator('li').count();
+      await more.click();
+      await page.waitForFunction((n) => {
+        const node = document.getElementById('panel-contacts');
+        return node.dataset.state === 'ready' && node.querySelectorAll('li').length > n;
+      }, shown);
+      // Focus stays in the panel for keyboard users.
+      assert.equal(await page.evaluate(() => document.activeElement && document.activeElement.id), 'title-contacts');
+      assert.ok(pageNo < 50, 'paging ends');
+    }
+    for (const n of await contacts.locator('li strong').allTextContents()) names.push(n);
+    assert.ok(names.length > 5, `${names.length} contacts over several pages`);
+    assert.equal(new Set(names).size, names.length, 'no contact twice');
+    const sorted = [...names].sort((a, b) => a.localeCompare(b, 'en', { sensitivity: 'base' }));
+    assert.deepEqual(names, sorted, 'in name order across pages');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('hostile or broken answers and links are shown as text, never as markup', async () => {
+  const browser = await freshBrowser();
+  try {
+    await overrideConfig(browser, stack.site, { sessionCheckSeconds: 600 });
+    const page = await browser.newPage();
+    const problems = watchProblems(page);
+
+    // A forged error in the fragment: no attacker text on the page.
+    await page.goto(`${stack.site}/callback.html#error=server_error&error_description=Your+account+is+locked.+Call+555-0100`);
+    await signedOut(page);
+    assert.equal(new URL(page.url()).hash, '');
+    assert.doesNotMatch(await page.locator('main').textContent(), /locked|555-0100/);
+
+    await logIn(page, 'hank');
+    await signedIn(page, 'Hank');
+    const hostile = '<img src=x onerror="window.__pwned=1">';
+    await browser.route((url) => url.origin === stack.api && url.pathname === '/contacts', (route) => route.fulfill({
+      status: 200,
+      headers: { 'access-control-allow-origin': stack.site },
+      json: { items: [null, 7, { name: hostile, email: { x: 1 }, company: '<b>bold</b>' }], next: null },
+    }));
+    // API Gateway's Lambda authorizer denies with a bare {"message":"Forbidden"}.
+    await browser.route((url) => url.origin === stack.api && url.pathname === '/calendar', (route) => route.fulfill({
+      status: 403,
+      headers: { 'access-control-allow-origin': stack.site },
+      json: { message: 'Forbidden' },
+    }));
+    await page.reload();
+    await signedIn(page, 'Hank');
+    const contacts = await panel(page, 'contacts');
+    assert.equal(contacts.state, 'ready');
+    assert.equal(await contacts.node.locator('li strong').textContent(), hostile);
+    assert.equal(await contacts.node.locator('img, b').count(), 0);
+    assert.equal(await page.evaluate(() => window.__pwned), undefined);
+    const calendar = await panel(page, 'calendar');
+    assert.equal(calendar.state, 'error');
+    assert.match(await calendar.node.textContent(), /answered 403/);
+
+    // Answers that are not lists: an error state, not a stuck "Loading".
+    await browser.unroute((url) => url.origin === stack.api && url.pathname === '/contacts');
+    await browser.route((url) => url.origin === stack.api && url.pathname === '/contacts', (route) => route.fulfill({
+      status: 200,
+      headers: { 'access-control-allow-origin': stack.site },
+      body: 'null',
+      contentType: 'application/json',
+    }));
+    await page.reload();
+    await signedIn(page, 'Hank');
+    assert.equal((await panel(page, 'contacts')).state, 'error');
+    assert.deepEqual(problems, []);
+    await screenshot(page, '09-hostile-answers');
+
+    // No config.json: an explanation, not a broken page.
+    await browser.route(`${stack.site}/config.json`, (route) => route.fulfill({ status: 404, json: { error: 'not_configured' } }));
+    await page.reload();
+    await page.locator('body[data-state="error"]').waitFor();
+    assert.match(await page.locator('main').textContent(), /not configured/);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('polls checkSession every 15 minutes unless configured otherwise', async () => {
+  const browser = await freshBrowser();
+  try {
+    await overrideConfig(browser, stack.site, { sessionCheckSeconds: undefined });
+    const log = [];
+    watchSilentChecks(browser, log);
+    const page = await browser.newPage();
+    await page.clock.install();
+    await page.goto(stack.site);
+    await logIn(page, 'ivan');
+    await signedIn(page, 'Ivan');
+    const before = log.length;
+    await page.clock.runFor(14 * 60_000);
+    assert.equal(log.length, before, 'no check before 15 minutes');
+    await page.clock.runFor(61_000);
+    await page.waitForTimeout(0);
+    await signedIn(page, 'Ivan');
+    await expectEventually(() => log.length > before, 'a check at 15 minutes');
+  } finally {
+    await browser.close();
+  }
+});
+
+async function expectEventually(predicate, what) {
+  for (let i = 0; i < 100; i++) {
+    if (predicate()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`never happened: ${what}`);
+}

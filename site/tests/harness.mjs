@@ -2,7 +2,7 @@
 // nothing mocked. The stack is the project's own binary (`organizer serve`) with a copy of
 // tenant.yaml whose site origins point at free ports, and a fresh state folder.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -115,19 +115,29 @@ export async function startStack({ users, sessionCheckSeconds }) {
     }
     throw new Error('the stack did not answer within 60 s');
   };
-  await ready();
+  const stop = async () => {
+    if (!exited) {
+      const done = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const killed = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await done;
+      clearTimeout(killed);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await ready();
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 
   return {
     tenant: `http://localhost:${tenantPort}`,
     api: `http://localhost:${apiPort}`,
     site,
     secondSite,
-    async stop() {
-      if (exited) return;
-      const done = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await done;
-    },
+    stop,
   };
 }
 
@@ -141,6 +151,14 @@ export async function freshBrowser() {
     viewport: { width: 1100, height: 800 },
   });
   context.setDefaultTimeout(20_000);
+  // Best effort: Chromium may still be writing its profile as it exits.
+  context.once('close', () => {
+    try {
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    } catch {
+      // left in the temp folder
+    }
+  });
   return context;
 }
 
