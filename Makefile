@@ -1,7 +1,7 @@
 # The commands of the README. `make run` runs the system, `make test` runs every test.
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: run test bench seed build lambda-build
+.PHONY: run test bench seed build lambda-build figures
 
 run:
 	scripts/site-deps.sh
@@ -18,3 +18,7 @@ seed:
 
 lambda-build:
 	scripts/lambda-build.sh
+
+# Prints Lambda sizes and a local cold-start proxy (README, "Lambda functions locally").
+figures:
+	scripts/lambda-figures.sh
