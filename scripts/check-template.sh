@@ -12,4 +12,5 @@ fi
 export SAM_CLI_TELEMETRY=0
 "$venv/bin/sam" validate --lint --template-file template.yaml
 "$venv/bin/cfn-lint" template.yaml
+AWS_DEFAULT_REGION=us-east-1 "$venv/bin/python" scripts/check-template-api.py template.yaml
 echo "template.yaml: sam validate --lint and cfn-lint passed"
