@@ -26,6 +26,9 @@ scripts/lambda-build.sh
 step "cargo build -p contacts -p calendar -p authorizer (debug, for cargo lambda watch)"
 cargo build --quiet -p contacts -p calendar -p authorizer
 
+step "sam build --beta-features (the deploy build, into .local/sam-build)"
+scripts/sam-build.sh
+
 step "the site's npm packages (auth0-js, playwright-core)"
 scripts/site-deps.sh
 

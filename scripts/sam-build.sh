@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The deploy build, as `sam build --beta-features` runs it before `sam deploy` (README,
+# "Deploying to AWS"): each function built by SAM's rust-cargolambda workflow from its CodeUri.
+# Into .local/sam-build, so the tree stays clean; checks that the three bootstraps are there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=.local/venv
+[ -x "$venv/bin/sam" ] || scripts/check-template.sh >/dev/null
+[ -x "$venv/bin/cargo-lambda" ] || scripts/lambda-build.sh >/dev/null
+export PATH="$PWD/$venv/bin:$PATH" SAM_CLI_TELEMETRY=0
+out=.local/sam-build
+rm -rf "$out"
+sam build --beta-features --build-dir "$out" --cache-dir .local/sam-cache 2>&1 \
+  | grep -v -E '^\s+(Compiling|Downloaded|Downloading) ' || { echo "error: sam build failed" >&2; exit 1; }
+for f in ContactsFunction CalendarFunction AuthorizerFunction; do
+  [ -x "$out/$f/bootstrap" ] || { echo "error: sam build made no $out/$f/bootstrap" >&2; exit 1; }
+  file "$out/$f/bootstrap" 2>/dev/null | grep -q 'ARM aarch64' || [ ! -x "$(command -v file)" ] \
+    || { echo "error: $out/$f/bootstrap is not an arm64 binary" >&2; exit 1; }
+done
+echo "sam build: the three bootstraps are in $out"
