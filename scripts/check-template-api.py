@@ -5,13 +5,15 @@ CORS origins still come from the AllowedOrigins parameter (SAM's CorsConfigurati
 would freeze the parameter's default at transform time)."""
 import json
 import os
+import re
 import sys
 
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-text = open(sys.argv[1]).read().replace("CodeUri: .", "CodeUri: s3://bucket/function.zip")
+# Local CodeUris are uploaded by sam deploy; the translator wants an S3 location.
+text = re.sub(r"CodeUri: \S+", "CodeUri: s3://bucket/function.zip", open(sys.argv[1]).read())
 
 
 class Policies:
