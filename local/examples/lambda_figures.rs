@@ -30,8 +30,6 @@ use organizer_local::tenant::Tenant;
 use organizer_local::tenant::config::TenantFile;
 use organizer_local::tenant::state::StateDir;
 use organizer_shared::signing::jwks_document;
-use organizer_shared::store::dynamo::{self, DynamoContactStore, DynamoEventStore, TableSpec};
-use organizer_shared::store::sample;
 use tokio::net::TcpListener;
 use tokio::sync::{Mutex, mpsc};
 
@@ -303,25 +301,8 @@ async fn figures() -> Result<(), String> {
             .ok_or("no machine client in tenant.yaml")?
             .id
     );
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let contacts_table = format!("figures-contacts-{suffix}");
-    let calendar_table = format!("figures-calendar-{suffix}");
-    let client = dynamo::client(Some(&endpoint)).await;
-    for spec in [
-        TableSpec::contacts(&contacts_table),
-        TableSpec::calendar(&calendar_table),
-    ] {
-        dynamo::ensure_table(&client, &spec)
-            .await
-            .map_err(|e| format!("table {} at {endpoint}: {e}", spec.name))?;
-    }
-    sample::seed(
-        &owner,
-        &DynamoContactStore::new(client.clone(), contacts_table.clone()),
-        &DynamoEventStore::new(client, calendar_table.clone()),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    let (contacts_table, calendar_table) =
+        organizer_local::fresh_seeded_tables(&endpoint, "figures", &owner).await?;
 
     let mut base: HashMap<&str, String> = HashMap::new();
     base.insert("PATH", std::env::var("PATH").unwrap_or_default());

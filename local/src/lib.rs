@@ -260,6 +260,36 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StartError> {
     })
 }
 
+/// Two new tables on DynamoDB at `endpoint`, named `<prefix>-contacts-<random>` and
+/// `<prefix>-calendar-<random>`, seeded with the sample data of `owner`: what a test or a
+/// measurement needs to run the functions against tables of its own. Returns their names.
+pub async fn fresh_seeded_tables(
+    endpoint: &str,
+    prefix: &str,
+    owner: &str,
+) -> Result<(String, String), String> {
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let contacts_table = format!("{prefix}-contacts-{suffix}");
+    let calendar_table = format!("{prefix}-calendar-{suffix}");
+    let client = dynamo::client(Some(endpoint)).await;
+    for spec in [
+        TableSpec::contacts(&contacts_table),
+        TableSpec::calendar(&calendar_table),
+    ] {
+        dynamo::ensure_table(&client, &spec)
+            .await
+            .map_err(|e| format!("table {} at {endpoint}: {e}", spec.name))?;
+    }
+    sample::seed(
+        owner,
+        &DynamoContactStore::new(client.clone(), contacts_table.clone()),
+        &DynamoEventStore::new(client, calendar_table.clone()),
+    )
+    .await
+    .map_err(|e| format!("seeding {owner} at {endpoint}: {e}"))?;
+    Ok((contacts_table, calendar_table))
+}
+
 async fn stores(
     choice: &StoreChoice,
 ) -> Result<(Arc<dyn ContactStore>, Arc<dyn EventStore>), StartError> {

@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use organizer_shared::store::dynamo::{self, DynamoContactStore, DynamoEventStore, TableSpec};
 use organizer_shared::store::sample;
 use serde_json::Value;
 
@@ -49,14 +48,6 @@ fn dynamodb_endpoint() -> String {
 
 fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The debug build `cargo lambda watch` runs, done up front (`make test` does it before the
@@ -99,7 +90,7 @@ struct Watch {
 impl Watch {
     fn start(function: &'static str, dir: &Path, env: &[(&str, String)]) -> Self {
         use std::os::unix::process::CommandExt;
-        let port = free_port();
+        let port = common::free_port();
         let log = dir.join(format!("watch-{function}.log"));
         let out = File::create(&log).unwrap();
         let err = out.try_clone().unwrap();
@@ -259,25 +250,10 @@ async fn functions_under_cargo_lambda_watch_answer_minted_events() {
     };
 
     // Tables of this test only, seeded for the machine client as the local stack seeds them.
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let contacts_table = format!("lambda-watch-contacts-{suffix}");
-    let calendar_table = format!("lambda-watch-calendar-{suffix}");
-    let client = dynamo::client(Some(&endpoint)).await;
-    for spec in [
-        TableSpec::contacts(&contacts_table),
-        TableSpec::calendar(&calendar_table),
-    ] {
-        dynamo::ensure_table(&client, &spec)
+    let (contacts_table, calendar_table) =
+        organizer_local::fresh_seeded_tables(&endpoint, "lambda-watch", &owner)
             .await
-            .unwrap_or_else(|e| panic!("creating {} at {endpoint}: {e}", spec.name));
-    }
-    sample::seed(
-        &owner,
-        &DynamoContactStore::new(client.clone(), contacts_table.clone()),
-        &DynamoEventStore::new(client, calendar_table.clone()),
-    )
-    .await
-    .unwrap();
+            .unwrap_or_else(|e| panic!("{e}"));
 
     build_functions().await;
 

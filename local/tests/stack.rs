@@ -22,16 +22,6 @@ async fn stack_with(state_dir: PathBuf, tenant_port: u16) -> RunningStack {
     common::start_stack(&repo().join("tenant.yaml"), state_dir, tenant_port).await
 }
 
-/// A port that was free a moment ago: the issuer (and so `iss`) includes the port, so a
-/// restarted tenant must come back on the same one.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn machine(stack: &RunningStack) -> (String, String) {
     let c = stack.tenant.client_by_name("Organizer Machine").unwrap();
     (c.id.clone(), c.secret.clone())
@@ -355,7 +345,7 @@ async fn the_api_refuses_tokens_signed_by_another_key() {
 #[tokio::test]
 async fn keys_survive_restarts_and_rotation_keeps_old_tokens_valid() {
     let state = temp_state();
-    let port = free_port();
+    let port = common::free_port();
     let first = stack_with(state.clone(), port).await;
     let kid = first.tenant.keys.active().kid().to_string();
     let old_token = machine_token(&first, None).await;
@@ -590,7 +580,7 @@ fn a_public_client_cannot_be_given_client_credentials() {
 /// applications of one tenant; a port no client lists gets a 404 that says so.
 #[tokio::test]
 async fn each_site_serves_the_config_of_its_own_client() {
-    let (first, second) = (free_port(), free_port());
+    let (first, second) = (common::free_port(), common::free_port());
     let dir = temp_state();
     std::fs::create_dir_all(&dir).unwrap();
     let tenant_file = dir.join("tenant.yaml");

@@ -39,6 +39,19 @@ async function overrideConfig(browser, site, patch) {
   });
 }
 
+/** Matches requests for one path of the API. */
+function apiPath(path) {
+  return (url) => url.origin === stack.api && url.pathname === path;
+}
+
+/** Answers an API request in the API's place, with the CORS header the browser needs. */
+function answerAs(route, status, body, headers = {}) {
+  const payload = typeof body === 'string' ? { body, contentType: 'application/json' } : { json: body };
+  return route.fulfill({ status, headers: { 'access-control-allow-origin': stack.site, ...headers }, ...payload });
+}
+
+const INVALID_TOKEN = { error: 'invalid_token', error_description: 'token expired' };
+
 /** Collects Content-Security-Policy violations and page errors: the app must cause none. */
 function watchProblems(page) {
   const problems = [];
@@ -226,12 +239,7 @@ test('a token without read:calendar shows contacts and says which permission is 
   const browser = await freshBrowser();
   try {
     // A site configured to ask for contacts only: the same app with a narrower scope.
-    await browser.route(`${stack.site}/config.json`, async (route) => {
-      const response = await route.fetch();
-      const config = await response.json();
-      config.scope = 'openid profile email read:contacts';
-      await route.fulfill({ response, json: config });
-    });
+    await overrideConfig(browser, stack.site, { scope: 'openid profile email read:contacts' });
     const page = await browser.newPage();
     await page.goto(stack.site);
     await logIn(page, 'dave');
@@ -256,7 +264,7 @@ test('a rejected token is renewed silently and the call goes through', async () 
     // token; the app must renew with checkSession (no page of the tenant) and call again.
     const log = [];
     const tokens = [];
-    await browser.route((url) => url.origin === stack.api && url.pathname === '/contacts', async (route) => {
+    await browser.route(apiPath('/contacts'), async (route) => {
       if (route.request().method() !== 'GET') {
         await route.fallback();
         return;
@@ -264,11 +272,7 @@ test('a rejected token is renewed silently and the call goes through', async () 
       tokens.push(route.request().headers().authorization || '');
       if (tokens.length === 1) {
         log.push('401');
-        await route.fulfill({
-          status: 401,
-          headers: { 'access-control-allow-origin': stack.site, 'www-authenticate': 'Bearer error="invalid_token"' },
-          json: { error: 'invalid_token', error_description: 'token expired' },
-        });
+        await answerAs(route, 401, INVALID_TOKEN, { 'www-authenticate': 'Bearer error="invalid_token"' });
         return;
       }
       log.push('api');
@@ -304,11 +308,7 @@ test('when renewal finds the session over, the app asks to log in again', async 
     const other = await browser.newPage();
     await other.goto(`${stack.tenant}/v2/logout`);
     await other.close();
-    await browser.route((url) => url.origin === stack.api && url.pathname === '/contacts', (route) => route.fulfill({
-      status: 401,
-      headers: { 'access-control-allow-origin': stack.site },
-      json: { error: 'invalid_token', error_description: 'token expired' },
-    }));
+    await browser.route(apiPath('/contacts'), (route) => answerAs(route, 401, INVALID_TOKEN));
     await page.locator('#panel-contacts').getByRole('button', { name: 'Show more' }).click();
     await signedOut(page);
     await page.locator('[data-notice="session_expired"]').waitFor();
@@ -368,17 +368,13 @@ test('hostile or broken answers and links are shown as text, never as markup', a
     await logIn(page, 'hank');
     await signedIn(page, 'Hank');
     const hostile = '<img src=x onerror="window.__pwned=1">';
-    await browser.route((url) => url.origin === stack.api && url.pathname === '/contacts', (route) => route.fulfill({
-      status: 200,
-      headers: { 'access-control-allow-origin': stack.site },
-      json: { items: [null, 7, { name: hostile, email: { x: 1 }, company: '<b>bold</b>' }], next: null },
+    const contactsApi = apiPath('/contacts');
+    await browser.route(contactsApi, (route) => answerAs(route, 200, {
+      items: [null, 7, { name: hostile, email: { x: 1 }, company: '<b>bold</b>' }],
+      next: null,
     }));
     // API Gateway's Lambda authorizer denies with a bare {"message":"Forbidden"}.
-    await browser.route((url) => url.origin === stack.api && url.pathname === '/calendar', (route) => route.fulfill({
-      status: 403,
-      headers: { 'access-control-allow-origin': stack.site },
-      json: { message: 'Forbidden' },
-    }));
+    await browser.route(apiPath('/calendar'), (route) => answerAs(route, 403, { message: 'Forbidden' }));
     await page.reload();
     await signedIn(page, 'Hank');
     const contacts = await panel(page, 'contacts');
@@ -391,13 +387,8 @@ test('hostile or broken answers and links are shown as text, never as markup', a
     assert.match(await calendar.node.textContent(), /answered 403/);
 
     // Answers that are not lists: an error state, not a stuck "Loading".
-    await browser.unroute((url) => url.origin === stack.api && url.pathname === '/contacts');
-    await browser.route((url) => url.origin === stack.api && url.pathname === '/contacts', (route) => route.fulfill({
-      status: 200,
-      headers: { 'access-control-allow-origin': stack.site },
-      body: 'null',
-      contentType: 'application/json',
-    }));
+    await browser.unroute(contactsApi);
+    await browser.route(contactsApi, (route) => answerAs(route, 200, 'null'));
     await page.reload();
     await signedIn(page, 'Hank');
     assert.equal((await panel(page, 'contacts')).state, 'error');

@@ -5,6 +5,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use html_escape::encode_text as text;
 
+use super::respond::origin_of;
+
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem;color:#1d2733}\
 h1{font-size:1.4rem}label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;box-sizing:border-box}\
 button{margin-top:1rem;padding:.55rem 1.1rem;margin-right:.5rem}.error{color:#a3161d;background:#fde8e8;padding:.6rem}\
@@ -45,43 +47,27 @@ pub fn secure(
 }
 
 pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    secure(document(status, title, body), "'none'", None, "'self'")
+}
+
+fn document(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>",
         text(title)
     );
-    secure(
-        (status, Html(html)).into_response(),
-        "'none'",
-        None,
-        "'self'",
-    )
+    (status, Html(html)).into_response()
 }
 
 /// A login or consent page: its form posts here, and the answer may redirect the browser to
 /// the client's `redirect_uri`. Browsers apply `form-action` to that redirect too, so the
 /// client's origin (already checked against its registered callbacks) is allowed beside 'self'.
 pub fn form_page(status: StatusCode, title: &str, body: &str, redirect_uri: &str) -> Response {
-    let mut response = page(status, title, body);
-    if let Some(origin) = origin_of(redirect_uri) {
-        response = secure(response, "'none'", None, &format!("'self' {origin}"));
-    }
-    response
-}
-
-/// `scheme://host[:port]` of an absolute http(s) URL, or `None`.
-fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    if scheme != "http" && scheme != "https" {
-        return None;
-    }
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let valid = !authority.is_empty()
-        && !authority.contains('@')
-        && authority
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
-    valid.then(|| format!("{scheme}://{authority}"))
+    let form_action = match origin_of(redirect_uri) {
+        Some(origin) => format!("'self' {origin}"),
+        None => "'self'".to_string(),
+    };
+    secure(document(status, title, body), "'none'", None, &form_action)
 }
 
 /// An error page for requests that must not be sent back to the client (unknown client,
@@ -161,25 +147,4 @@ pub fn script_json(value: &serde_json::Value) -> String {
         .replace('&', "\\u0026")
         .replace('\u{2028}', "\\u2028")
         .replace('\u{2029}', "\\u2029")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::origin_of;
-
-    #[test]
-    fn origins_of_redirect_uris() {
-        assert_eq!(
-            origin_of("http://localhost:3000/callback.html?x#y").as_deref(),
-            Some("http://localhost:3000")
-        );
-        assert_eq!(
-            origin_of("https://app.example.com").as_deref(),
-            Some("https://app.example.com")
-        );
-        assert_eq!(origin_of("javascript:alert(1)"), None);
-        assert_eq!(origin_of("https://a.example; script-src *"), None);
-        assert_eq!(origin_of("https://user@evil.example/"), None);
-        assert_eq!(origin_of("com.example.app://callback"), None);
-    }
 }

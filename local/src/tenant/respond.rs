@@ -27,18 +27,20 @@ pub enum ResponseMode {
     WebMessage,
 }
 
-/// `scheme://host[:port]` of a URL.
+/// `scheme://host[:port]` of an absolute http(s) URL, lower-cased, or `None`. The result goes
+/// into CSP headers and postMessage targets, so anything but a plain host and port is refused.
 pub fn origin_of(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    if authority.is_empty() || authority.contains('@') {
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
         return None;
     }
-    Some(format!(
-        "{}://{}",
-        scheme.to_ascii_lowercase(),
-        authority.to_ascii_lowercase()
-    ))
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let valid = !authority.is_empty()
+        && authority
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    valid.then(|| format!("{scheme}://{}", authority.to_ascii_lowercase()))
 }
 
 fn now() -> u64 {
@@ -251,5 +253,26 @@ fn value_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_of;
+
+    #[test]
+    fn origins_of_redirect_uris() {
+        assert_eq!(
+            origin_of("http://localhost:3000/callback.html?x#y").as_deref(),
+            Some("http://localhost:3000")
+        );
+        assert_eq!(
+            origin_of("https://app.example.com").as_deref(),
+            Some("https://app.example.com")
+        );
+        assert_eq!(origin_of("javascript:alert(1)"), None);
+        assert_eq!(origin_of("https://a.example; script-src *"), None);
+        assert_eq!(origin_of("https://user@evil.example/"), None);
+        assert_eq!(origin_of("com.example.app://callback"), None);
     }
 }

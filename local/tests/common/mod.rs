@@ -35,3 +35,13 @@ pub async fn start_stack(tenant_file: &Path, state_dir: PathBuf, tenant_port: u1
 pub async fn stack() -> RunningStack {
     start_stack(&repo().join("tenant.yaml"), temp_dir("organizer-test"), 0).await
 }
+
+/// A port that was free a moment ago (the issuer, and so `iss`, includes the port, so a
+/// restarted tenant must come back on the same one; tests also hand ports to child processes).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind a free port")
+        .local_addr()
+        .expect("its address")
+        .port()
+}
