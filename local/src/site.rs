@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
@@ -115,6 +116,16 @@ async fn config_json(State(site): State<Arc<Site>>) -> Response {
     }
 }
 
+/// No file of the site has a name over 255 bytes or a path over 1 KiB: such a request is a
+/// plain 404, not the I/O error (ENAMETOOLONG) the file server would answer with a 500.
+async fn refuse_impossible_paths(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if path.len() > 1024 || path.split('/').any(|segment| segment.len() > 255) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    next.run(request).await
+}
+
 pub fn router(site: Site) -> Router {
     let public = site.site_dir.join("public");
     let auth0_js = site.site_dir.join(AUTH0_JS);
@@ -125,6 +136,7 @@ pub fn router(site: Site) -> Router {
         .route_service("/vendor/auth0.min.js", ServeFile::new(auth0_js))
         .fallback_service(ServeDir::new(public).append_index_html_on_directories(true))
         .with_state(Arc::new(site))
+        .layer(middleware::from_fn(refuse_impossible_paths))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             csp,

@@ -669,11 +669,17 @@ async fn each_site_serves_the_config_of_its_own_client() {
         StatusCode::OK,
         "auth0-js is served; if missing run scripts/site-deps.sh"
     );
-    // Nothing of the npm folder is reachable.
+    // Nothing of the npm folder is reachable; hostile paths are 404s, never 500s.
+    let long_name = format!("/{}", "a".repeat(300));
+    let long_path = "/a".repeat(2000);
     for path in [
         "/node_modules/auth0-js/package.json",
         "/package.json",
         "/tests/harness.mjs",
+        "/..%2f..%2fCargo.toml",
+        "/vendor/../package.json",
+        long_name.as_str(),
+        long_path.as_str(),
     ] {
         let r = reqwest::get(format!("{}{path}", stack.site_url))
             .await
