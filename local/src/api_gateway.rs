@@ -11,6 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use calendar::CalendarApi;
 use contacts::ContactsApi;
+use organizer_shared::routes::{ROUTES, Service, service_named};
 use serde_json::{Map, Value, json};
 
 /// Payloads above this are refused, as API Gateway refuses bodies over its limit.
@@ -55,11 +56,10 @@ pub fn event_for(
     map.insert("x-forwarded-proto".into(), Value::String("http".into()));
     map.insert("x-forwarded-for".into(), Value::String("127.0.0.1".into()));
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let route_key = match segments.as_slice() {
-        [service] => format!("{method} /{service}"),
-        [service, _] => format!("{method} /{service}/{{id}}"),
-        _ => "$default".to_string(),
-    };
+    let route_key = ROUTES
+        .iter()
+        .find(|r| r.method == method && r.match_path(&segments).is_some())
+        .map_or_else(|| "$default".to_string(), |r| r.key());
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
@@ -94,6 +94,12 @@ pub fn event_for(
     event
 }
 
+/// The function behind a path: the service of the route table whose routes start with the
+/// path's first segment (that function answers 404 or 405 for what it does not serve).
+fn service_for(path: &str) -> Option<Service> {
+    service_named(path.split('/').find(|s| !s.is_empty())?)
+}
+
 pub async fn proxy(State(api): State<Arc<LocalApi>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let Ok(body) = to_bytes(body, MAX_BODY).await else {
@@ -121,12 +127,11 @@ pub async fn proxy(State(api): State<Arc<LocalApi>>, request: Request) -> Respon
         Ok(Ok(request)) => request,
         _ => return bad_request(),
     };
-    let service = path.split('/').find(|s| !s.is_empty()).unwrap_or("");
-    let response = match service {
-        "contacts" => contacts::handle(&api.contacts, request).await,
-        "calendar" => calendar::handle(&api.calendar, request).await,
+    let response = match service_for(path) {
+        Some(Service::Contacts) => contacts::handle(&api.contacts, request).await,
+        Some(Service::Calendar) => calendar::handle(&api.calendar, request).await,
         // What API Gateway answers for a route it does not have.
-        _ => {
+        None => {
             return (
                 StatusCode::NOT_FOUND,
                 axum::Json(json!({"message": "Not Found"})),

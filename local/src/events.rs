@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use organizer_shared::store::sample;
 
 use crate::tenant::grants::client_credentials;
-use crate::tenant::token::Params;
+use crate::tenant::params::Params;
 use crate::tenant::{Client, Tenant};
 
 /// Writes every `*.json` of `templates` into `out` with the placeholders filled in; returns the
@@ -19,9 +19,7 @@ pub fn write(tenant: &Tenant, templates: &Path, out: &Path) -> Result<Vec<PathBu
     let machine = tenant
         .clients
         .iter()
-        .find(|c| {
-            c.is_confidential() && c.spec.grant_types.iter().any(|g| g == "client_credentials")
-        })
+        .find(|c| c.is_confidential() && c.allows_grant("client_credentials"))
         .ok_or("tenant.yaml has no machine-to-machine client with client_credentials")?;
     let token = mint(tenant, machine, None)?;
     let contacts_only = mint(tenant, machine, Some("read:contacts"))?;
@@ -60,7 +58,11 @@ pub fn write(tenant: &Tenant, templates: &Path, out: &Path) -> Result<Vec<PathBu
 fn mint(tenant: &Tenant, client: &Client, scope: Option<&str>) -> Result<String, String> {
     let mut params = Params::new();
     params.insert("grant_type".into(), "client_credentials".into());
-    params.insert("audience".into(), "organize".into());
+    let api = tenant
+        .file
+        .logical_api()
+        .ok_or("tenant.yaml lists no API in resourceServers")?;
+    params.insert("audience".into(), api.identifier.clone());
     if let Some(scope) = scope {
         params.insert("scope".into(), scope.into());
     }

@@ -15,6 +15,7 @@ use axum::Router;
 use calendar::CalendarApi;
 use contacts::ContactsApi;
 use organizer_shared::api::{ApiContext, Cors};
+use organizer_shared::routes::Service;
 use organizer_shared::store::dynamo::{self, DynamoContactStore, DynamoEventStore, TableSpec};
 use organizer_shared::store::memory::{MemoryContactStore, MemoryEventStore};
 use organizer_shared::store::{ContactStore, EventStore, sample};
@@ -174,7 +175,7 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StartError> {
     for client in tenant
         .clients
         .iter()
-        .filter(|c| c.spec.grant_types.iter().any(|g| g == "client_credentials"))
+        .filter(|c| c.allows_grant("client_credentials"))
     {
         sample::seed(
             &format!("{}@clients", client.id),
@@ -185,8 +186,14 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StartError> {
         .map_err(|e| StartError::Store(e.to_string()))?;
     }
 
-    // The API verifies tokens exactly as in AWS: keys fetched over HTTP from the tenant's JWKS.
-    let auth = AuthConfig::for_issuer(tenant.issuer.clone(), "organize");
+    // The API verifies tokens exactly as in AWS: keys fetched over HTTP from the tenant's JWKS,
+    // for the logical API of tenant.yaml (its identifier is the audience and the realm).
+    let audience = tenant
+        .file
+        .logical_api()
+        .map(|api| api.identifier.clone())
+        .ok_or_else(|| StartError::Other("tenant.yaml lists no API".into()))?;
+    let auth = AuthConfig::for_issuer(tenant.issuer.clone(), audience.clone());
     let verifier =
         TokenVerifier::from_config(&auth).map_err(|e| StartError::Other(e.to_string()))?;
     let mut origins: Vec<String> = site_urls.clone();
@@ -205,11 +212,11 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StartError> {
     let cors = Cors::new(origins);
     let api = Arc::new(LocalApi {
         contacts: ContactsApi {
-            context: ApiContext::new(verifier.clone(), cors.clone()),
+            context: ApiContext::new(Service::Contacts, verifier.clone(), cors.clone(), &audience),
             store: contacts_store,
         },
         calendar: CalendarApi {
-            context: ApiContext::new(verifier, cors),
+            context: ApiContext::new(Service::Calendar, verifier, cors, &audience),
             store: events_store,
         },
     });

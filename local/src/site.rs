@@ -48,7 +48,7 @@ impl Site {
     ) -> Self {
         let issuer = tenant.issuer.clone();
         let tenant_url = issuer.trim_end_matches('/').to_string();
-        let api = tenant.file.resource_servers.first();
+        let api = tenant.file.logical_api();
         let config = tenant
             .clients
             .iter()
@@ -62,7 +62,7 @@ impl Site {
                     "clientName": client.spec.name,
                     "domain": tenant_url,
                     "clientID": client.id,
-                    "audience": api.map(|a| a.identifier.as_str()).unwrap_or("organize"),
+                    "audience": api.map(|a| a.identifier.as_str()),
                     "scope": scope.join(" "),
                     "redirectUri": format!("{origin}/callback.html"),
                     "logoutReturnTo": origin,

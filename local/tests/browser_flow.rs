@@ -208,7 +208,7 @@ async fn login_consent_token_both_apis_then_silent_sso() {
     assert_eq!(id_token["email"], DEFAULT_EMAIL);
     assert_eq!(
         id_token["at_hash"],
-        organizer_local::tenant::respond::at_hash(&access)
+        organizer_local::tenant::issue::at_hash(&access)
     );
     assert!(id_token["sid"].is_string());
 

@@ -10,6 +10,7 @@ use organizer_local::tenant::Tenant;
 use organizer_local::tenant::config::TenantFile;
 use organizer_local::tenant::state::StateDir;
 use organizer_shared::api::{ApiContext, Cors};
+use organizer_shared::routes::Service;
 use organizer_shared::signing::jwks_document;
 use organizer_shared::store::memory::{MemoryContactStore, MemoryEventStore};
 use organizer_shared::store::sample;
@@ -57,11 +58,16 @@ async fn minted_events_get_the_documented_answers() {
         .unwrap();
     let cors = Cors::new(["http://localhost:3000"]);
     let contacts_api = contacts::ContactsApi {
-        context: ApiContext::new(verifier.clone(), cors.clone()),
+        context: ApiContext::new(
+            Service::Contacts,
+            verifier.clone(),
+            cors.clone(),
+            "organize",
+        ),
         store: contacts_store,
     };
     let calendar_api = calendar::CalendarApi {
-        context: ApiContext::new(verifier.clone(), cors),
+        context: ApiContext::new(Service::Calendar, verifier.clone(), cors, "organize"),
         store: events_store,
     };
     let authorizer = AuthorizerState {

@@ -13,14 +13,13 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
 use crate::bearer::bearer_token;
-use crate::config::{ConfigError, Env};
+use crate::config::{AuthConfig, ConfigError, Env, ProcessEnv};
 use crate::error::ApiError;
+use crate::routes::{self, Miss, Route, Service};
 use crate::scope::ScopeCheck;
+use crate::startup::{self, StartupError};
 use crate::store::{DEFAULT_LIMIT, MAX_LIMIT, StoreError, cursor};
 use crate::token::{AccessClaims, TokenVerifier};
-
-/// The `realm` of every `WWW-Authenticate` challenge: the logical API's identifier.
-pub const DEFAULT_REALM: &str = "organize";
 
 /// Which browser origins may call the API (`ALLOWED_ORIGINS`, comma-separated exact origins).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -79,43 +78,67 @@ impl Cors {
     }
 }
 
-/// What every request of both functions needs: the verifier, the CORS policy and the realm.
-/// Built once in `main` and borrowed by each invocation.
+/// What every request of a function needs: which service it is, the verifier, the CORS
+/// policy and the realm. Built once in `main` and borrowed by each invocation.
 pub struct ApiContext {
+    pub service: Service,
     pub verifier: Arc<TokenVerifier>,
     pub cors: Cors,
+    /// The `realm` of every `WWW-Authenticate` challenge: the logical API's identifier.
     pub realm: String,
 }
 
 impl ApiContext {
-    pub fn new(verifier: Arc<TokenVerifier>, cors: Cors) -> Self {
+    /// `realm` is the API's identifier, the audience the verifier requires.
+    pub fn new(
+        service: Service,
+        verifier: Arc<TokenVerifier>,
+        cors: Cors,
+        realm: impl Into<String>,
+    ) -> Self {
         Self {
+            service,
             verifier,
             cors,
-            realm: DEFAULT_REALM.to_string(),
+            realm: realm.into(),
         }
     }
 
-    /// The context of a Lambda function, from its environment, at start-up: the configuration
-    /// (an error names the variable and an example), the verifier, and its JWKS cache warmed so
-    /// the first request does not wait on it (a failed warm-up is retried on that request).
-    pub async fn from_env() -> Result<Self, String> {
-        let env = crate::config::ProcessEnv;
-        let auth = crate::AuthConfig::from_env(&env).map_err(|e| e.to_string())?;
-        let cors = Cors::from_env(&env).map_err(|e| e.to_string())?;
-        let verifier = TokenVerifier::from_config(&auth)
-            .map_err(|e| format!("cannot build the JWKS client: {e}"))?;
-        if let Err(error) = verifier.keys().refresh().await {
-            tracing::warn!(%error, "JWKS not loaded at start-up; will retry on the first request");
+    /// The context of a Lambda function, from its environment: the configuration (an error
+    /// names the variable and an example) and the verifier. Nothing is fetched yet: run
+    /// [`ApiContext::warm_up`] beside the other start-up work.
+    pub fn from_env(service: Service) -> Result<Self, StartupError> {
+        let auth = AuthConfig::from_env(&ProcessEnv)?;
+        let cors = Cors::from_env(&ProcessEnv)?;
+        let verifier = TokenVerifier::from_config(&auth)?;
+        Ok(Self::new(service, verifier, cors, auth.audience))
+    }
+
+    /// Loads the signing keys so the first request does not wait on them.
+    pub async fn warm_up(&self) {
+        startup::warm_up(&self.verifier).await;
+    }
+
+    /// This function's route for the request, with its path parameter: 404 for a path it
+    /// does not serve, 405 (with `Allow`) for a method it does not answer there.
+    pub fn route(&self, request: &Request) -> Result<(&'static Route, Option<String>), ApiError> {
+        let segments = path_segments(request);
+        let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+        match routes::resolve(self.service, request.method().as_str(), &segments) {
+            Ok((route, param)) => Ok((route, param.map(str::to_string))),
+            Err(Miss::NotFound) => Err(ApiError::NotFound(format!(
+                "no such route: use {}",
+                routes::describe(self.service)
+            ))),
+            Err(Miss::MethodNotAllowed { allow }) => Err(ApiError::MethodNotAllowed { allow }),
         }
-        Ok(Self::new(verifier, cors))
     }
 
     /// The bearer token's claims, if the token is valid and grants `scope`.
     pub async fn authorize(
         &self,
         request: &Request,
-        scope: ScopeCheck,
+        scope: ScopeCheck<'_>,
     ) -> Result<AccessClaims, ApiError> {
         let token = bearer_token(request.headers())?;
         let claims = self.verifier.verify(token).await?;
@@ -130,17 +153,20 @@ impl ApiContext {
         }
         let origin = header_str(request, header::ORIGIN);
         let wanted = header_str(request, header::ACCESS_CONTROL_REQUEST_METHOD);
+        let methods = routes::methods_of(self.service);
+        let allow = methods.join(", ");
         let response = match (origin, wanted) {
-            (Some(origin), Some("GET")) if self.cors.allows(origin) => {
+            (Some(origin), Some(method))
+                if self.cors.allows(origin) && methods.contains(&method) =>
+            {
                 let mut r = empty(StatusCode::NO_CONTENT);
                 let h = r.headers_mut();
                 if let Ok(v) = HeaderValue::from_str(origin) {
                     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
                 }
-                h.insert(
-                    header::ACCESS_CONTROL_ALLOW_METHODS,
-                    HeaderValue::from_static("GET, OPTIONS"),
-                );
+                if let Ok(v) = HeaderValue::from_str(&format!("{allow}, OPTIONS")) {
+                    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, v);
+                }
                 h.insert(
                     header::ACCESS_CONTROL_ALLOW_HEADERS,
                     HeaderValue::from_static("authorization, content-type"),
@@ -153,10 +179,10 @@ impl ApiContext {
                 r
             }
             (Some(origin), Some(_)) if self.cors.allows(origin) => {
-                self.error(&ApiError::MethodNotAllowed { allow: "GET" })
+                self.error(&ApiError::MethodNotAllowed { allow })
             }
             (Some(_), Some(_)) => self.error(&ApiError::OriginNotAllowed),
-            _ => self.error(&ApiError::MethodNotAllowed { allow: "GET" }),
+            _ => self.error(&ApiError::MethodNotAllowed { allow }),
         };
         Some(response)
     }
@@ -324,14 +350,5 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(detail) => ApiError::Unavailable(detail),
             StoreError::Backend(detail) => ApiError::Internal(detail),
         }
-    }
-}
-
-/// Refuses every method but GET on a route.
-pub fn require_get(request: &Request) -> Result<(), ApiError> {
-    if request.method() == Method::GET {
-        Ok(())
-    } else {
-        Err(ApiError::MethodNotAllowed { allow: "GET" })
     }
 }

@@ -48,6 +48,10 @@ impl<const N: usize> Env for [(&str, &str); N] {
     }
 }
 
+/// The audience when `AUDIENCE` is not set: the identifier of this project's logical API, as
+/// `tenant.yaml` and `template.yaml` name it.
+pub const DEFAULT_AUDIENCE: &str = "organize";
+
 /// The most leeway we allow for clock skew: RFC 8725 asks for a small window, Auth0's SDKs use 60 s.
 pub const MAX_LEEWAY: Duration = Duration::from_secs(60);
 
@@ -93,7 +97,7 @@ impl AuthConfig {
                 ));
             }
         };
-        let audience = non_empty(env, "AUDIENCE").unwrap_or_else(|| "organize".to_string());
+        let audience = non_empty(env, "AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_string());
         let jwks_uri = match non_empty(env, "JWKS_URI") {
             Some(uri) => {
                 if !is_acceptable_url(&uri) {

@@ -102,7 +102,7 @@ pub enum ApiError {
     NotFound(String),
     /// The route exists but not for this method: 405 with `Allow`.
     #[error("method not allowed")]
-    MethodNotAllowed { allow: &'static str },
+    MethodNotAllowed { allow: String },
     /// A CORS preflight from an origin that is not configured: 403.
     #[error("origin not allowed")]
     OriginNotAllowed,
@@ -163,7 +163,9 @@ impl ApiError {
                 }
             }
             Self::MethodNotAllowed { allow } => {
-                headers.push((http::header::ALLOW, HeaderValue::from_static(allow)));
+                if let Ok(v) = HeaderValue::from_str(allow) {
+                    headers.push((http::header::ALLOW, v));
+                }
             }
             Self::Unavailable(_) => {
                 headers.push((http::header::RETRY_AFTER, HeaderValue::from_static("1")));

@@ -121,9 +121,7 @@ impl JwksCache {
     /// issuer). The same rules apply as for a fetched answer.
     pub fn load(&self, jwks: &[u8]) -> Result<usize, JwksError> {
         let keys = parse_jwks(jwks)?;
-        let count = keys.len();
-        self.store(Ok(keys));
-        Ok(count)
+        self.store(Ok(keys))
     }
 
     /// The key for `kid`, fetching the JWKS when the `kid` is unknown and the cooldown allows.
@@ -161,21 +159,17 @@ impl JwksCache {
             }
         }
         let result = self.fetch().await;
-        self.store(result);
+        let _ = self.store(result);
         let set = self.read();
         set.keys.get(kid).cloned().ok_or_else(|| miss_of(&set))
     }
 
-    /// Fetches the JWKS now (at start-up, to warm the cache). Keeps the old keys on failure.
+    /// Fetches the JWKS now (at start-up, to warm the cache). Keeps the old keys on failure,
+    /// and returns the failure as it was (unreachable, a status, oversized, malformed, no key).
     pub async fn refresh(&self) -> Result<usize, JwksError> {
         let _gate = self.inner.refresh.lock().await;
         let result = self.fetch().await;
-        let outcome = match &result {
-            Ok(keys) => Ok(keys.len()),
-            Err(e) => Err(JwksError::Fetch(e.to_string())),
-        };
-        self.store(result);
-        outcome
+        self.store(result)
     }
 
     /// The `kid`s currently held, sorted (for diagnostics and tests).
@@ -213,24 +207,28 @@ impl JwksCache {
         let cache = self.clone();
         tokio::spawn(async move {
             let result = cache.fetch().await;
-            cache.store(result);
+            let _ = cache.store(result);
             drop(gate);
         });
     }
 
-    fn store(&self, result: Result<KeyMap, JwksError>) {
+    /// Keeps good keys, counts the attempt either way, and hands the outcome back.
+    fn store(&self, result: Result<KeyMap, JwksError>) -> Result<usize, JwksError> {
         let mut set = self.inner.keys.write().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         set.last_attempt = Some(now);
         set.generation += 1;
         match result {
             Ok(keys) => {
-                tracing::info!(uri = %self.inner.uri, keys = keys.len(), "JWKS loaded");
+                let count = keys.len();
+                tracing::info!(uri = %self.inner.uri, keys = count, "JWKS loaded");
                 set.keys = keys;
                 set.fetched_at = Some(now);
+                Ok(count)
             }
             Err(error) => {
                 tracing::warn!(uri = %self.inner.uri, %error, kept = set.keys.len(), "JWKS refresh failed; keeping the last good keys");
+                Err(error)
             }
         }
     }

@@ -1,15 +1,20 @@
-//! The shared core of Organizer's microservices.
+//! The shared core of Organizer: the contacts and calendar functions, the authorizer and the
+//! local stack verify the same access tokens, route with the same table, answer errors the
+//! same way and keep data behind the same store traits, so all of that lives here, once:
 //!
-//! Both Lambda functions (and later the authorizer and the local stack) verify the same access
-//! tokens, answer errors the same way and keep data behind the same store traits, so all of
-//! that lives here, once:
+//! - [`config`], [`startup`]: configuration from the environment, failing fast with examples,
+//!   and the typed start-up error and JWKS warm-up every function shares;
+//! - [`bearer`], [`token`], [`jwks`], [`crypto`], [`scope`]: the RFC 6750 / RFC 8725 token
+//!   pipeline (`TokenVerifier`, `JwksCache`, `ScopeCheck`);
+//! - [`routes`]: the route table — method, path, service, operation and scope of every route;
+//! - [`error`]: typed request errors, mapped to HTTP in one place;
+//! - [`api`]: the HTTP plumbing of both functions (routing, CORS, JSON answers, query
+//!   parameters);
+//! - [`store`]: the contacts and calendar data, in memory, or in DynamoDB with the `dynamodb`
+//!   feature (the authorizer builds without it, so it does not link the AWS SDK);
+//! - [`signing`]: RS256 signing keys, for the dev tenant and for tests; [`logging`]: JSON logs.
 //!
-//! - [`config`]: start-up configuration from the environment, failing fast with examples;
-//! - [`bearer`], [`token`], [`jwks`], [`scope`]: the RFC 6750 / RFC 8725 token pipeline;
-//! - [`error`]: typed errors, mapped to HTTP in one place;
-//! - [`store`]: the contacts and calendar data, in DynamoDB or in memory;
-//! - [`api`]: the HTTP plumbing both functions share (CORS, JSON answers, query parameters);
-//! - [`signing`]: RS256 signing keys, for the dev tenant and for tests.
+//! Tests and benchmarks of other crates mint tokens with [`testing`] (feature `test-support`).
 
 pub mod api;
 pub mod bearer;
@@ -18,8 +23,10 @@ pub mod crypto;
 pub mod error;
 pub mod jwks;
 pub mod logging;
+pub mod routes;
 pub mod scope;
 pub mod signing;
+pub mod startup;
 pub mod store;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
@@ -29,4 +36,5 @@ pub use config::{AuthConfig, ConfigError};
 pub use error::{ApiError, AuthError};
 pub use jwks::JwksCache;
 pub use scope::ScopeCheck;
+pub use startup::StartupError;
 pub use token::{AccessClaims, TokenVerifier};

@@ -7,13 +7,21 @@
 use crate::error::AuthError;
 use crate::token::AccessClaims;
 
-/// The scopes one route requires, all of them. Routes declare this as data.
+/// The scopes one route requires, all of them. Routes declare this as data (the route table,
+/// `routes::ROUTES`); the authorizer builds one from `ROUTE_SCOPES` when that overrides it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ScopeCheck(pub &'static [&'static str]);
+pub struct ScopeCheck<'a>(pub &'a [&'a str]);
 
-impl ScopeCheck {
-    pub const READ_CONTACTS: ScopeCheck = ScopeCheck(&["read:contacts"]);
-    pub const READ_CALENDAR: ScopeCheck = ScopeCheck(&["read:calendar"]);
+impl ScopeCheck<'static> {
+    pub const READ_CONTACTS: ScopeCheck<'static> = ScopeCheck(&["read:contacts"]);
+    pub const READ_CALENDAR: ScopeCheck<'static> = ScopeCheck(&["read:calendar"]);
+}
+
+impl ScopeCheck<'_> {
+    /// The required scopes, space-separated (as in a `scope=` challenge).
+    pub fn required(&self) -> String {
+        self.0.join(" ")
+    }
 
     /// Ok when every required scope is granted, else 403 `insufficient_scope` naming them.
     pub fn check(&self, claims: &AccessClaims) -> Result<(), AuthError> {
@@ -27,14 +35,14 @@ impl ScopeCheck {
             Ok(())
         } else {
             Err(AuthError::InsufficientScope {
-                scope: self.0.join(" "),
+                scope: self.required(),
             })
         }
     }
 }
 
 /// Whether the token grants `scope`, through `scope` or through `permissions`.
-pub fn grants(claims: &AccessClaims, scope: &str) -> bool {
+fn grants(claims: &AccessClaims, scope: &str) -> bool {
     claims.scopes.iter().any(|s| s == scope) || claims.permissions.iter().any(|p| p == scope)
 }
 
@@ -52,7 +60,6 @@ mod tests {
                 .collect(),
             permissions: permissions.iter().map(|s| s.to_string()).collect(),
             client_id: None,
-            expires_at: 0,
         }
     }
 

@@ -13,26 +13,25 @@ use std::sync::Arc;
 use http::{HeaderMap, HeaderValue};
 use organizer_shared::bearer::bearer_token;
 use organizer_shared::config::{ConfigError, Env};
-use organizer_shared::scope::grants;
-use organizer_shared::{AccessClaims, TokenVerifier};
+use organizer_shared::routes::ROUTES;
+use organizer_shared::{AccessClaims, ScopeCheck, TokenVerifier};
 use serde_json::{Value, json};
 
-/// Which scope each route needs, by API Gateway route key (`GET /contacts/{id}`).
+/// Which scopes each route needs, by API Gateway route key (`GET /contacts/{id}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RouteScopes(HashMap<String, String>);
+pub struct RouteScopes(HashMap<String, Vec<String>>);
 
+/// The route table's scopes (`organizer_shared::routes::ROUTES`).
 impl Default for RouteScopes {
     fn default() -> Self {
         Self(
-            [
-                ("GET /contacts", "read:contacts"),
-                ("GET /contacts/{id}", "read:contacts"),
-                ("GET /calendar", "read:calendar"),
-                ("GET /calendar/{id}", "read:calendar"),
-            ]
-            .into_iter()
-            .map(|(route, scope)| (route.to_string(), scope.to_string()))
-            .collect(),
+            ROUTES
+                .iter()
+                .map(|route| {
+                    let scopes = route.scope.0.iter().map(|s| s.to_string()).collect();
+                    (route.key(), scopes)
+                })
+                .collect(),
         )
     }
 }
@@ -52,13 +51,17 @@ impl RouteScopes {
                     example: "GET /contacts=read:contacts;GET /calendar=read:calendar",
                 });
             };
-            map.insert(route.trim().to_string(), scope.trim().to_string());
+            let scopes = scope.split_whitespace().map(str::to_string).collect();
+            map.insert(route.trim().to_string(), scopes);
         }
         Ok(Self(map))
     }
 
-    pub fn scope_for(&self, route_key: &str) -> Option<&str> {
-        self.0.get(route_key).map(String::as_str)
+    /// The scopes `route_key` needs, all of them; `None` for a route not in the map.
+    pub fn scopes_for(&self, route_key: &str) -> Option<Vec<&str>> {
+        self.0
+            .get(route_key)
+            .map(|scopes| scopes.iter().map(String::as_str).collect())
     }
 }
 
@@ -94,7 +97,7 @@ pub async fn authorize(state: &AuthorizerState, event: &Value) -> Value {
         tracing::warn!("deny: the event has no routeKey");
         return deny();
     };
-    let Some(scope) = state.routes.scope_for(route) else {
+    let Some(scopes) = state.routes.scopes_for(route) else {
         tracing::warn!(%route, "deny: no scope is configured for this route");
         return deny();
     };
@@ -116,8 +119,8 @@ pub async fn authorize(state: &AuthorizerState, event: &Value) -> Value {
             return deny();
         }
     };
-    if !grants(&claims, scope) {
-        tracing::info!(%route, sub = %claims.sub, "deny: missing scope {scope}");
+    if let Err(error) = ScopeCheck(&scopes).check(&claims) {
+        tracing::info!(%route, sub = %claims.sub, %error, "deny");
         return deny();
     }
     json!({

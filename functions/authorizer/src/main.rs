@@ -6,37 +6,25 @@ use std::process::ExitCode;
 use authorizer::{AuthorizerState, RouteScopes, authorize};
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 use organizer_shared::config::ProcessEnv;
-use organizer_shared::{AuthConfig, TokenVerifier, logging};
+use organizer_shared::{AuthConfig, StartupError, TokenVerifier, logging, startup};
 use serde_json::Value;
+
+fn state_from_env() -> Result<AuthorizerState, StartupError> {
+    let auth = AuthConfig::from_env(&ProcessEnv)?;
+    Ok(AuthorizerState {
+        routes: RouteScopes::from_env(&ProcessEnv)?,
+        verifier: TokenVerifier::from_config(&auth)?,
+    })
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
     logging::init_json_logs();
-    let configured = AuthConfig::from_env(&ProcessEnv)
-        .map_err(|e| e.to_string())
-        .and_then(|auth| {
-            Ok((
-                auth,
-                RouteScopes::from_env(&ProcessEnv).map_err(|e| e.to_string())?,
-            ))
-        })
-        .and_then(|(auth, routes)| {
-            Ok(AuthorizerState {
-                verifier: TokenVerifier::from_config(&auth).map_err(|e| e.to_string())?,
-                routes,
-            })
-        });
-    let state = match configured {
+    let state = match state_from_env() {
         Ok(state) => state,
-        Err(error) => {
-            eprintln!("{error}");
-            tracing::error!(%error, "cannot start");
-            return ExitCode::FAILURE;
-        }
+        Err(error) => return error.exit(),
     };
-    if let Err(error) = state.verifier.keys().refresh().await {
-        tracing::warn!(%error, "JWKS not loaded at start-up; will retry on the first request");
-    }
+    startup::warm_up(&state.verifier).await;
     let state = &state;
     // The event is taken as plain JSON, so a malformed one is a deny, not a runtime error.
     let handler = service_fn(move |event: LambdaEvent<Value>| async move {

@@ -119,8 +119,8 @@ fn route_scopes_are_configurable() {
     let routes =
         RouteScopes::from_env(&[("ROUTE_SCOPES", "GET /contacts=read:all; GET /x=read:x")])
             .unwrap();
-    assert_eq!(routes.scope_for("GET /contacts"), Some("read:all"));
-    assert_eq!(routes.scope_for("GET /calendar"), None);
+    assert_eq!(routes.scopes_for("GET /contacts"), Some(vec!["read:all"]));
+    assert_eq!(routes.scopes_for("GET /calendar"), None);
     assert_eq!(
         RouteScopes::from_env(&[("ROUTE_SCOPES", "")]).unwrap(),
         RouteScopes::default()

@@ -1,5 +1,6 @@
-//! The calendar microservice: `GET /calendar?from=&to=` and `GET /calendar/{id}`, scope
-//! `read:calendar`.
+//! The calendar microservice: its routes (`GET /calendar?from=&to=`, `GET /calendar/{id}`,
+//! scope `read:calendar`) are the calendar rows of the shared route table
+//! (`organizer_shared::routes`).
 //!
 //! `main.rs` builds [`CalendarApi`] once per Lambda container; [`handle`] answers one API Gateway
 //! HTTP API event with it. The local stack calls the same [`handle`].
@@ -8,10 +9,11 @@ use std::sync::Arc;
 
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use organizer_shared::api::{ApiContext, ListBody, Query, json, path_segments, require_get};
+use organizer_shared::api::{ApiContext, ListBody, Query, json};
+use organizer_shared::routes::Operation;
 use organizer_shared::store::model::{is_event_sort_key, is_valid_id, normalize_bound};
 use organizer_shared::store::{EventStore, PageRequest, TimeRange, cursor};
-use organizer_shared::{ApiError, ScopeCheck};
+use organizer_shared::{AccessClaims, ApiError};
 
 /// The cursor namespace of this listing.
 const LISTING: &str = "calendar";
@@ -61,55 +63,54 @@ fn time_range(query: &Query) -> Result<TimeRange, ApiError> {
 }
 
 async fn route(api: &CalendarApi, request: &Request) -> Result<Response<Body>, ApiError> {
-    let segments = path_segments(request);
-    match segments
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        ["calendar"] => {
-            require_get(request)?;
-            let claims = api
-                .context
-                .authorize(request, ScopeCheck::READ_CALENDAR)
-                .await?;
-            let query = Query::parse(request)?;
-            let range = time_range(&query)?;
-            let page = PageRequest {
-                limit: query.limit()?,
-                after: query.cursor(LISTING, &claims.sub, is_event_sort_key)?,
-            };
-            let page = api.store.list_events(&claims.sub, &range, &page).await?;
-            let next = page
-                .next_after
-                .map(|key| cursor::encode(LISTING, &claims.sub, &key));
-            Ok(json(
-                StatusCode::OK,
-                &ListBody {
-                    items: page.items,
-                    next,
-                },
-            ))
-        }
-        ["calendar", id] => {
-            require_get(request)?;
-            let claims = api
-                .context
-                .authorize(request, ScopeCheck::READ_CALENDAR)
-                .await?;
-            if !is_valid_id(id) {
-                return Err(ApiError::BadRequest(
-                    "event ids are 1 to 64 letters, digits, '-' or '_'".into(),
-                ));
-            }
-            match api.store.get_event(&claims.sub, id).await? {
-                Some(event) => Ok(json(StatusCode::OK, &event)),
-                None => Err(ApiError::NotFound("no such event".into())),
-            }
-        }
-        _ => Err(ApiError::NotFound(
-            "no such route: use GET /calendar or GET /calendar/{id}".into(),
-        )),
+    let (route, id) = api.context.route(request)?;
+    let claims = api.context.authorize(request, route.scope).await?;
+    match (route.operation, id) {
+        (Operation::List, _) => list(api, request, &claims).await,
+        (Operation::Get, Some(id)) => get(api, &id, &claims).await,
+        (Operation::Get, None) => Err(ApiError::Internal(format!(
+            "route {} has no id",
+            route.key()
+        ))),
+    }
+}
+
+async fn list(
+    api: &CalendarApi,
+    request: &Request,
+    claims: &AccessClaims,
+) -> Result<Response<Body>, ApiError> {
+    let query = Query::parse(request)?;
+    let range = time_range(&query)?;
+    let page = PageRequest {
+        limit: query.limit()?,
+        after: query.cursor(LISTING, &claims.sub, is_event_sort_key)?,
+    };
+    let page = api.store.list_events(&claims.sub, &range, &page).await?;
+    let next = page
+        .next_after
+        .map(|key| cursor::encode(LISTING, &claims.sub, &key));
+    Ok(json(
+        StatusCode::OK,
+        &ListBody {
+            items: page.items,
+            next,
+        },
+    ))
+}
+
+async fn get(
+    api: &CalendarApi,
+    id: &str,
+    claims: &AccessClaims,
+) -> Result<Response<Body>, ApiError> {
+    if !is_valid_id(id) {
+        return Err(ApiError::BadRequest(
+            "event ids are 1 to 64 letters, digits, '-' or '_'".into(),
+        ));
+    }
+    match api.store.get_event(&claims.sub, id).await? {
+        Some(event) => Ok(json(StatusCode::OK, &event)),
+        None => Err(ApiError::NotFound("no such event".into())),
     }
 }

@@ -9,23 +9,22 @@ use lambda_http::{Request, service_fn};
 use organizer_shared::api::ApiContext;
 use organizer_shared::config::{ProcessEnv, var_or};
 use organizer_shared::logging;
+use organizer_shared::routes::Service;
 use organizer_shared::store::dynamo::{DEFAULT_CALENDAR_TABLE, DynamoEventStore, client};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     logging::init_json_logs();
-    let context = match ApiContext::from_env().await {
+    let context = match ApiContext::from_env(Service::Calendar) {
         Ok(context) => context,
-        Err(error) => {
-            eprintln!("{error}");
-            tracing::error!(%error, "cannot start");
-            return ExitCode::FAILURE;
-        }
+        Err(error) => return error.exit(),
     };
     let table = var_or(&ProcessEnv, "CALENDAR_TABLE", DEFAULT_CALENDAR_TABLE);
+    // The signing keys and the DynamoDB client are set up side by side, not one after the other.
+    let ((), client) = tokio::join!(context.warm_up(), client(None));
     let api = CalendarApi {
         context,
-        store: Arc::new(DynamoEventStore::new(client(None).await, table)),
+        store: Arc::new(DynamoEventStore::new(client, table)),
     };
     let api = &api;
     match lambda_http::run(service_fn(move |request: Request| async move {

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use calendar::{CalendarApi, handle};
 use http::StatusCode;
 use organizer_shared::api::{ApiContext, Cors};
+use organizer_shared::routes::Service;
 use organizer_shared::store::EventStore;
 use organizer_shared::store::memory::MemoryEventStore;
 use organizer_shared::store::model::Event;
-use organizer_shared::testing::{EventBuilder, TestIssuer, response_json};
+use organizer_shared::testing::{EventBuilder, TEST_AUDIENCE, TestIssuer, response_json};
 use serde_json::Value;
 
 const FIXTURE: &str = include_str!("fixtures/apigw-v2-get-calendar.json");
@@ -47,7 +48,12 @@ async fn api() -> (CalendarApi, TestIssuer) {
         .put_event(BOB, &ev("e-bob", "2026-02-10T12:00:00Z"))
         .await
         .unwrap();
-    let context = ApiContext::new(issuer.verifier(), Cors::new(["http://localhost:3000"]));
+    let context = ApiContext::new(
+        Service::Calendar,
+        issuer.verifier(),
+        Cors::new(["http://localhost:3000"]),
+        TEST_AUDIENCE,
+    );
     (CalendarApi { context, store }, issuer)
 }
 

@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use contacts::{ContactsApi, handle};
 use organizer_shared::api::{ApiContext, Cors};
+use organizer_shared::routes::Service;
 use organizer_shared::store::memory::MemoryContactStore;
 use organizer_shared::store::{ContactStore, sample};
-use organizer_shared::testing::{EventBuilder, TestIssuer};
+use organizer_shared::testing::{EventBuilder, TEST_AUDIENCE, TestIssuer};
 
 const FIXTURE: &str = include_str!("../tests/fixtures/apigw-v2-get-contacts.json");
 const DISTINCT_TOKENS: usize = 4000;
@@ -92,7 +93,12 @@ fn main() {
             }
         }
         let api = ContactsApi {
-            context: ApiContext::new(verifier.clone(), Cors::new(["http://localhost:3000"])),
+            context: ApiContext::new(
+                Service::Contacts,
+                verifier.clone(),
+                Cors::new(["http://localhost:3000"]),
+                TEST_AUDIENCE,
+            ),
             store,
         };
         let mut total = Duration::ZERO;

@@ -1,4 +1,6 @@
-//! The contacts microservice: `GET /contacts` and `GET /contacts/{id}`, scope `read:contacts`.
+//! The contacts microservice: its routes (`GET /contacts`, `GET /contacts/{id}`, scope
+//! `read:contacts`) are the contacts rows of the shared route table
+//! (`organizer_shared::routes`).
 //!
 //! `main.rs` builds [`ContactsApi`] once per Lambda container; [`handle`] answers one API Gateway
 //! HTTP API event with it. The local stack calls the same [`handle`].
@@ -9,10 +11,11 @@ use std::sync::Arc;
 
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use organizer_shared::api::{ApiContext, ListBody, Query, json, path_segments, require_get};
+use organizer_shared::api::{ApiContext, ListBody, Query, json};
+use organizer_shared::routes::Operation;
 use organizer_shared::store::model::{is_contact_sort_key, is_valid_id};
 use organizer_shared::store::{ContactStore, PageRequest, cursor};
-use organizer_shared::{ApiError, ScopeCheck};
+use organizer_shared::{AccessClaims, ApiError};
 
 /// The cursor namespace of this listing.
 const LISTING: &str = "contacts";
@@ -33,54 +36,53 @@ pub async fn handle(api: &ContactsApi, request: Request) -> Response<Body> {
 }
 
 async fn route(api: &ContactsApi, request: &Request) -> Result<Response<Body>, ApiError> {
-    let segments = path_segments(request);
-    match segments
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        ["contacts"] => {
-            require_get(request)?;
-            let claims = api
-                .context
-                .authorize(request, ScopeCheck::READ_CONTACTS)
-                .await?;
-            let query = Query::parse(request)?;
-            let page = PageRequest {
-                limit: query.limit()?,
-                after: query.cursor(LISTING, &claims.sub, is_contact_sort_key)?,
-            };
-            let page = api.store.list_contacts(&claims.sub, &page).await?;
-            let next = page
-                .next_after
-                .map(|key| cursor::encode(LISTING, &claims.sub, &key));
-            Ok(json(
-                StatusCode::OK,
-                &ListBody {
-                    items: page.items,
-                    next,
-                },
-            ))
-        }
-        ["contacts", id] => {
-            require_get(request)?;
-            let claims = api
-                .context
-                .authorize(request, ScopeCheck::READ_CONTACTS)
-                .await?;
-            if !is_valid_id(id) {
-                return Err(ApiError::BadRequest(
-                    "contact ids are 1 to 64 letters, digits, '-' or '_'".into(),
-                ));
-            }
-            match api.store.get_contact(&claims.sub, id).await? {
-                Some(contact) => Ok(json(StatusCode::OK, &contact)),
-                None => Err(ApiError::NotFound("no such contact".into())),
-            }
-        }
-        _ => Err(ApiError::NotFound(
-            "no such route: use GET /contacts or GET /contacts/{id}".into(),
-        )),
+    let (route, id) = api.context.route(request)?;
+    let claims = api.context.authorize(request, route.scope).await?;
+    match (route.operation, id) {
+        (Operation::List, _) => list(api, request, &claims).await,
+        (Operation::Get, Some(id)) => get(api, &id, &claims).await,
+        (Operation::Get, None) => Err(ApiError::Internal(format!(
+            "route {} has no id",
+            route.key()
+        ))),
+    }
+}
+
+async fn list(
+    api: &ContactsApi,
+    request: &Request,
+    claims: &AccessClaims,
+) -> Result<Response<Body>, ApiError> {
+    let query = Query::parse(request)?;
+    let page = PageRequest {
+        limit: query.limit()?,
+        after: query.cursor(LISTING, &claims.sub, is_contact_sort_key)?,
+    };
+    let page = api.store.list_contacts(&claims.sub, &page).await?;
+    let next = page
+        .next_after
+        .map(|key| cursor::encode(LISTING, &claims.sub, &key));
+    Ok(json(
+        StatusCode::OK,
+        &ListBody {
+            items: page.items,
+            next,
+        },
+    ))
+}
+
+async fn get(
+    api: &ContactsApi,
+    id: &str,
+    claims: &AccessClaims,
+) -> Result<Response<Body>, ApiError> {
+    if !is_valid_id(id) {
+        return Err(ApiError::BadRequest(
+            "contact ids are 1 to 64 letters, digits, '-' or '_'".into(),
+        ));
+    }
+    match api.store.get_contact(&claims.sub, id).await? {
+        Some(contact) => Ok(json(StatusCode::OK, &contact)),
+        None => Err(ApiError::NotFound("no such contact".into())),
     }
 }

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use contacts::{ContactsApi, handle};
 use http::StatusCode;
 use organizer_shared::api::{ApiContext, Cors};
+use organizer_shared::routes::Service;
 use organizer_shared::store::memory::MemoryContactStore;
 use organizer_shared::store::{ContactStore, sample};
-use organizer_shared::testing::{EventBuilder, TestIssuer, response_json};
+use organizer_shared::testing::{EventBuilder, TEST_AUDIENCE, TestIssuer, response_json};
 use serde_json::Value;
 
 const FIXTURE: &str = include_str!("fixtures/apigw-v2-get-contacts.json");
@@ -25,7 +26,12 @@ async fn api() -> (ContactsApi, TestIssuer) {
     for c in sample::contacts(BOB).into_iter().take(3) {
         store.put_contact(BOB, &c).await.unwrap();
     }
-    let context = ApiContext::new(issuer.verifier(), Cors::new(["http://localhost:3000"]));
+    let context = ApiContext::new(
+        Service::Contacts,
+        issuer.verifier(),
+        Cors::new(["http://localhost:3000"]),
+        TEST_AUDIENCE,
+    );
     (ContactsApi { context, store }, issuer)
 }
 

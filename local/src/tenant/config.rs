@@ -76,6 +76,19 @@ pub struct ClientSpec {
     pub token_endpoint_auth_method: Option<String>,
 }
 
+impl ClientSpec {
+    /// Public clients (SPAs) have no secret to keep: `app_type: spa` or
+    /// `token_endpoint_auth_method: none`.
+    pub fn is_confidential(&self) -> bool {
+        self.token_endpoint_auth_method.as_deref() != Some("none") && self.app_type != "spa"
+    }
+
+    /// Whether `grant_types` lists `grant_type`.
+    pub fn allows_grant(&self, grant_type: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant_type)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct ClientGrant {
     /// The client's *name*, as the Deploy CLI writes it.
@@ -122,6 +135,12 @@ impl TenantFile {
     }
 
     fn check(&self) -> Result<(), String> {
+        if self.resource_servers.is_empty() {
+            return Err(
+                "resourceServers lists no API: the local stack serves the first one (organize)"
+                    .into(),
+            );
+        }
         for api in &self.resource_servers {
             if api.signing_alg != "RS256" {
                 return Err(format!(
@@ -134,9 +153,7 @@ impl TenantFile {
             if self.clients[..i].iter().any(|o| o.name == c.name) {
                 return Err(format!("two clients are named {:?}", c.name));
             }
-            let public =
-                c.app_type == "spa" || c.token_endpoint_auth_method.as_deref() == Some("none");
-            if public && c.grant_types.iter().any(|g| g == "client_credentials") {
+            if !c.is_confidential() && c.allows_grant("client_credentials") {
                 return Err(format!(
                     "client {:?} is public (no secret) and cannot use client_credentials",
                     c.name
@@ -180,6 +197,12 @@ impl TenantFile {
             }
         }
         Ok(())
+    }
+
+    /// The logical API the local stack serves: the first resource server of the file (its
+    /// identifier is the audience and realm of the local API; `organize` in this project).
+    pub fn logical_api(&self) -> Option<&ResourceServer> {
+        self.resource_servers.first()
     }
 
     pub fn api(&self, identifier: &str) -> Option<&ResourceServer> {

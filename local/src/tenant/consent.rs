@@ -8,18 +8,11 @@ use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::Tenant;
-use super::forms::transaction_for;
+use super::context::Tenant;
+use super::error::OAuthError;
+use super::forms::{expired, transaction_for};
 use super::pages::{consent_form, error_page, form_page};
-use super::respond;
-
-fn expired() -> Response {
-    error_page(
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-        "This sign-in has expired or is unknown: start again from the application.",
-    )
-}
+use super::respond::{self, Channel, reply};
 
 pub async fn show(
     State(tenant): State<Arc<Tenant>>,
@@ -29,20 +22,12 @@ pub async fn show(
     let state = q.get("state").cloned().unwrap_or_default();
     let tx = match transaction_for(&tenant, &headers, &state, None) {
         Ok(tx) => tx,
-        Err(page) => return *page,
+        Err(error) => return error_page(&error),
     };
-    let Some(user) = tx
-        .user_id
-        .as_ref()
-        .and_then(|id| tenant.users.iter().find(|u| &u.id == id))
-    else {
-        return expired();
+    let Some(user) = tx.user_id.as_deref().and_then(|id| tenant.user(id)) else {
+        return error_page(&expired());
     };
-    let api = tx
-        .request
-        .audience
-        .as_deref()
-        .and_then(|a| tenant.file.api(a));
+    let api = tx.request.audience.as_deref().and_then(|a| tenant.api(a));
     // Every permission asked for, with the words the API (or OpenID Connect) gives it.
     let scopes: Vec<(String, String)> = tx
         .request
@@ -80,19 +65,17 @@ pub async fn submit(
     let csrf = form.get("csrf").map(String::as_str).unwrap_or("");
     let tx = match transaction_for(&tenant, &headers, &state, Some(csrf)) {
         Ok(tx) => tx,
-        Err(page) => return *page,
+        Err(error) => return error_page(&error),
     };
     // The transaction ends here, once: a second post of the same form finds nothing.
     if tenant.runtime.finish_transaction(&state).is_none() {
-        return expired();
+        return error_page(&expired());
     }
     let (Some(user), Some(session_id)) = (
-        tx.user_id
-            .as_ref()
-            .and_then(|id| tenant.users.iter().find(|u| &u.id == id)),
+        tx.user_id.as_deref().and_then(|id| tenant.user(id)),
         tx.session_id.as_ref(),
     ) else {
-        return expired();
+        return error_page(&expired());
     };
     match form.get("decision").map(String::as_str) {
         Some("accept") => {
@@ -103,10 +86,9 @@ pub async fn submit(
             );
             respond::success(&tenant, &tx.request, user, session_id)
         }
-        _ => respond::error(
-            &tx.request,
-            "access_denied",
-            "User did not authorize the request",
+        _ => reply(
+            OAuthError::access_denied("User did not authorize the request"),
+            Channel::Browser(Some(&tx.request)),
         ),
     }
 }

@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::Tenant;
+use super::context::Tenant;
 use super::routes::{AUTHORIZE, JWKS, TOKEN, USERINFO};
 
 pub async fn discovery(State(tenant): State<Arc<Tenant>>) -> Response {

@@ -1,29 +1,56 @@
-//! OAuth 2.0 errors of the dev tenant's endpoints (RFC 6749 §5.2), as Auth0 answers them:
-//! JSON `{"error", "error_description"}` with the matching status, never cached.
+//! The dev tenant's one error type: an OAuth 2.0 error (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3)
+//! with its status, its code, and whether it may travel to the client's `redirect_uri`.
+//!
+//! As in node-oidc-provider, the error itself knows whether it may be redirected: an unknown
+//! client or an unregistered `redirect_uri` must never be (that would be an open redirector),
+//! so those are shown as a page. `respond::reply` is the one place that turns an error into an
+//! answer: a page, a redirect to the client, or JSON.
 
-use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use axum::http::StatusCode;
+use organizer_shared::AuthError;
+
+/// The `WWW-Authenticate` challenge an error carries, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Challenge {
+    /// The client authenticated with HTTP Basic and failed: RFC 6749 §5.2 asks for a challenge.
+    Basic,
+    /// A bearer-token error (`/userinfo`): the full RFC 6750 challenge value.
+    Bearer(String),
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthError {
     pub status: StatusCode,
     pub code: &'static str,
     pub description: String,
-    /// Set when the client authenticated with HTTP Basic: RFC 6749 asks for a challenge.
-    pub basic_challenge: bool,
+    /// Whether the error may be sent to the client's redirect_uri. False for errors about the
+    /// client or the redirect_uri themselves, and for errors of the tenant's own pages.
+    pub redirectable: bool,
+    pub challenge: Option<Challenge>,
 }
 
 impl OAuthError {
-    fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
         Self {
             status,
             code,
             description: description.into(),
-            basic_challenge: false,
+            redirectable: true,
+            challenge: None,
         }
     }
+
+    /// This error is shown to the user as a page and never sent to the client.
+    pub fn page_only(mut self) -> Self {
+        self.redirectable = false;
+        self
+    }
+
+    pub fn with_challenge(mut self, challenge: Challenge) -> Self {
+        self.challenge = Some(challenge);
+        self
+    }
+
     pub fn invalid_request(d: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", d)
     }
@@ -39,33 +66,37 @@ impl OAuthError {
     pub fn unsupported_grant_type(d: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "unsupported_grant_type", d)
     }
+    pub fn unsupported_response_type(d: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "unsupported_response_type", d)
+    }
     pub fn access_denied(d: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "access_denied", d)
     }
-    pub fn invalid_scope(d: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "invalid_scope", d)
+    pub fn login_required(d: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "login_required", d)
+    }
+    pub fn consent_required(d: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "consent_required", d)
+    }
+    pub fn interaction_required(d: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "interaction_required", d)
     }
     pub fn server_error(d: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", d)
     }
 }
 
-impl IntoResponse for OAuthError {
-    fn into_response(self) -> Response {
-        let mut response = (
-            self.status,
-            Json(json!({"error": self.code, "error_description": self.description})),
-        )
-            .into_response();
-        let h = response.headers_mut();
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-        if self.basic_challenge && self.status == StatusCode::UNAUTHORIZED {
-            h.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"oauth\""),
-            );
+/// A bearer-token failure at `/userinfo`, with its RFC 6750 status and challenge.
+impl From<AuthError> for OAuthError {
+    fn from(error: AuthError) -> Self {
+        let code = error.code().unwrap_or("invalid_token");
+        let status =
+            StatusCode::from_u16(error.status().as_u16()).unwrap_or(StatusCode::UNAUTHORIZED);
+        let challenge = Challenge::Bearer(error.challenge("userinfo"));
+        let mut e = Self::new(status, code, error.to_string()).with_challenge(challenge);
+        if matches!(error, AuthError::MissingCredentials) {
+            e.code = "unauthorized";
         }
-        response
+        e
     }
 }

@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use organizer_shared::signing::jwks_document;
 
-use super::Tenant;
+use super::context::Tenant;
 
 pub async fn jwks(State(tenant): State<Arc<Tenant>>) -> Response {
     let mut response = axum::Json(jwks_document(tenant.keys.keys.iter())).into_response();

@@ -6,14 +6,19 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Form, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::Tenant;
+use super::auth_request::Prompt;
+use super::context::Tenant;
+use super::cookies;
+use super::error::OAuthError;
 use super::forms::transaction_for;
-use super::pages::{form_page, login_form};
+use super::pages::{error_page, form_page, login_form};
 use super::respond;
-use super::session::{FAILURE_WINDOW, SESSION_COOKIE};
+use super::routes::CONSENT;
+use super::session::FAILURE_WINDOW;
+use super::users::{User, hash_password};
 
 fn client_name<'t>(tenant: &'t Tenant, client_id: &str) -> &'t str {
     tenant
@@ -26,16 +31,11 @@ pub async fn show(
     headers: HeaderMap,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Response {
-    let tx = match transaction_for(
-        &tenant,
-        &headers,
-        q.get("state").map_or("", String::as_str),
-        None,
-    ) {
-        Ok(tx) => tx,
-        Err(page) => return *page,
-    };
     let state = q.get("state").cloned().unwrap_or_default();
+    let tx = match transaction_for(&tenant, &headers, &state, None) {
+        Ok(tx) => tx,
+        Err(error) => return error_page(&error),
+    };
     form_page(
         StatusCode::OK,
         "Sign in",
@@ -60,7 +60,7 @@ pub async fn submit(
     let csrf = form.get("csrf").map(String::as_str).unwrap_or("");
     let tx = match transaction_for(&tenant, &headers, &state, Some(csrf)) {
         Ok(tx) => tx,
-        Err(page) => return *page,
+        Err(error) => return error_page(&error),
     };
     let email = form
         .get("email")
@@ -85,12 +85,12 @@ pub async fn submit(
             &format!("Too many failed attempts. Wait {minutes} minutes before trying again."),
         );
     }
-    let user = tenant.users.iter().find(|u| u.email == email).cloned();
+    let user: Option<User> = tenant.user_by_email(&email).cloned();
     // Hashing runs off the async workers; an unknown email costs the same as a wrong password.
     let matches = tokio::task::spawn_blocking(move || match &user {
         Some(u) => u.password_matches(&password).then(|| u.clone()),
         None => {
-            let _ = super::users::hash_password(&password);
+            let _ = hash_password(&password);
             None
         }
     })
@@ -107,34 +107,22 @@ pub async fn submit(
     tenant
         .runtime
         .set_transaction_user(&state, &user.id, &session.id);
-    let mut response =
-        if tenant
+    let consented =
+        tenant
             .runtime
-            .has_consent(&user.id, &tx.request.client_id, &tx.request.consent_keys())
-            && tx.request.prompt != Some(super::authorize::Prompt::Consent)
-        {
-            match tenant.runtime.finish_transaction(&state) {
-                Some(_) => respond::success(&tenant, &tx.request, &user, &session.id),
-                None => super::pages::error_page(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request",
-                    "This sign-in has already completed.",
-                ),
-            }
-        } else {
-            Redirect::to(&format!("/consent?state={state}")).into_response()
-        };
-    let secure = if tenant.issuer.starts_with("https://") {
-        "; Secure"
+            .has_consent(&user.id, &tx.request.client_id, &tx.request.consent_keys());
+    let mut response = if consented && tx.request.prompt != Some(Prompt::Consent) {
+        match tenant.runtime.finish_transaction(&state) {
+            Some(_) => respond::success(&tenant, &tx.request, &user, &session.id),
+            None => error_page(
+                &OAuthError::invalid_request("This sign-in has already completed.").page_only(),
+            ),
+        }
     } else {
-        ""
+        Redirect::to(&format!("{CONSENT}?state={state}")).into_response()
     };
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{secure}",
-        session.id
-    );
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(header::SET_COOKIE, v);
+    if let Some(cookie) = cookies::set_session(&session.id, tenant.secure_cookies()) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
 }

@@ -4,13 +4,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::Tenant;
-use super::authorize::session_cookie;
+use super::context::Tenant;
+use super::cookies;
+use super::error::OAuthError;
 use super::pages::{error_page, page, secure};
-use super::session::SESSION_COOKIE;
 
 pub async fn logout(
     State(tenant): State<Arc<Tenant>>,
@@ -30,12 +30,13 @@ pub async fn logout(
         && !allowed(url)
     {
         return error_page(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "The \"returnTo\" querystring parameter is not defined as a valid URL in \"Allowed Logout URLs\".",
+            &OAuthError::invalid_request(
+                "The \"returnTo\" querystring parameter is not defined as a valid URL in \"Allowed Logout URLs\".",
+            )
+            .page_only(),
         );
     }
-    if let Some(id) = session_cookie(&headers) {
+    if let Some(id) = cookies::session(&headers) {
         tenant.runtime.end_session(&id);
     }
     let mut response = match q.get("returnTo") {
@@ -46,9 +47,8 @@ pub async fn logout(
             "<h1>Signed out</h1><p>You are signed out.</p>",
         ),
     };
-    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
-    if let Ok(v) = HeaderValue::from_str(&clear) {
-        response.headers_mut().append(header::SET_COOKIE, v);
+    if let Some(clear) = cookies::clear_session(tenant.secure_cookies()) {
+        response.headers_mut().append(header::SET_COOKIE, clear);
     }
     response
 }

@@ -5,7 +5,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use html_escape::encode_text as text;
 
-use super::respond::origin_of;
+use super::error::OAuthError;
+use super::origin::origin_of;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem;color:#1d2733}\
 h1{font-size:1.4rem}label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;box-sizing:border-box}\
@@ -70,16 +71,16 @@ pub fn form_page(status: StatusCode, title: &str, body: &str, redirect_uri: &str
     secure(document(status, title, body), "'none'", None, &form_action)
 }
 
-/// An error page for requests that must not be sent back to the client (unknown client,
-/// unregistered redirect_uri): status 400, no redirect.
-pub fn error_page(status: StatusCode, error: &str, description: &str) -> Response {
+/// The page for an error that is not (or may not be) sent back to the client: an unknown
+/// client, an unregistered redirect_uri, an expired sign-in. Its status, never a redirect.
+pub fn error_page(error: &OAuthError) -> Response {
     page(
-        status,
+        error.status,
         "Something went wrong",
         &format!(
             "<h1>Something went wrong</h1><p class=\"error\"><strong>{}</strong>: {}</p>",
-            text(error),
-            text(description)
+            text(error.code),
+            text(&error.description)
         ),
     )
 }

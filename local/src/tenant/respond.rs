@@ -1,66 +1,86 @@
-//! The authorization response: tokens (or an error) delivered to the client in its response
-//! mode — a fragment redirect, an auto-posting form, or a `postMessage` from a page made for
-//! auth0-js's `checkSession()` iframe.
+//! Answers of the dev tenant: the authorization response delivered to the client in its
+//! response mode (a query or fragment redirect, an auto-posting form, or a `postMessage` from a
+//! page made for auth0-js's `checkSession()` iframe), and [`reply`], the one place where an
+//! [`OAuthError`] becomes a response.
 
-use axum::http::StatusCode;
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
-use super::Tenant;
-use super::authorize::AuthRequest;
-use super::error::OAuthError;
+use super::auth_request::{AuthRequest, ResponseMode};
+use super::context::Tenant;
+use super::error::{Challenge, OAuthError};
+use super::issue;
+use super::origin::origin_of;
 use super::pages::{error_page, script_json, secure};
-use super::state::{random_hex, random_token};
+use super::state::random_token;
 use super::users::User;
 
-/// ID tokens live ten hours, as Auth0's default.
-const ID_TOKEN_LIFETIME: u64 = 36_000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResponseMode {
-    Query,
-    Fragment,
-    FormPost,
-    WebMessage,
+/// Where an error is answered.
+#[derive(Clone, Copy)]
+pub enum Channel<'a> {
+    /// An endpoint called by programs (token, userinfo): JSON with the RFC status.
+    Json,
+    /// An endpoint a browser navigates to. With a validated request the error goes to the
+    /// client's `redirect_uri` when it may ([`OAuthError::redirectable`]); otherwise it is a page.
+    Browser(Option<&'a AuthRequest>),
 }
 
-/// `scheme://host[:port]` of an absolute http(s) URL, lower-cased, or `None`. The result goes
-/// into CSP headers and postMessage targets, so anything but a plain host and port is refused.
-pub fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "http" && scheme != "https" {
-        return None;
+/// The one place an error becomes an answer: a page, a redirect to the client, or JSON.
+pub fn reply(error: OAuthError, channel: Channel<'_>) -> Response {
+    match channel {
+        Channel::Json => json_error(&error),
+        Channel::Browser(Some(request)) if error.redirectable => {
+            let mut params = Map::new();
+            params.insert("error".into(), json!(error.code));
+            params.insert("error_description".into(), json!(error.description));
+            if let Some(state) = &request.state {
+                params.insert("state".into(), json!(state));
+            }
+            deliver(request, params)
+        }
+        Channel::Browser(_) => error_page(&error),
     }
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let valid = !authority.is_empty()
-        && authority
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
-    valid.then(|| format!("{scheme}://{}", authority.to_ascii_lowercase()))
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        reply(self, Channel::Json)
+    }
 }
 
-/// OIDC `at_hash`: the left half of SHA-256 of the access token, base64url.
-pub fn at_hash(access_token: &str) -> String {
-    let digest = Sha256::digest(access_token.as_bytes());
-    URL_SAFE_NO_PAD.encode(&digest[..16])
+fn json_error(error: &OAuthError) -> Response {
+    let mut response = (
+        error.status,
+        Json(json!({"error": error.code, "error_description": error.description})),
+    )
+        .into_response();
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    let challenge = match &error.challenge {
+        Some(Challenge::Basic) if error.status == StatusCode::UNAUTHORIZED => {
+            Some(HeaderValue::from_static("Basic realm=\"oauth\""))
+        }
+        Some(Challenge::Bearer(value)) => HeaderValue::from_str(value).ok(),
+        _ => None,
+    };
+    if let Some(value) = challenge {
+        h.insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
 }
 
-/// Issues the tokens the request asked for and delivers them.
+/// Issues what the request asked for (a code, or tokens) and delivers it to the client.
 pub fn success(tenant: &Tenant, request: &AuthRequest, user: &User, session_id: &str) -> Response {
+    let to_client = Channel::Browser(Some(request));
     // Nothing is issued for a session that has ended (logout while a page was open).
     if tenant.runtime.session(session_id).is_none() {
-        return error(request, "login_required", "The session has ended");
+        return reply(
+            OAuthError::login_required("The session has ended"),
+            to_client,
+        );
     }
     if request.wants_code {
         let code = tenant.runtime.issue_code(request, &user.id, session_id);
@@ -71,108 +91,28 @@ pub fn success(tenant: &Tenant, request: &AuthRequest, user: &User, session_id: 
         }
         return deliver(request, params);
     }
-    match tokens(tenant, request, user, session_id) {
+    match issue::for_user(tenant, request, user, session_id) {
         Ok(params) => deliver(request, params),
-        Err(e) => error(request, e.code, &e.description),
+        Err(error) => reply(error, to_client),
     }
-}
-
-pub fn tokens(
-    tenant: &Tenant,
-    request: &AuthRequest,
-    user: &User,
-    session_id: &str,
-) -> Result<Map<String, Value>, OAuthError> {
-    let session = tenant
-        .runtime
-        .session(session_id)
-        .ok_or_else(|| OAuthError::invalid_grant("The session has ended"))?;
-    let now = now();
-    let userinfo = format!("{}userinfo", tenant.issuer);
-    let mut params = Map::new();
-    let mut access_token = None;
-    if request.wants_token {
-        let api = request.audience.as_deref().and_then(|a| tenant.file.api(a));
-        let lifetime = api.map_or(7200, |a| a.token_lifetime_for_web);
-        let openid = request.scopes.iter().any(|s| s == "openid");
-        let aud = match (api, openid) {
-            (Some(api), true) => json!([api.identifier, userinfo]),
-            (Some(api), false) => json!(api.identifier),
-            (None, _) => json!(userinfo),
-        };
-        let claims = json!({
-            "iss": tenant.issuer,
-            "sub": user.sub(),
-            "aud": aud,
-            "iat": now,
-            "exp": now + lifetime,
-            "scope": request.scopes.join(" "),
-            "azp": request.client_id,
-            "jti": random_hex(16),
-        });
-        let token = tenant.sign(&claims)?;
-        params.insert("access_token".into(), json!(token));
-        params.insert("token_type".into(), json!("Bearer"));
-        params.insert("expires_in".into(), json!(lifetime));
-        params.insert("scope".into(), json!(request.scopes.join(" ")));
-        access_token = Some(token);
-    }
-    if request.wants_id_token {
-        let mut claims = json!({
-            "iss": tenant.issuer,
-            "sub": user.sub(),
-            "aud": request.client_id,
-            "iat": now,
-            "exp": now + ID_TOKEN_LIFETIME,
-            // The public session id, never the cookie.
-            "sid": session.sid,
-        });
-        if let Some(nonce) = &request.nonce {
-            claims["nonce"] = json!(nonce);
-        }
-        // Profile claims only for the scopes that ask for them.
-        if request.scopes.iter().any(|s| s == "email") {
-            claims["email"] = json!(user.email);
-            claims["email_verified"] = json!(true);
-        }
-        if request.scopes.iter().any(|s| s == "profile") {
-            claims["name"] = json!(user.name);
-        }
-        if let Some(token) = &access_token {
-            claims["at_hash"] = json!(at_hash(token));
-        }
-        params.insert("id_token".into(), json!(tenant.sign(&claims)?));
-    }
-    if let Some(state) = &request.state {
-        params.insert("state".into(), json!(state));
-    }
-    Ok(params)
-}
-
-/// Sends an OAuth error to the client (its redirect_uri is known good).
-pub fn error(request: &AuthRequest, code: &str, description: &str) -> Response {
-    let mut params = Map::new();
-    params.insert("error".into(), json!(code));
-    params.insert("error_description".into(), json!(description));
-    if let Some(state) = &request.state {
-        params.insert("state".into(), json!(state));
-    }
-    deliver(request, params)
 }
 
 fn deliver(request: &AuthRequest, params: Map<String, Value>) -> Response {
+    let encoded = || {
+        let mut encoded = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &params {
+            encoded.append_pair(k, &value_text(v));
+        }
+        encoded.finish()
+    };
     match request.mode {
         ResponseMode::Query => {
-            let mut encoded = form_urlencoded::Serializer::new(String::new());
-            for (k, v) in &params {
-                encoded.append_pair(k, &value_text(v));
-            }
             let sep = if request.redirect_uri.contains('?') {
                 '&'
             } else {
                 '?'
             };
-            let location = format!("{}{sep}{}", request.redirect_uri, encoded.finish());
+            let location = format!("{}{sep}{}", request.redirect_uri, encoded());
             secure(
                 Redirect::to(&location).into_response(),
                 "'none'",
@@ -181,12 +121,8 @@ fn deliver(request: &AuthRequest, params: Map<String, Value>) -> Response {
             )
         }
         ResponseMode::Fragment => {
-            let mut encoded = form_urlencoded::Serializer::new(String::new());
-            for (k, v) in &params {
-                encoded.append_pair(k, &value_text(v));
-            }
             // The redirect_uri has no fragment (it matched a registered callback exactly).
-            let location = format!("{}#{}", request.redirect_uri, encoded.finish());
+            let location = format!("{}#{}", request.redirect_uri, encoded());
             secure(
                 Redirect::to(&location).into_response(),
                 "'none'",
@@ -223,9 +159,7 @@ fn deliver(request: &AuthRequest, params: Map<String, Value>) -> Response {
         ResponseMode::WebMessage => {
             let Some(origin) = origin_of(&request.redirect_uri) else {
                 return error_page(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request",
-                    "redirect_uri has no origin",
+                    &OAuthError::invalid_request("redirect_uri has no origin").page_only(),
                 );
             };
             let nonce = random_token(16);
@@ -253,26 +187,5 @@ fn value_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::origin_of;
-
-    #[test]
-    fn origins_of_redirect_uris() {
-        assert_eq!(
-            origin_of("http://localhost:3000/callback.html?x#y").as_deref(),
-            Some("http://localhost:3000")
-        );
-        assert_eq!(
-            origin_of("https://app.example.com").as_deref(),
-            Some("https://app.example.com")
-        );
-        assert_eq!(origin_of("javascript:alert(1)"), None);
-        assert_eq!(origin_of("https://a.example; script-src *"), None);
-        assert_eq!(origin_of("https://user@evil.example/"), None);
-        assert_eq!(origin_of("com.example.app://callback"), None);
     }
 }

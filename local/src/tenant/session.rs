@@ -5,14 +5,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::authorize::AuthRequest;
+use super::auth_request::AuthRequest;
 use super::state::random_token;
 
-/// The SSO session cookie's name.
-pub const SESSION_COOKIE: &str = "organizer_session";
-/// Binds a sign-in to the browser that started it: the login and consent forms are refused
-/// without it, so another site cannot post them from a victim's browser (login CSRF).
-pub const BROWSER_COOKIE: &str = "organizer_browser";
 /// How long an SSO session lasts without use (Auth0's default inactivity timeout is 3 days).
 const SESSION_IDLE: Duration = Duration::from_secs(3 * 24 * 3600);
 /// How long a user has to finish the login and consent pages.

@@ -1,9 +1,8 @@
 //! `POST /oauth/token`: client authentication, then the grant named by `grant_type`.
 //!
-//! Bodies may be form-encoded (RFC 6749) or JSON (as auth0-spa-js can send them). A parameter
-//! given twice is an error (RFC 6749 §3.2), as is authenticating two ways at once.
+//! Bodies may be form-encoded (RFC 6749) or JSON (as auth0-spa-js can send them); see
+//! [`params`](super::params). Authenticating two ways at once is an error.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -13,110 +12,19 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use super::error::OAuthError;
+use super::context::{Client, Tenant};
+use super::cors;
+use super::error::{Challenge, OAuthError};
 use super::grants;
-use super::{Client, Tenant};
-
-/// A JSON object's members in order, repeated keys kept (serde_json's Map would keep only the
-/// last one, hiding a repeated parameter).
-struct JsonParams(Vec<(String, serde_json::Value)>);
-
-impl<'de> serde::Deserialize<'de> for JsonParams {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Members;
-        impl<'de> serde::de::Visitor<'de> for Members {
-            type Value = JsonParams;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<JsonParams, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(entry) = map.next_entry::<String, serde_json::Value>()? {
-                    if entries.len() >= 64 {
-                        return Err(serde::de::Error::custom("too many parameters"));
-                    }
-                    entries.push(entry);
-                }
-                Ok(JsonParams(entries))
-            }
-        }
-        deserializer.deserialize_map(Members)
-    }
-}
-
-/// The token endpoint's parameters, each given once.
-pub type Params = BTreeMap<String, String>;
-
-/// The browser origins allowed to call the token endpoint (auth0-spa-js exchanges codes from
-/// the page): every client's Allowed Origins and Allowed Web Origins.
-pub fn cors_origin(tenant: &Tenant, headers: &HeaderMap) -> Option<HeaderValue> {
-    let origin = headers.get(header::ORIGIN)?.to_str().ok()?;
-    let allowed = tenant.clients.iter().any(|c| {
-        c.spec
-            .allowed_origins
-            .iter()
-            .chain(&c.spec.web_origins)
-            .any(|o| o.trim_end_matches('/') == origin)
-    });
-    if allowed {
-        HeaderValue::from_str(origin).ok()
-    } else {
-        None
-    }
-}
-
-/// A CORS preflight answer for the clients' origins (403 for any other origin).
-pub fn cors_preflight(
-    tenant: &Tenant,
-    headers: &HeaderMap,
-    methods: &'static str,
-    allow: &'static str,
-) -> Response {
-    let Some(origin) = cors_origin(tenant, headers) else {
-        return axum::http::StatusCode::FORBIDDEN.into_response();
-    };
-    let mut response = axum::http::StatusCode::NO_CONTENT.into_response();
-    let h = response.headers_mut();
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static(methods),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static(allow),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("600"),
-    );
-    h.insert(header::VARY, HeaderValue::from_static("Origin"));
-    response
-}
+use super::params::{self, Params};
 
 /// CORS preflight for `POST /oauth/token` (auth0-spa-js exchanges codes from the page).
 pub async fn preflight(State(tenant): State<Arc<Tenant>>, headers: HeaderMap) -> Response {
-    cors_preflight(&tenant, &headers, "POST", "content-type, auth0-client")
+    cors::preflight(&tenant, &headers, "POST", "content-type, auth0-client")
 }
 
 pub async fn token(State(tenant): State<Arc<Tenant>>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut response = answer(&tenant, &headers, &body);
-    if let Some(origin) = cors_origin(&tenant, &headers) {
-        response
-            .headers_mut()
-            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        response
-            .headers_mut()
-            .insert(header::VARY, HeaderValue::from_static("Origin"));
-    }
-    response
-}
-
-fn answer(tenant: &Tenant, headers: &HeaderMap, body: &[u8]) -> Response {
-    match handle(tenant, headers, body) {
+    let response = match handle(&tenant, &headers, &body) {
         Ok(json) => {
             let mut response = axum::Json(json).into_response();
             let h = response.headers_mut();
@@ -125,7 +33,8 @@ fn answer(tenant: &Tenant, headers: &HeaderMap, body: &[u8]) -> Response {
             response
         }
         Err(error) => error.into_response(),
-    }
+    };
+    cors::decorate(&tenant, &headers, response, None)
 }
 
 fn handle(
@@ -133,7 +42,7 @@ fn handle(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<serde_json::Value, OAuthError> {
-    let params = parse_params(headers, body)?;
+    let params = params::parse(headers, body)?;
     let grant_type = params
         .get("grant_type")
         .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
@@ -144,62 +53,6 @@ fn handle(
     };
     let client = authenticate(tenant, headers, &params)?;
     grant(tenant, client, &params)
-}
-
-fn parse_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let mime = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let mut params = Params::new();
-    match mime.as_str() {
-        "application/x-www-form-urlencoded" => {
-            for (k, v) in form_urlencoded::parse(body) {
-                // RFC 6749 §3.1: parameters sent without a value are treated as omitted.
-                if v.is_empty() {
-                    continue;
-                }
-                if params.insert(k.to_string(), v.to_string()).is_some() {
-                    return Err(OAuthError::invalid_request(format!(
-                        "parameter {k} is repeated"
-                    )));
-                }
-            }
-        }
-        "application/json" => {
-            let JsonParams(entries) = serde_json::from_slice(body)
-                .map_err(|_| OAuthError::invalid_request("the body is not a JSON object"))?;
-            for (k, v) in entries {
-                let v = match v {
-                    serde_json::Value::String(s) if s.is_empty() => continue,
-                    serde_json::Value::String(s) => s,
-                    serde_json::Value::Null => continue,
-                    _ => {
-                        return Err(OAuthError::invalid_request(format!(
-                            "parameter {k} must be a string"
-                        )));
-                    }
-                };
-                if params.insert(k.clone(), v).is_some() {
-                    return Err(OAuthError::invalid_request(format!(
-                        "parameter {k} is repeated"
-                    )));
-                }
-            }
-        }
-        _ => {
-            return Err(OAuthError::invalid_request(
-                "send the parameters as application/x-www-form-urlencoded or application/json",
-            ));
-        }
-    }
-    Ok(params)
 }
 
 /// client_secret_basic or client_secret_post, not both; secrets compared in constant time.
@@ -262,9 +115,13 @@ fn authenticate<'t>(
             (id, secret.cloned(), false)
         }
     };
-    let fail = |d: &str| OAuthError {
-        basic_challenge: used_basic,
-        ..OAuthError::invalid_client(d)
+    let fail = |d: &str| {
+        let error = OAuthError::invalid_client(d);
+        if used_basic {
+            error.with_challenge(Challenge::Basic)
+        } else {
+            error
+        }
     };
     let client = tenant
         .client_by_id(&id)

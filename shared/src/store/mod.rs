@@ -5,6 +5,7 @@
 //! user's items, whatever id or cursor it is given.
 
 pub mod cursor;
+#[cfg(feature = "dynamodb")]
 pub mod dynamo;
 pub mod memory;
 pub mod model;

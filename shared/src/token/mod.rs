@@ -41,8 +41,6 @@ pub struct AccessClaims {
     pub permissions: Vec<String>,
     /// The client the token was issued to (`azp`, or `client_id`).
     pub client_id: Option<String>,
-    /// Expiry, seconds since the epoch.
-    pub expires_at: u64,
 }
 
 impl AccessClaims {
@@ -83,7 +81,9 @@ struct TokenClaims {
     /// Its type (string or array of strings) and value are checked by jsonwebtoken.
     #[allow(dead_code)]
     aud: serde::de::IgnoredAny,
-    exp: u64,
+    /// Its type (a number) and value are checked by jsonwebtoken.
+    #[allow(dead_code)]
+    exp: serde::de::IgnoredAny,
     iat: Option<serde_json::Number>,
     scope: Option<String>,
     permissions: Option<Vec<String>>,
@@ -173,7 +173,6 @@ impl TokenVerifier {
                 .collect(),
             permissions: claims.permissions.unwrap_or_default(),
             client_id: claims.azp.or(claims.client_id),
-            expires_at: claims.exp,
         })
     }
 }

@@ -8,18 +8,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::tenant::context::{Client, Tenant};
 use crate::tenant::error::OAuthError;
-use crate::tenant::respond;
-use crate::tenant::token::Params;
-use crate::tenant::{Client, Tenant};
+use crate::tenant::issue;
+use crate::tenant::params::Params;
 
 pub fn grant(tenant: &Tenant, client: &Client, params: &Params) -> Result<Value, OAuthError> {
-    if !client
-        .spec
-        .grant_types
-        .iter()
-        .any(|g| g == "authorization_code")
-    {
+    if !client.allows_grant("authorization_code") {
         return Err(OAuthError::unauthorized_client(
             "Grant type 'authorization_code' not allowed for the client.",
         ));
@@ -62,15 +57,11 @@ pub fn grant(tenant: &Tenant, client: &Client, params: &Params) -> Result<Value,
         }
         (None, None) => {}
     }
-    let user = tenant
-        .users
-        .iter()
-        .find(|u| u.id == issued.user_id)
-        .ok_or_else(invalid)?;
+    let user = tenant.user(&issued.user_id).ok_or_else(invalid)?;
     let mut request = issued.request.clone();
     request.wants_token = true;
-    request.wants_id_token = request.scopes.iter().any(|s| s == "openid");
+    request.wants_id_token = request.has_scope("openid");
     request.state = None;
-    let tokens = respond::tokens(tenant, &request, user, &issued.session_id)?;
+    let tokens = issue::for_user(tenant, &request, user, &issued.session_id)?;
     Ok(json!(tokens))
 }

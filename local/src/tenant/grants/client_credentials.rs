@@ -1,21 +1,16 @@
 //! `grant_type=client_credentials`: a machine-to-machine client gets an access token for an
 //! API it was granted, with at most the granted scopes. Answers follow Auth0's.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use crate::tenant::context::{Client, Tenant};
 use crate::tenant::error::OAuthError;
-use crate::tenant::token::Params;
-use crate::tenant::{Client, Tenant};
+use crate::tenant::issue;
+use crate::tenant::params::Params;
 
 pub fn grant(tenant: &Tenant, client: &Client, params: &Params) -> Result<Value, OAuthError> {
     // A public client has no secret, so anyone who knows its id could use this grant.
-    if !client.is_confidential()
-        || !client
-            .spec
-            .grant_types
-            .iter()
-            .any(|g| g == "client_credentials")
-    {
+    if !client.is_confidential() || !client.allows_grant("client_credentials") {
         return Err(OAuthError::unauthorized_client(
             "Grant type 'client_credentials' not allowed for the client.",
         ));
@@ -26,7 +21,6 @@ pub fn grant(tenant: &Tenant, client: &Client, params: &Params) -> Result<Value,
         )
     })?;
     let api = tenant
-        .file
         .api(audience)
         .ok_or_else(|| OAuthError::access_denied(format!("Service not found: {audience}")))?;
     let Some(granted) = tenant.file.grant(&client.spec.name, audience) else {
@@ -52,28 +46,5 @@ pub fn grant(tenant: &Tenant, client: &Client, params: &Params) -> Result<Value,
             requested.into_iter().map(String::from).collect()
         }
     };
-    let scope = scopes.join(" ");
-    let now = jsonwebtoken_now();
-    let claims = json!({
-        "iss": tenant.issuer,
-        "sub": format!("{}@clients", client.id),
-        "aud": api.identifier,
-        "iat": now,
-        "exp": now + api.token_lifetime,
-        "scope": scope,
-        "azp": client.id,
-        "gty": "client-credentials",
-        "jti": crate::tenant::state::random_hex(16),
-    });
-    let token = tenant.sign(&claims)?;
-    Ok(
-        json!({"access_token": token, "scope": scope, "expires_in": api.token_lifetime, "token_type": "Bearer"}),
-    )
-}
-
-fn jsonwebtoken_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    issue::for_client(tenant, client, api, &scopes)
 }

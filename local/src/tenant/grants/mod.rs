@@ -1,13 +1,14 @@
-//! Grants of the token endpoint, looked up by `grant_type`.
+//! Grants of the token endpoint, looked up by `grant_type`. Each grant is a function of the
+//! tenant, the authenticated client and the parameters.
 
 pub mod authorization_code;
 pub mod client_credentials;
 
 use serde_json::Value;
 
+use super::context::{Client, Tenant};
 use super::error::OAuthError;
-use super::token::Params;
-use super::{Client, Tenant};
+use super::params::Params;
 
 pub type Grant = fn(&Tenant, &Client, &Params) -> Result<Value, OAuthError>;
 
