@@ -1,7 +1,8 @@
-# The commands of the README. `make run` runs the system, `make test` runs every test.
+# The commands of the README. `make run` runs the system, `make test` runs every test;
+# `make check` is the edit loop (fmt, clippy, the tests that need no DynamoDB Local or browser).
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: run test bench seed build lambda-build figures
+.PHONY: run test check bench seed build lambda-build figures
 
 run:
 	scripts/site-deps.sh
@@ -9,6 +10,9 @@ run:
 
 test:
 	scripts/test.sh
+
+check:
+	scripts/check.sh
 
 bench:
 	cargo bench -p contacts --bench hot_path

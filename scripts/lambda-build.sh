@@ -3,14 +3,12 @@
 # (with zig) into .local/venv when missing, and prints each bootstrap's size and zipped size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=.local/venv
-if [ ! -x "$venv/bin/cargo-lambda" ]; then
-  echo "Installing cargo-lambda into $venv ..." >&2
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check cargo-lambda
-fi
-export PATH="$PWD/$venv/bin:$PATH"
-cargo lambda build --release --arm64 -p contacts -p calendar -p authorizer
+. scripts/lib.sh
+venv_tools cargo-lambda=cargo-lambda
+cargo lambda build --release --arm64 -p contacts -p calendar
+# The authorizer alone, as sam build builds it: built with the others, cargo would unify the
+# shared crate's features and link the DynamoDB SDK into it too.
+cargo lambda build --release --arm64 -p authorizer
 target="${CARGO_TARGET_DIR:-target}/lambda"
 for f in contacts calendar authorizer; do
   python3 - "$target/$f/bootstrap" "$f" <<'PY'

@@ -3,6 +3,7 @@
 # workspace, with DynamoDB Local started on a free port for the store and end-to-end tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -33,21 +34,8 @@ step "the site's npm packages (auth0-js, playwright-core)"
 scripts/site-deps.sh
 
 step "DynamoDB Local"
-ddb_dir=$(scripts/dynamodb-local.sh)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p .local
-java -Djava.library.path="$ddb_dir/DynamoDBLocal_lib" -jar "$ddb_dir/DynamoDBLocal.jar" \
-  -inMemory -port "$port" >.local/dynamodb-local.log 2>&1 &
-ddb_pid=$!
-trap 'kill "$ddb_pid" 2>/dev/null || true; wait "$ddb_pid" 2>/dev/null || true' EXIT
-for _ in $(seq 1 120); do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
-  kill -0 "$ddb_pid" 2>/dev/null || { cat .local/dynamodb-local.log >&2; echo "error: DynamoDB Local exited" >&2; exit 1; }
-  sleep 0.5
-done
-(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "error: DynamoDB Local did not open port $port" >&2; exit 1; }
-echo "DynamoDB Local on http://127.0.0.1:$port"
-export ORGANIZER_TEST_DYNAMODB="http://127.0.0.1:$port"
+start_dynamodb_local .local/dynamodb-local.log
+export ORGANIZER_TEST_DYNAMODB="$DYNAMODB_ENDPOINT"
 
 step "tests"
 status=0

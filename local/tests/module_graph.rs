@@ -7,6 +7,8 @@
 //! Inline `#[cfg(test)] mod tests` blocks are left out (`use super::*` there is the file
 //! itself, not its parent).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 

@@ -4,6 +4,8 @@
 //! route whose integration points at another function, a Lambda-authorizer route missing,
 //! a JWT-authorizer route whose `AuthorizationScopes` differ, a route without a sample event.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
