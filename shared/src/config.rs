@@ -109,6 +109,7 @@ impl AuthConfig {
                 }
                 uri
             }
+            // Derived from the issuer, which passed the same rule.
             None => default_jwks_uri(&issuer),
         };
         let leeway = seconds(env, "TOKEN_LEEWAY_SECONDS", 30, "30")?;
@@ -193,12 +194,14 @@ fn non_empty(env: &impl Env, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// A full issuer URL: https, or http for a tenant on this machine only — the JWKS URL is
+/// derived from it, and keys fetched over plain http from elsewhere could be swapped on the way.
 fn parse_issuer(issuer: &str) -> Result<String, ConfigError> {
-    let example = "http://localhost:4000/";
-    if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
+    let example = "https://my-tenant.eu.auth0.com/";
+    if !is_acceptable_url(issuer) {
         return Err(ConfigError::new(
             "ISSUER",
-            "must be a full http(s) URL",
+            "must be an https URL (http only for localhost, 127.0.0.1 or [::1])",
             example,
         ));
     }
@@ -333,6 +336,11 @@ mod tests {
                 [("AUTH0_DOMAIN", "t.auth0.com"), ("ISSUER", "http://a/")],
                 "ISSUER",
             ),
+            // Plain http is for a tenant on this machine only, for the issuer as for JWKS_URI.
+            ([("ISSUER", "http://idp.example/"), ("X", "")], "ISSUER"),
+            ([("ISSUER", "http://localhost.evil.example/"), ("X", "")], "ISSUER"),
+            ([("ISSUER", "http://127.0.0.1.nip.io:4000/"), ("X", "")], "ISSUER"),
+            ([("ISSUER", "ftp://localhost/"), ("X", "")], "ISSUER"),
         ] {
             assert_eq!(
                 AuthConfig::from_env(&env).unwrap_err().variable,
