@@ -338,8 +338,14 @@ mod tests {
             ),
             // Plain http is for a tenant on this machine only, for the issuer as for JWKS_URI.
             ([("ISSUER", "http://idp.example/"), ("X", "")], "ISSUER"),
-            ([("ISSUER", "http://localhost.evil.example/"), ("X", "")], "ISSUER"),
-            ([("ISSUER", "http://127.0.0.1.nip.io:4000/"), ("X", "")], "ISSUER"),
+            (
+                [("ISSUER", "http://localhost.evil.example/"), ("X", "")],
+                "ISSUER",
+            ),
+            (
+                [("ISSUER", "http://127.0.0.1.nip.io:4000/"), ("X", "")],
+                "ISSUER",
+            ),
             ([("ISSUER", "ftp://localhost/"), ("X", "")], "ISSUER"),
         ] {
             assert_eq!(

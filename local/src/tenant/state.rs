@@ -22,12 +22,33 @@ pub enum StateError {
     },
     #[error("state file {path} is damaged: {problem} (delete it to start afresh)")]
     Damaged { path: String, problem: String },
+    #[error(
+        "state file {path} exists but cannot be read: {source}; nothing was changed (fix its permissions, or move it away to start afresh)"
+    )]
+    Unreadable {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
     move |source| StateError::Io {
         path: path.display().to_string(),
         source,
+    }
+}
+
+/// A state file's text, or `None` when it does not exist yet. Any other failure (permissions,
+/// a folder in its place, I/O) stops start-up: generating new keys or secrets over files that
+/// exist but cannot be read would silently replace them.
+fn read_if_present(path: &Path) -> Result<Option<String>, StateError> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(StateError::Unreadable {
+            path: path.display().to_string(),
+            source,
+        }),
     }
 }
 
@@ -125,12 +146,12 @@ impl StateDir {
     /// The key ring, with a first RSA-2048 key generated when there is none.
     pub fn keys(&self) -> Result<KeyRing, StateError> {
         let manifest_path = self.root.join("keys/manifest.json");
-        let mut manifest: KeyManifest = match fs::read_to_string(&manifest_path) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| StateError::Damaged {
+        let mut manifest: KeyManifest = match read_if_present(&manifest_path)? {
+            Some(text) => serde_json::from_str(&text).map_err(|e| StateError::Damaged {
                 path: manifest_path.display().to_string(),
                 problem: e.to_string(),
             })?,
-            Err(_) => KeyManifest::default(),
+            None => KeyManifest::default(),
         };
         if manifest.order.is_empty() {
             self.add_key(&mut manifest)?;
@@ -192,12 +213,12 @@ impl StateDir {
         names: &[String],
     ) -> Result<BTreeMap<String, ClientCredentials>, StateError> {
         let path = self.root.join("clients.json");
-        let mut clients: BTreeMap<String, ClientCredentials> = match fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| StateError::Damaged {
+        let mut clients: BTreeMap<String, ClientCredentials> = match read_if_present(&path)? {
+            Some(text) => serde_json::from_str(&text).map_err(|e| StateError::Damaged {
                 path: path.display().to_string(),
                 problem: e.to_string(),
             })?,
-            Err(_) => BTreeMap::new(),
+            None => BTreeMap::new(),
         };
         let mut changed = false;
         for name in names {
@@ -221,5 +242,57 @@ impl StateDir {
             )?;
         }
         Ok(clients)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir() -> PathBuf {
+        std::env::temp_dir().join(format!("organizer-state-{}", random_hex(8)))
+    }
+
+    #[test]
+    fn an_unreadable_client_file_stops_start_up_and_is_not_replaced() {
+        let root = temp_dir();
+        let state = StateDir::open(&root).unwrap();
+        // A folder where the file should be: reading fails with something else than
+        // "not found", as with wrong permissions (which root, running CI, would ignore).
+        fs::create_dir_all(root.join("clients.json")).unwrap();
+        let error = state.clients(&["Organizer SPA".into()]).unwrap_err();
+        assert!(matches!(error, StateError::Unreadable { .. }), "{error}");
+        assert!(error.to_string().contains("clients.json"), "{error}");
+        assert!(root.join("clients.json").is_dir(), "left as it was");
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn an_unreadable_key_manifest_stops_start_up_without_a_new_key() {
+        let root = temp_dir();
+        let state = StateDir::open(&root).unwrap();
+        fs::create_dir_all(root.join("keys/manifest.json")).unwrap();
+        let error = state.keys().map(|_| ()).unwrap_err();
+        assert!(matches!(error, StateError::Unreadable { .. }), "{error}");
+        let pems = fs::read_dir(root.join("keys"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "pem"))
+            })
+            .count();
+        assert_eq!(pems, 0, "no key generated over an unreadable manifest");
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn missing_files_are_created_and_read_back() {
+        let root = temp_dir();
+        let state = StateDir::open(&root).unwrap();
+        let first = state.clients(&["A".into()]).unwrap();
+        assert_eq!(state.clients(&["A".into()]).unwrap(), first);
+        let kid = state.keys().unwrap().active().kid().to_string();
+        assert_eq!(state.keys().unwrap().active().kid(), kid);
+        fs::remove_dir_all(root).unwrap();
     }
 }
