@@ -1,7 +1,7 @@
 # The commands of the README. `make run` runs the system, `make test` runs every test.
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: run test bench seed build lambda-build figures
+.PHONY: run test bench seed build lambda-build figures deploy-check
 
 run:
 	scripts/site-deps.sh
@@ -22,3 +22,7 @@ lambda-build:
 # Prints Lambda sizes and a local cold-start proxy (README, "Lambda functions locally").
 figures:
 	scripts/lambda-figures.sh
+
+# Everything about the deploy path that runs offline (README, "Deploying to AWS").
+deploy-check:
+	scripts/deploy-check.sh
