@@ -2,7 +2,7 @@
 # `make check` is the edit loop (fmt, clippy, the tests that need no DynamoDB Local or browser).
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: run test check bench seed build lambda-build figures
+.PHONY: run test check bench seed build lambda-build figures deploy-check
 
 run:
 	scripts/site-deps.sh
@@ -26,3 +26,7 @@ lambda-build:
 # Prints Lambda sizes and a local cold-start proxy (README, "Lambda functions locally").
 figures:
 	scripts/lambda-figures.sh
+
+# Everything about the deploy path that runs offline (README, "Deploying to AWS").
+deploy-check:
+	scripts/deploy-check.sh

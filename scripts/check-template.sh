@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Validates template.yaml with `sam validate --lint` and `cfn-lint`, both installed from PyPI
-# into the project-local virtualenv .local/venv when missing (offline after that).
+# Validates template.yaml with `sam validate --lint` and `cfn-lint`, then translates it and checks
+# the HTTP API's body (scripts/check-template-api.py, with openapi-spec-validator). The tools are
+# installed from PyPI into the project-local virtualenv .local/venv when missing (offline after).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=.local/venv
-if [ ! -x "$venv/bin/sam" ] || [ ! -x "$venv/bin/cfn-lint" ]; then
-  echo "Installing aws-sam-cli and cfn-lint into $venv ..." >&2
+if [ ! -x "$venv/bin/sam" ] || [ ! -x "$venv/bin/cfn-lint" ] \
+  || ! "$venv/bin/python" -c 'import openapi_spec_validator' 2>/dev/null; then
+  echo "Installing aws-sam-cli, cfn-lint and openapi-spec-validator into $venv ..." >&2
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check aws-sam-cli cfn-lint
+  "$venv/bin/pip" install --quiet --disable-pip-version-check aws-sam-cli cfn-lint openapi-spec-validator
 fi
 export SAM_CLI_TELEMETRY=0
 "$venv/bin/sam" validate --lint --template-file template.yaml
 "$venv/bin/cfn-lint" template.yaml
 AWS_DEFAULT_REGION=us-east-1 "$venv/bin/python" scripts/check-template-api.py template.yaml
-echo "template.yaml: sam validate --lint and cfn-lint passed"
+echo "template.yaml: sam validate --lint, cfn-lint and the API body check passed"

@@ -2,17 +2,27 @@
 # Assembles the SPA for hosting (S3 + CloudFront): site/public, auth0-js at vendor/auth0.min.js,
 # and a config.json for a real tenant. Usage:
 #
-#   scripts/site-bundle.sh OUT_DIR --domain my-tenant.eu.auth0.com --client-id <SPA client id> \
-#       --api-url <ApiUrl output> --site-url <SiteUrl output> [--session-check-seconds 900]
+#   scripts/site-bundle.sh OUT_DIR (--domain my-tenant.eu.auth0.com | --issuer https://login.example.com/) \
+#       --client-id <SPA client id> --api-url <ApiUrl output> --site-url <SiteUrl output> \
+#       [--audience organize] [--session-check-seconds 900]
 #
-# then `aws s3 sync OUT_DIR s3://<SiteBucket>/ --delete --exclude .organizer-site-bundle`.
+# --domain or --issuer: the same value as the stack's Auth0Domain or Issuer parameter. Then
+# `aws s3 sync OUT_DIR s3://<SiteBucket>/ --delete --exclude .organizer-site-bundle` and an
+# invalidation of /* (README, "Deploying to AWS"). Runs on Linux and macOS (bash 3.2, BSD tools).
 set -euo pipefail
-[ $# -ge 1 ] || { sed -n '2,9p' "$0" >&2; exit 2; }
-# OUT_DIR is taken from where the command runs, and it is emptied: only a folder this script
-# made before (it carries a marker), or a new or empty one.
-out=$(realpath -m -- "$1"); shift
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+case "${1:-}" in
+  "" ) usage >&2; exit 2 ;;
+  -h | --help ) usage; exit 0 ;;
+  -* ) echo "error: the first argument is OUT_DIR, a folder to create" >&2; usage >&2; exit 2 ;;
+esac
+command -v python3 >/dev/null || { echo "error: python3 is needed (macOS: xcode-select --install)" >&2; exit 1; }
+# OUT_DIR is taken from where the command runs (an absolute path without GNU's realpath -m,
+# which macOS lacks), and it is emptied: only a folder this script made before (it carries a
+# marker), or a new or empty one.
+out=$(python3 -c 'import os, sys; print(os.path.abspath(sys.argv[1]))' "$1"); shift
 marker=.organizer-site-bundle
-if [ -d "$out" ] && [ -n "$(ls -A -- "$out")" ] && [ ! -f "$out/$marker" ]; then
+if [ -d "$out" ] && [ -n "$(ls -A "$out")" ] && [ ! -f "$out/$marker" ]; then
   echo "error: $out is not empty and was not made by site-bundle.sh; choose a new folder" >&2
   exit 2
 fi
@@ -25,15 +35,34 @@ from urllib.parse import urlparse
 
 path = sys.argv[1]
 p = argparse.ArgumentParser(prog="site-bundle.sh OUT_DIR")
-p.add_argument("--domain", required=True, help="the Auth0 tenant's domain, e.g. my-tenant.eu.auth0.com")
+tenant = p.add_mutually_exclusive_group(required=True)
+tenant.add_argument("--domain", help="the Auth0 tenant's domain, as the stack's Auth0Domain, e.g. my-tenant.eu.auth0.com")
+tenant.add_argument("--issuer", help="the issuer URL, as the stack's Issuer, e.g. https://login.example.com/")
 p.add_argument("--client-id", required=True, help="the SPA's client id in that tenant")
 p.add_argument("--api-url", required=True, help="the stack's ApiUrl output")
 p.add_argument("--site-url", required=True, help="the stack's SiteUrl output")
-p.add_argument("--audience", default="organize")
+p.add_argument("--audience", default="organize", help="the logical API's identifier (default: organize)")
 p.add_argument("--session-check-seconds", type=int, default=900)
 a = p.parse_args(sys.argv[2:])
-if not re.fullmatch(r"[A-Za-z0-9.-]+", a.domain):
-    p.error("--domain is a host name without scheme or path, e.g. my-tenant.eu.auth0.com")
+# The same rules as the template's Auth0Domain and Issuer parameters.
+host = r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?[.])+[a-z]{2,63}"
+overrides = None
+if a.domain is not None:
+    if not re.fullmatch(host, a.domain):
+        p.error("--domain is a lower-case host name without scheme or path, e.g. my-tenant.eu.auth0.com")
+    domain = a.domain
+else:
+    u = urlparse(a.issuer)
+    if u.scheme != "https" or not u.netloc or not a.issuer.endswith("/") or u.query or u.fragment:
+        p.error("--issuer is an https URL ending with '/', e.g. https://login.example.com/")
+    if u.path == "/":
+        # auth0-js derives exactly this issuer (https://<domain>/) and its JWKS from a domain.
+        domain = u.netloc
+    else:
+        # An issuer with a path: auth0-js takes the base URL as its domain, and is told the
+        # issuer and the JWKS location (as the local stack does for the dev tenant).
+        domain = a.issuer.rstrip("/")
+        overrides = {"__token_issuer": a.issuer, "__jwks_uri": a.issuer + ".well-known/jwks.json"}
 for name, url in (("--api-url", a.api_url), ("--site-url", a.site_url)):
     u = urlparse(url)
     if u.scheme != "https" or not u.netloc:
@@ -42,7 +71,7 @@ if a.session_check_seconds < 60:
     p.error("--session-check-seconds below 60 would hit Auth0's rate limits; Auth0 advises 900")
 site = a.site_url.rstrip("/")
 config = {
-    "domain": a.domain,
+    "domain": domain,
     "clientID": a.client_id,
     "audience": a.audience,
     "scope": "openid profile email read:contacts read:calendar",
@@ -51,10 +80,14 @@ config = {
     "apiBaseUrl": a.api_url.rstrip("/"),
     "sessionCheckSeconds": a.session_check_seconds,
 }
+if overrides:
+    config["overrides"] = overrides
 with open(path, "w") as f:
     json.dump(config, f, indent=2)
     f.write("\n")
 PY
+# --help printed the options and wrote no configuration: nothing to bundle.
+[ -s "$config" ] || exit 0
 scripts/site-deps.sh
 rm -rf "$out"
 mkdir -p "$out/vendor"

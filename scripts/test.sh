@@ -52,4 +52,8 @@ rm -rf "$E2E_ARTIFACTS"
 (cd site && npm test --silent) || status=$?
 echo "screenshots and the stack's log: $E2E_ARTIFACTS"
 
+# Last, so that its check of the README's `cargo run -- seed` flags finds the local tool built.
+step "deploy check (template, parameters and rules, checkov, site bundle, README's deploy commands)"
+scripts/deploy-check.sh || status=$?
+
 exit "$status"
