@@ -49,6 +49,12 @@
     return node;
   }
 
+  /** Replaces a node's children, leaving out the null/false/undefined of optional parts (given
+   * to replaceChildren as such, they become the text "null"). */
+  function fill(node, ...children) {
+    node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  }
+
   const main = () => document.getElementById('app');
   const account = () => document.getElementById('account');
 
@@ -65,8 +71,8 @@
   function showFatal(title, detail) {
     generation += 1;
     setState('error');
-    account().replaceChildren();
-    main().replaceChildren(
+    fill(account());
+    fill(main(),
       h('section', { class: 'card notice error', role: 'alert' }, h('h2', {}, title), h('p', {}, detail)),
     );
   }
@@ -74,8 +80,8 @@
   function showSignedOut(notice) {
     generation += 1;
     setState('signed-out');
-    account().replaceChildren(h('button', { type: 'button', class: 'primary', onclick: () => login() }, 'Log in'));
-    main().replaceChildren(
+    fill(account(), h('button', { type: 'button', class: 'primary', onclick: () => login() }, 'Log in'));
+    fill(main(),
       notice
         ? h('section', { class: `card notice ${notice.kind}`, role: notice.kind === 'error' ? 'alert' : 'status', 'data-notice': notice.code },
             h('h2', {}, notice.title), h('p', {}, notice.text))
@@ -92,11 +98,11 @@
     generation += 1;
     setState('signed-in');
     const who = session.profile || {};
-    account().replaceChildren(
+    fill(account(),
       h('span', { class: 'who', 'data-testid': 'user-name' }, who.name || who.email || who.sub || 'Signed in'),
       h('button', { type: 'button', onclick: () => logout() }, 'Log out'),
     );
-    main().replaceChildren(
+    fill(main(),
       h('section', { class: 'card grants', 'aria-labelledby': 'grants-title' },
         h('h2', { id: 'grants-title' }, 'Permissions granted to Organizer'),
         session.scopes.length
@@ -119,7 +125,7 @@
     if (!node || view.generation !== generation) return;
     node.dataset.state = state;
     node.setAttribute('aria-busy', state === 'loading' ? 'true' : 'false');
-    node.replaceChildren(panelTitle(panel), ...content.filter(Boolean));
+    fill(node, panelTitle(panel), ...content.filter(Boolean));
     // The button the user pressed is gone: keep keyboard focus in the panel.
     if (focus) node.querySelector('h2').focus();
   }
@@ -212,9 +218,9 @@
           h('button', { type: 'button', onclick: () => login({ prompt: 'consent', scope: withScope(panel.scope) }) }, `Allow ${panel.what} access`)], { focus });
         return;
       }
-      const code = /^[a-z_]{1,64}$/.test(text(body && body.error)) ? body.error : `HTTP ${response.status}`;
+      const code = /^[a-z_]{1,64}$/.test(text(body && body.error)) ? `: ${body.error}` : '';
       fillPanel(panel, view, 'error', [
-        h('p', { class: 'status error', role: 'alert' }, `The ${panel.what} service answered ${response.status} (${code}). Try again in a moment.`),
+        h('p', { class: 'status error', role: 'alert' }, `The ${panel.what} service answered with an error (HTTP ${response.status}${code}). Try again in a moment.`),
         h('button', { type: 'button', onclick: retry }, 'Retry')], { focus });
     } catch {
       fillPanel(panel, view, 'error', [

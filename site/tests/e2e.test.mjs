@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { PASSWORD, freshBrowser, screenshot, startStack } from './harness.mjs';
+import { PASSWORD, freshBrowser, screenshot, startStack, visibleText } from './harness.mjs';
 
 // Short only here: the app's default is Auth0's advice, 15 minutes.
 const POLL_SECONDS = 2;
@@ -107,6 +107,15 @@ test('log in, consent, both APIs; reload stays signed in silently; logout in ano
     const problems = watchProblems(page);
     await page.goto(stack.site);
     await signedOut(page);
+    // Exactly what the signed-out page says, nothing more (a stray "null" was once above it).
+    assert.deepEqual(await visibleText(page), [
+      'Organizer',
+      'Log in',
+      'Your contacts and calendar, one sign-in',
+      'Organizer reads your contacts and your calendar from two services that share one sign-in. '
+        + 'Log in to see them; you will be asked to allow Organizer to read them the first time.',
+      'Log in',
+    ]);
     await screenshot(page, '01-signed-out');
 
     await logIn(page, 'alice');
@@ -384,7 +393,10 @@ test('hostile or broken answers and links are shown as text, never as markup', a
     assert.equal(await page.evaluate(() => window.__pwned), undefined);
     const calendar = await panel(page, 'calendar');
     assert.equal(calendar.state, 'error');
-    assert.match(await calendar.node.textContent(), /answered 403/);
+    assert.equal(
+      await calendar.node.locator('p.status').textContent(),
+      'The calendar service answered with an error (HTTP 403). Try again in a moment.',
+    );
 
     // Answers that are not lists: an error state, not a stuck "Loading".
     await browser.unroute(contactsApi);

@@ -162,6 +162,40 @@ export async function freshBrowser() {
   return context;
 }
 
+/**
+ * Text a user would see that no view put there on purpose: words sitting directly in a layout
+ * container (the `null` that `replaceChildren(null)` writes), or a value the code failed to
+ * turn into words (`undefined`, `null`, `NaN`, `[object Object]`) anywhere on the page. Pages of
+ * the dev tenant are checked too.
+ */
+export async function strayText(page) {
+  return page.evaluate(() => {
+    const found = [];
+    const containers = document.querySelectorAll('body, header, main, #app, #account, section, .panels, form, ul, ol');
+    for (const node of containers) {
+      for (const child of node.childNodes) {
+        if (child.nodeType === Node.TEXT_NODE && child.textContent.trim()) found.push(`"${child.textContent.trim()}" directly in <${node.tagName.toLowerCase()}>`);
+      }
+    }
+    for (const line of (document.body?.innerText || '').split('\n')) {
+      if (/(^|\s)(undefined|null|NaN)(\s|$)|\[object Object\]/.test(line)) found.push(`"${line.trim()}"`);
+    }
+    return found;
+  });
+}
+
+/**
+ * Saves a screenshot of the page as it is, after checking it shows no stray text (see
+ * strayText): every screenshot the tests write has been read for it.
+ */
 export async function screenshot(page, name) {
+  const stray = await strayText(page);
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  if (stray.length) throw new Error(`${name}: stray text on the page: ${stray.join('; ')}`);
+}
+
+/** The page's visible text, lines trimmed, empty lines dropped: what a user reads. */
+export async function visibleText(page) {
+  const text = await page.evaluate(() => document.body.innerText);
+  return text.split('\n').map((l) => l.trim()).filter(Boolean);
 }
