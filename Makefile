@@ -2,7 +2,7 @@
 # `make check` is the edit loop (fmt, clippy, the tests that need no DynamoDB Local or browser).
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: run test check bench seed build lambda-build figures deploy-check
+.PHONY: run test check bench seed build lambda-build figures deploy-check soak
 
 run:
 	scripts/site-deps.sh
@@ -30,3 +30,7 @@ figures:
 # Everything about the deploy path that runs offline (README, "Deploying to AWS").
 deploy-check:
 	scripts/deploy-check.sh
+
+# The local stack under load for 60 s: req/s, p99, non-2xx answers, RSS before and after.
+soak:
+	scripts/soak.sh

@@ -69,6 +69,24 @@ enum Command {
         #[arg(long, env = "ORGANIZER_STATE_DIR", default_value = ".state")]
         state_dir: PathBuf,
     },
+    /// Access tokens for load tests: one per made-up user, signed by the dev tenant's key.
+    Tokens {
+        /// How many users (and tokens).
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        count: u32,
+        /// The issuer the tokens name: the running dev tenant's.
+        #[arg(long, default_value = "http://localhost:4000/")]
+        issuer: String,
+        /// Seconds the tokens stay valid.
+        #[arg(long, default_value_t = 3600)]
+        lifetime: u64,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, env = "ORGANIZER_TENANT_FILE", default_value = "tenant.yaml")]
+        tenant_file: PathBuf,
+        #[arg(long, env = "ORGANIZER_STATE_DIR", default_value = ".state")]
+        state_dir: PathBuf,
+    },
     /// The dev tenant's signing keys.
     Keys {
         #[command(subcommand)]
@@ -210,6 +228,35 @@ async fn main() -> ExitCode {
                         "wrote {} events; tokens expire, run this again when they do",
                         files.len()
                     );
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some(Command::Tokens {
+            count,
+            issuer,
+            lifetime,
+            out,
+            tenant_file,
+            state_dir,
+        }) => {
+            eprintln!("signing {count} tokens ...");
+            let result = TenantFile::load(&tenant_file)
+                .map_err(|e| e.to_string())
+                .and_then(|file| {
+                    let state = StateDir::open(&state_dir).map_err(|e| e.to_string())?;
+                    Tenant::load(issuer, file, &state).map_err(|e| e.to_string())
+                })
+                .and_then(|tenant| {
+                    organizer_local::load::write_tokens(&tenant, count as usize, lifetime, &out)
+                });
+            match result {
+                Ok(audience) => {
+                    eprintln!("wrote {count} tokens for {audience} to {}", out.display());
                     ExitCode::SUCCESS
                 }
                 Err(error) => {

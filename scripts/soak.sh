@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# `make soak`: the local stack (release build, in-memory store, request logging at info) under
+# load, not a test: it prints, never asserts. For DURATION (60 s) at CONNECTIONS (64), requests
+# alternate GET /contacts and GET /calendar with tokens rotating among USERS (1,000) users;
+# prints req/s, p99, the count of non-2xx answers, and the stack's RSS before and after.
+# Needs wrk (apt-get install wrk).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+duration="${DURATION:-60}" connections="${CONNECTIONS:-64}" users="${USERS:-1000}"
+command -v wrk >/dev/null || { echo "error: wrk is needed for the soak (apt-get install wrk)" >&2; exit 1; }
+target="${CARGO_TARGET_DIR:-target}"
+
+echo "==> cargo build --release -p organizer-local" >&2
+cargo build --release --quiet -p organizer-local
+bin="$target/release/organizer"
+
+work=$(mktemp -d)
+tenant_port=$(free_port) api_port=$(free_port) site_port=$(free_port) site2_port=$(free_port)
+"$bin" serve --tenant-port "$tenant_port" --api-port "$api_port" --site-port "$site_port" \
+  --second-site-port "$site2_port" --state-dir "$work/state" >"$work/stack.log" 2>&1 &
+pid=$!
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 1 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$api_port") 2>/dev/null && break
+  kill -0 "$pid" 2>/dev/null || { cat "$work/stack.log" >&2; echo "error: the stack exited" >&2; exit 1; }
+  sleep 0.2
+done
+"$bin" tokens --count "$users" --issuer "http://localhost:$tenant_port/" --state-dir "$work/state" \
+  --out "$work/tokens.txt"
+
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
+# A short warm-up, so "before" is the stack as it serves, not as it started.
+wrk -t2 -c"$connections" -d5s -s scripts/soak.lua "http://localhost:$api_port" -- "$work/tokens.txt" >/dev/null
+before=$(rss)
+echo "==> wrk -t2 -c$connections -d${duration}s, $users users" >&2
+out=$(wrk -t2 -c"$connections" -d"${duration}s" --latency -s scripts/soak.lua "http://localhost:$api_port" -- "$work/tokens.txt")
+after=$(rss)
+echo "$out" >&2
+requests=$(echo "$out" | awk '/requests in/ {print $1}')
+rps=$(echo "$out" | awk '/^Requests\/sec/ {print $2}')
+p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+non2xx=$(echo "$out" | awk '/Non-2xx or 3xx responses/ {print $5}')
+errors=$(echo "$out" | awk '/Socket errors/ {print}')
+printf '\nsoak: %s s, %s connections, tokens of %s users, request logging on (info)\n' "$duration" "$connections" "$users"
+printf '  requests       %s\n' "$requests"
+printf '  req/s          %s\n' "$rps"
+printf '  p99            %s\n' "$p99"
+printf '  non-2xx        %s\n' "${non2xx:-0}"
+[ -n "$errors" ] && printf '  %s\n' "$errors"
+python3 - "$before" "$after" <<'PY'
+import sys
+before, after = (int(x) for x in sys.argv[1:3])
+print(f"  RSS before     {before / 1024:.1f} MB")
+print(f"  RSS after      {after / 1024:.1f} MB   ({(after - before) / before * 100:+.1f} %, goal < +10 %)")
+PY
