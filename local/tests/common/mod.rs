@@ -1,5 +1,14 @@
-//! Starting the local stack in tests: free ports, a fresh state folder, the repository's files.
-#![allow(dead_code, clippy::expect_used)]
+//! Helpers of the integration tests.
+//!
+//! - here: the repository's files, fresh folders and free ports, and the local stack started on
+//!   them (for the tests that need real sockets: flows, restarts, the API and the site);
+//! - [`in_process`]: the dev tenant's router answering requests in process, without sockets
+//!   (for the validation of parameters);
+//! - [`oauth`]: building authorization requests and reading the tenant's answers.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod in_process;
+pub mod oauth;
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +21,32 @@ pub fn repo() -> PathBuf {
 /// A folder no other test uses.
 pub fn temp_dir(prefix: &str) -> PathBuf {
     std::env::temp_dir().join(format!("{prefix}-{}", uuid::Uuid::new_v4().simple()))
+}
+
+/// The repository's `tenant.yaml` changed by `edit`, written to a fresh folder; returns its path.
+pub fn edited_tenant_file(edit: impl FnOnce(String) -> String) -> PathBuf {
+    let yaml = std::fs::read_to_string(repo().join("tenant.yaml")).expect("tenant.yaml");
+    let dir = temp_dir("organizer-tenant");
+    std::fs::create_dir_all(&dir).expect("a fresh folder");
+    let path = dir.join("tenant.yaml");
+    std::fs::write(&path, edit(yaml)).expect("write tenant.yaml");
+    path
+}
+
+/// The redirect URI of [`with_web_app`]'s client.
+pub const WEB_APP_CALLBACK: &str = "http://127.0.0.1:8080/cb";
+
+/// Adds a confidential web app ([`oauth::WEB_APP`]) on another origin, which is not an Allowed Web
+/// Origin of anything, to a `tenant.yaml`.
+pub fn with_web_app(yaml: String) -> String {
+    yaml.replace(
+        "\nclientGrants:",
+        &format!(
+            "  - name: {}\n    app_type: regular_web\n    callbacks:\n      - {WEB_APP_CALLBACK}\n    \
+             grant_types:\n      - authorization_code\n      - implicit\n    token_endpoint_auth_method: client_secret_post\n\nclientGrants:",
+            oauth::WEB_APP
+        ),
+    )
 }
 
 /// The stack with a given tenant file, state folder and tenant port (0: any free port).
