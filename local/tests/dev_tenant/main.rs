@@ -10,3 +10,4 @@
 mod common;
 
 mod authorize_parameters;
+mod token_parameters;
