@@ -83,8 +83,16 @@ impl TenantApp {
     }
 
     pub async fn get(&self, uri: &str) -> Answer {
-        self.send(Request::get(uri).body(Body::empty()).unwrap())
-            .await
+        self.get_with(uri, &[]).await
+    }
+
+    /// A GET with more headers.
+    pub async fn get_with(&self, uri: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut request = Request::get(uri);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
     }
 
     /// `GET /authorize` with the SPA's sign-in ([`authorize_query`]) changed by `extra`.

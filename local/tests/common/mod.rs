@@ -4,9 +4,14 @@
 //!   them (for the tests that need real sockets: flows, restarts, the API and the site);
 //! - [`in_process`]: the dev tenant's router answering requests in process, without sockets
 //!   (for the validation of parameters);
-//! - [`oauth`]: building authorization requests and reading the tenant's answers.
+//! - [`oauth`]: building authorization requests and reading the tenant's answers;
+//! - [`browser`]: a browser over real HTTP (cookies kept, redirects looked at one by one) and
+//!   the sign-in it runs;
+//! - [`api`]: the machine-to-machine client's tokens, and calls to the API.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod api;
+pub mod browser;
 pub mod in_process;
 pub mod oauth;
 
@@ -69,6 +74,13 @@ pub async fn start_stack(tenant_file: &Path, state_dir: PathBuf, tenant_port: u1
 /// The repository's stack on free ports with a fresh state folder.
 pub async fn stack() -> RunningStack {
     start_stack(&repo().join("tenant.yaml"), temp_dir("organizer-test"), 0).await
+}
+
+/// The repository's stack plus the web app of [`with_web_app`].
+pub async fn stack_with_web_app() -> RunningStack {
+    let tenant_file = edited_tenant_file(with_web_app);
+    let state_dir = tenant_file.parent().expect("its folder").join("state");
+    start_stack(&tenant_file, state_dir, 0).await
 }
 
 /// A port that was free a moment ago (the issuer, and so `iss`, includes the port, so a

@@ -1,13 +1,22 @@
 //! The dev tenant as the applications and a browser meet it, one module per behaviour.
 //!
 //! The validation of parameters runs in process against the tenant's router
-//! (`common::in_process`, no sockets); flows that need a browser's cookies, the API or a
-//! restart run over real HTTP against the local stack (`common::browser`).
+//! (`common::in_process`, no sockets); flows that need a browser's cookies or the API run over
+//! real HTTP against the local stack (`common::browser`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
 
 #[path = "../common/mod.rs"]
 mod common;
 
+mod authorization_code;
 mod authorize_parameters;
+mod consent;
+mod discovery;
+mod id_token;
+mod implicit_flow;
+mod login;
+mod logout;
+mod silent_authentication;
 mod token_parameters;
+mod userinfo;
