@@ -73,7 +73,12 @@ pub async fn start_stack(tenant_file: &Path, state_dir: PathBuf, tenant_port: u1
 
 /// The repository's stack on free ports with a fresh state folder.
 pub async fn stack() -> RunningStack {
-    start_stack(&repo().join("tenant.yaml"), temp_dir("organizer-test"), 0).await
+    stack_with_state(temp_dir("organizer-test"), 0).await
+}
+
+/// The repository's stack with a given state folder and tenant port (a restart keeps both).
+pub async fn stack_with_state(state_dir: PathBuf, tenant_port: u16) -> RunningStack {
+    start_stack(&repo().join("tenant.yaml"), state_dir, tenant_port).await
 }
 
 /// The repository's stack plus the web app of [`with_web_app`].

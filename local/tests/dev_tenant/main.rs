@@ -18,5 +18,6 @@ mod implicit_flow;
 mod login;
 mod logout;
 mod silent_authentication;
+mod tenant_file;
 mod token_parameters;
 mod userinfo;
