@@ -37,7 +37,7 @@ impl TenantApp {
 
     pub fn from_file(tenant_file: &Path) -> Self {
         let file = TenantFile::load(tenant_file).expect("tenant.yaml loads");
-        let state = StateDir::open(super::temp_dir("organizer-router")).expect("a state folder");
+        let state = StateDir::open(super::fresh_state()).expect("a state folder");
         let tenant = Arc::new(Tenant::load(ISSUER.into(), file, &state).expect("the tenant loads"));
         Self {
             router: router(tenant.clone()),

@@ -16,7 +16,11 @@ pub mod in_process;
 pub mod oauth;
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
+use organizer_local::tenant::Tenant;
+use organizer_local::tenant::config::TenantFile;
+use organizer_local::tenant::state::StateDir;
 use organizer_local::{RunningStack, StackOptions, StoreChoice, start};
 
 pub fn repo() -> PathBuf {
@@ -26,6 +30,60 @@ pub fn repo() -> PathBuf {
 /// A folder no other test uses.
 pub fn temp_dir(prefix: &str) -> PathBuf {
     std::env::temp_dir().join(format!("{prefix}-{}", uuid::Uuid::new_v4().simple()))
+}
+
+/// A state folder of its own for one tenant, with a signing key, client credentials and the
+/// default user already in it: a copy of one made once per build of the test binary. Making
+/// them (an RSA key, an argon2 hash, files synced to disk) costs a tenant about 0.1 s, which
+/// every test would pay otherwise. Tests of what a fresh state folder becomes use
+/// [`temp_dir`].
+pub fn fresh_state() -> PathBuf {
+    let dir = temp_dir("organizer-test");
+    copy_dir(state_template(), &dir);
+    dir
+}
+
+/// The state folder [`fresh_state`] copies, made by loading the repository's tenant once. Its
+/// name carries the test binary's build time, so a rebuild makes a new one; test processes
+/// racing to make it each make their own and the first rename wins.
+fn state_template() -> &'static Path {
+    static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let exe = std::env::current_exe().expect("the test binary");
+        let built = exe
+            .metadata()
+            .and_then(|m| m.modified())
+            .expect("its build time")
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_nanos();
+        let name = exe.file_name().expect("its name").to_string_lossy();
+        let template = std::env::temp_dir().join(format!("organizer-state-{name}-{built}"));
+        if !template.exists() {
+            let making = temp_dir("organizer-state-making");
+            let state = StateDir::open(&making).expect("a state folder");
+            let file = TenantFile::load(&repo().join("tenant.yaml")).expect("tenant.yaml loads");
+            Tenant::load("http://localhost/".into(), file, &state).expect("the tenant loads");
+            if std::fs::rename(&making, &template).is_err() {
+                // Another test process made it first.
+                let _ = std::fs::remove_dir_all(&making);
+            }
+        }
+        template
+    })
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("a fresh folder");
+    for entry in std::fs::read_dir(from).expect("the template") {
+        let entry = entry.expect("an entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("its type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("a copy");
+        }
+    }
 }
 
 /// The repository's `tenant.yaml` changed by `edit`, written to a fresh folder; returns its path.
@@ -73,7 +131,7 @@ pub async fn start_stack(tenant_file: &Path, state_dir: PathBuf, tenant_port: u1
 
 /// The repository's stack on free ports with a fresh state folder.
 pub async fn stack() -> RunningStack {
-    stack_with_state(temp_dir("organizer-test"), 0).await
+    stack_with_state(fresh_state(), 0).await
 }
 
 /// The repository's stack with a given state folder and tenant port (a restart keeps both).
@@ -83,9 +141,7 @@ pub async fn stack_with_state(state_dir: PathBuf, tenant_port: u16) -> RunningSt
 
 /// The repository's stack plus the web app of [`with_web_app`].
 pub async fn stack_with_web_app() -> RunningStack {
-    let tenant_file = edited_tenant_file(with_web_app);
-    let state_dir = tenant_file.parent().expect("its folder").join("state");
-    start_stack(&tenant_file, state_dir, 0).await
+    start_stack(&edited_tenant_file(with_web_app), fresh_state(), 0).await
 }
 
 /// A port that was free a moment ago (the issuer, and so `iss`, includes the port, so a
