@@ -1,6 +1,7 @@
 //! The dev tenant in process: its router, built from a `tenant.yaml` and a fresh state folder,
 //! answers requests sent with `tower::ServiceExt::oneshot` (as axum's examples test), without
-//! sockets. For the validation of parameters; flows run over real HTTP (the parent module).
+//! sockets. For what one request shows (the validation of parameters, answers without a
+//! session); flows run over real HTTP (the parent module).
 
 use std::net::SocketAddr;
 use std::path::Path;

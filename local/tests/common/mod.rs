@@ -1,9 +1,10 @@
 //! Helpers of the integration tests.
 //!
-//! - here: the repository's files, fresh folders and free ports, and the local stack started on
-//!   them (for the tests that need real sockets: flows, restarts, the API and the site);
+//! - here: the repository's files, fresh folders and state folders, free ports, and the local
+//!   stack started on them (for the tests that need real sockets: flows through a browser's
+//!   cookies, restarts, the API and the site);
 //! - [`in_process`]: the dev tenant's router answering requests in process, without sockets
-//!   (for the validation of parameters);
+//!   (for what one request shows: the validation of parameters, answers without a session);
 //! - [`oauth`]: building authorization requests and reading the tenant's answers;
 //! - [`browser`]: a browser over real HTTP (cookies kept, redirects looked at one by one) and
 //!   the sign-in it runs;

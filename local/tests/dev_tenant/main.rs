@@ -1,6 +1,7 @@
 //! The dev tenant as the applications and a browser meet it, one module per behaviour.
 //!
-//! The validation of parameters runs in process against the tenant's router
+//! What one request shows (the validation of the parameters of /authorize and /oauth/token,
+//! answers without a session) runs in process against the tenant's router
 //! (`common::in_process`, no sockets); flows that need a browser's cookies or the API run over
 //! real HTTP against the local stack (`common::browser`).
 
