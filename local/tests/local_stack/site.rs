@@ -1,0 +1,150 @@
+//! The static site: its pages, each site's `config.json` for its own SPA client, the app and
+//! auth0-js, and nothing else of the site's folder.
+
+use organizer_local::{StackOptions, StoreChoice, start};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::common::{edited_tenant_file, free_port, repo, stack};
+
+#[tokio::test]
+async fn the_pages_are_served_with_no_referrer_and_a_missing_one_is_a_404() {
+    let stack = stack().await;
+    for page in ["/", "/callback.html"] {
+        let response = reqwest::get(format!("{}{page}", stack.site_url))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{page}");
+        assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+    }
+    assert_eq!(
+        reqwest::get(format!("{}/nothing.html", stack.site_url))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    stack.stop().await;
+}
+
+/// Each site serves the config of the SPA client that lists its origin: two ports, two
+/// applications of one tenant; a port no client lists gets a 404 that says so.
+#[tokio::test]
+async fn each_site_serves_the_config_of_its_own_client() {
+    let (first, second) = (free_port(), free_port());
+    let tenant_file = edited_tenant_file(|yaml| {
+        yaml.replace(
+            "http://localhost:3000",
+            &format!("http://localhost:{first}"),
+        )
+        .replace(
+            "http://localhost:3002",
+            &format!("http://localhost:{second}"),
+        )
+    });
+    let state_dir = tenant_file.parent().unwrap().join("state");
+    let stack = start(StackOptions {
+        tenant_port: 0,
+        api_port: 0,
+        site_port: first,
+        extra_site_ports: vec![second, 0],
+        session_check_seconds: 30,
+        tenant_file,
+        state_dir,
+        site_dir: repo().join("site"),
+        store: StoreChoice::Memory,
+    })
+    .await
+    .unwrap();
+    assert_eq!(stack.site_urls.len(), 3);
+    let mut ids = Vec::new();
+    for (url, name) in stack.site_urls[..2]
+        .iter()
+        .zip(["Organizer SPA", "Organizer SPA (second app)"])
+    {
+        let response = reqwest::get(format!("{url}/config.json")).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+        assert!(
+            csp.contains(&format!("frame-src {}", stack.tenant_url)),
+            "{csp}"
+        );
+        let config: Value = response.json().await.unwrap();
+        let client = stack.tenant.client_by_name(name).unwrap();
+        assert_eq!(config["clientID"], client.id.as_str());
+        assert_eq!(config["clientName"], name);
+        assert_eq!(config["domain"], stack.tenant_url.as_str());
+        assert_eq!(config["audience"], "organize");
+        assert_eq!(
+            config["scope"],
+            "openid profile email read:contacts read:calendar"
+        );
+        assert_eq!(config["redirectUri"], format!("{url}/callback.html"));
+        assert_eq!(config["apiBaseUrl"], stack.api_url.as_str());
+        assert_eq!(config["sessionCheckSeconds"], 30);
+        assert_eq!(
+            config["overrides"]["__token_issuer"],
+            format!("{}/", stack.tenant_url)
+        );
+        assert!(
+            !config.to_string().contains(&client.secret) || client.secret.is_empty(),
+            "no secret in config.json"
+        );
+        ids.push(client.id.clone());
+    }
+    assert_ne!(ids[0], ids[1]);
+    let unlisted = reqwest::get(format!("{}/config.json", stack.site_urls[2]))
+        .await
+        .unwrap();
+    assert_eq!(unlisted.status(), StatusCode::NOT_FOUND);
+    let body: Value = unlisted.json().await.unwrap();
+    assert_eq!(body["error"], "not_configured");
+    stack.stop().await;
+}
+
+/// The app and auth0-js (from npm, installed by scripts/site-deps.sh) are served.
+#[tokio::test]
+async fn the_app_and_auth0_js_are_served() {
+    let stack = stack().await;
+    let app = reqwest::get(format!("{}/app.js", stack.site_url))
+        .await
+        .unwrap();
+    assert_eq!(app.status(), StatusCode::OK);
+    let vendor = reqwest::get(format!("{}/vendor/auth0.min.js", stack.site_url))
+        .await
+        .unwrap();
+    assert_eq!(
+        vendor.status(),
+        StatusCode::OK,
+        "auth0-js is served; if missing run scripts/site-deps.sh"
+    );
+    stack.stop().await;
+}
+
+/// Nothing of the npm folder is reachable; hostile paths are 404s, never 500s.
+#[tokio::test]
+async fn nothing_else_of_the_site_folder_is_reachable() {
+    let stack = stack().await;
+    let long_name = format!("/{}", "a".repeat(300));
+    let long_path = "/a".repeat(2000);
+    for path in [
+        "/node_modules/auth0-js/package.json",
+        "/package.json",
+        "/tests/harness.mjs",
+        "/..%2f..%2fCargo.toml",
+        "/vendor/../package.json",
+        long_name.as_str(),
+        long_path.as_str(),
+    ] {
+        let r = reqwest::get(format!("{}{path}", stack.site_url))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    stack.stop().await;
+}
