@@ -26,6 +26,9 @@ pub enum TenantFileError {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct TenantFile {
+    /// Tenant settings (`tenant:`), with Auth0's defaults when absent.
+    #[serde(default)]
+    pub tenant: TenantSettings,
     #[serde(rename = "resourceServers", default)]
     pub resource_servers: Vec<ResourceServer>,
     #[serde(default)]
@@ -34,6 +37,33 @@ pub struct TenantFile {
     pub client_grants: Vec<ClientGrant>,
     #[serde(default)]
     pub databases: Vec<Database>,
+}
+
+/// The `tenant:` section, as the Deploy CLI names Auth0's tenant settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TenantSettings {
+    /// Hours a session lasts from sign-in, however often used. Auth0's default: 168 (7 days).
+    #[serde(default = "week_in_hours")]
+    pub session_lifetime: f64,
+    /// Hours a session lasts without use. Auth0's default: 72 (3 days).
+    #[serde(default = "three_days_in_hours")]
+    pub idle_session_lifetime: f64,
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        Self {
+            session_lifetime: week_in_hours(),
+            idle_session_lifetime: three_days_in_hours(),
+        }
+    }
+}
+
+fn week_in_hours() -> f64 {
+    168.0
+}
+fn three_days_in_hours() -> f64 {
+    72.0
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -80,7 +110,17 @@ impl ClientSpec {
     /// Public clients (SPAs) have no secret to keep: `app_type: spa` or
     /// `token_endpoint_auth_method: none`.
     pub fn is_confidential(&self) -> bool {
-        self.token_endpoint_auth_method.as_deref() != Some("none") && self.app_type != "spa"
+        self.auth_method() != "none"
+    }
+
+    /// How the client authenticates at the token endpoint: `token_endpoint_auth_method`, or
+    /// Auth0's default (`none` for SPAs, `client_secret_post` otherwise).
+    pub fn auth_method(&self) -> &str {
+        match self.token_endpoint_auth_method.as_deref() {
+            Some(method) => method,
+            None if self.app_type == "spa" => "none",
+            None => "client_secret_post",
+        }
     }
 
     /// Whether `grant_types` lists `grant_type`.
@@ -141,6 +181,17 @@ impl TenantFile {
                     .into(),
             );
         }
+        for (name, hours) in [
+            ("session_lifetime", self.tenant.session_lifetime),
+            ("idle_session_lifetime", self.tenant.idle_session_lifetime),
+        ] {
+            // At most ten years: a Duration of more overflows nothing, but nobody means it.
+            if !(hours.is_finite() && hours > 0.0 && hours <= 87_600.0) {
+                return Err(format!(
+                    "tenant.{name}: {hours} is not a number of hours above 0"
+                ));
+            }
+        }
         for api in &self.resource_servers {
             if api.signing_alg != "RS256" {
                 return Err(format!(
@@ -152,6 +203,22 @@ impl TenantFile {
         for (i, c) in self.clients.iter().enumerate() {
             if self.clients[..i].iter().any(|o| o.name == c.name) {
                 return Err(format!("two clients are named {:?}", c.name));
+            }
+            if !matches!(
+                c.auth_method(),
+                "none" | "client_secret_post" | "client_secret_basic"
+            ) {
+                return Err(format!(
+                    "client {:?}: token_endpoint_auth_method {:?} is not supported (none, client_secret_post, client_secret_basic)",
+                    c.name,
+                    c.auth_method()
+                ));
+            }
+            if c.app_type == "spa" && c.auth_method() != "none" {
+                return Err(format!(
+                    "client {:?}: a spa cannot keep a secret; use token_endpoint_auth_method: none",
+                    c.name
+                ));
             }
             if !c.is_confidential() && c.allows_grant("client_credentials") {
                 return Err(format!(
@@ -172,6 +239,16 @@ impl TenantFile {
                     return Err(format!(
                         "client {:?}: {url:?} is not an http(s) URL",
                         c.name
+                    ));
+                }
+            }
+        }
+        for d in &self.databases {
+            for name in &d.enabled_clients {
+                if !self.clients.iter().any(|c| &c.name == name) {
+                    return Err(format!(
+                        "database {:?}: enabled_clients names an unknown client {name:?}",
+                        d.name
                     ));
                 }
             }
@@ -209,6 +286,14 @@ impl TenantFile {
         self.resource_servers
             .iter()
             .find(|r| r.identifier == identifier)
+    }
+
+    /// Whether a database connection of the file lists this client (by name) in
+    /// `enabled_clients`: only then may the client sign users in.
+    pub fn connection_enabled_for(&self, client_name: &str) -> bool {
+        self.databases
+            .iter()
+            .any(|d| d.enabled_clients.iter().any(|c| c == client_name))
     }
 
     pub fn grant(&self, client_name: &str, audience: &str) -> Option<&ClientGrant> {

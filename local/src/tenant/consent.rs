@@ -68,7 +68,7 @@ pub async fn submit(
         Err(error) => return error_page(&error),
     };
     // The transaction ends here, once: a second post of the same form finds nothing.
-    if tenant.runtime.finish_transaction(&state).is_none() {
+    if tenant.runtime.transactions.finish(&state).is_none() {
         return error_page(&expired());
     }
     let (Some(user), Some(session_id)) = (

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::config::{ClientSpec, ResourceServer, TenantFile};
 use super::error::OAuthError;
-use super::session::Runtime;
+use super::session::{Runtime, SessionLifetimes};
 use super::state::{KeyRing, StateDir, StateError};
 use super::users::{User, UserFile};
 
@@ -73,13 +73,14 @@ impl Tenant {
             })?;
         let keys = state.keys()?;
         let userinfo_verifier = userinfo_verifier(&issuer, &keys)?;
+        let runtime = Runtime::new(SessionLifetimes::from(&file.tenant));
         Ok(Self {
             issuer,
             file,
             clients,
             keys,
             users,
-            runtime: Runtime::default(),
+            runtime,
             userinfo_verifier,
         })
     }

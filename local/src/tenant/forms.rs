@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 use super::context::Tenant;
 use super::cookies::same_browser;
 use super::error::OAuthError;
-use super::session::Transaction;
+use super::transactions::Transaction;
 
 /// The answer for a transaction that is unknown, expired or already finished.
 pub fn expired() -> OAuthError {
@@ -24,7 +24,7 @@ pub fn transaction_for(
     state: &str,
     csrf: Option<&str>,
 ) -> Result<Transaction, OAuthError> {
-    let tx = tenant.runtime.transaction(state).ok_or_else(expired)?;
+    let tx = tenant.runtime.transactions.get(state).ok_or_else(expired)?;
     if !same_browser(headers, &tx.browser) {
         return Err(OAuthError::new(
             StatusCode::FORBIDDEN,

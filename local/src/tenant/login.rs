@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Form, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::auth_request::Prompt;
@@ -17,8 +17,42 @@ use super::forms::transaction_for;
 use super::pages::{error_page, form_page, login_form};
 use super::respond;
 use super::routes::CONSENT;
-use super::session::FAILURE_WINDOW;
+use super::throttle::Refusal;
 use super::users::{User, hash_password};
+
+/// The login page again, refusing the attempt with the code Auth0's login answers
+/// (`too_many_attempts`, HTTP 429) and `Retry-After` where waiting helps.
+fn refused(again: &impl Fn(StatusCode, &str, &str) -> Response, refusal: &Refusal) -> Response {
+    let (message, retry_after) = match refusal {
+        Refusal::Blocked => (
+            "Your account has been blocked after multiple consecutive failed \
+             login attempts from this address. Other addresses can still sign in; the dev \
+             tenant lifts the block when the local stack restarts."
+                .to_string(),
+            None,
+        ),
+        Refusal::Throttled { retry_after } => (
+            format!(
+                "Too many failed logins from this address. Try again in {} minutes.",
+                retry_after.as_secs().div_ceil(60).max(1)
+            ),
+            Some(retry_after.as_secs().max(1)),
+        ),
+        Refusal::Busy => (
+            "Too many sign-ins are being checked right now. Try again in a \
+             moment."
+                .to_string(),
+            Some(1),
+        ),
+    };
+    let mut response = again(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", &message);
+    if let Some(seconds) = retry_after
+        && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
 
 fn client_name<'t>(tenant: &'t Tenant, client_id: &str) -> &'t str {
     tenant
@@ -68,23 +102,18 @@ pub async fn submit(
         .unwrap_or_default();
     let password = form.get("password").cloned().unwrap_or_default();
     let client = client_name(&tenant, &tx.request.client_id).to_string();
-    let again = |status: StatusCode, message: &str| {
+    let again = |status: StatusCode, code: &str, message: &str| {
         form_page(
             status,
             "Sign in",
-            &login_form(&state, &tx.csrf, &client, &email, Some(message)),
+            &login_form(&state, &tx.csrf, &client, &email, Some((code, message))),
             &tx.request.redirect_uri,
         )
     };
-    let account_key = format!("account:{email}");
-    let address_key = format!("address:{}", peer.ip());
-    if tenant.runtime.is_throttled(&account_key) || tenant.runtime.is_throttled(&address_key) {
-        let minutes = FAILURE_WINDOW.as_secs() / 60;
-        return again(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!("Too many failed attempts. Wait {minutes} minutes before trying again."),
-        );
-    }
+    let attempt = match tenant.runtime.throttle.begin(&email, peer.ip()) {
+        Ok(attempt) => attempt,
+        Err(refusal) => return refused(&again, &refusal),
+    };
     let user: Option<User> = tenant.user_by_email(&email).cloned();
     // Hashing runs off the async workers; an unknown email costs the same as a wrong password.
     let matches = tokio::task::spawn_blocking(move || match &user {
@@ -97,22 +126,27 @@ pub async fn submit(
     .await
     .ok()
     .flatten();
+    // A failed attempt was counted before hashing; dropping it leaves it counted.
     let Some(user) = matches else {
-        tenant.runtime.record_failure(&account_key);
-        tenant.runtime.record_failure(&address_key);
-        return again(StatusCode::UNAUTHORIZED, "Wrong email or password.");
+        drop(attempt);
+        return again(
+            StatusCode::UNAUTHORIZED,
+            "invalid_user_password",
+            "Wrong email or password.",
+        );
     };
-    tenant.runtime.clear_failures(&account_key);
+    attempt.succeeded();
     let session = tenant.runtime.new_session(&user.id);
     tenant
         .runtime
-        .set_transaction_user(&state, &user.id, &session.id);
+        .transactions
+        .set_user(&state, &user.id, &session.id);
     let consented =
         tenant
             .runtime
             .has_consent(&user.id, &tx.request.client_id, &tx.request.consent_keys());
     let mut response = if consented && tx.request.prompt != Some(Prompt::Consent) {
-        match tenant.runtime.finish_transaction(&state) {
+        match tenant.runtime.transactions.finish(&state) {
             Some(_) => respond::success(&tenant, &tx.request, &user, &session.id),
             None => error_page(
                 &OAuthError::invalid_request("This sign-in has already completed.").page_only(),

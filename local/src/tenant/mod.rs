@@ -39,7 +39,9 @@ pub mod router;
 pub mod routes;
 pub mod session;
 pub mod state;
+pub mod throttle;
 pub mod token;
+pub mod transactions;
 pub mod userinfo;
 pub mod users;
 

@@ -85,15 +85,23 @@ pub fn error_page(error: &OAuthError) -> Response {
     )
 }
 
+/// The login form; `error` is (code, message): the code as Auth0's login names it
+/// (`invalid_user_password`, `too_many_attempts`) in `data-error`, the message for people.
 pub fn login_form(
     state: &str,
     csrf: &str,
     client: &str,
     email: &str,
-    message: Option<&str>,
+    error: Option<(&str, &str)>,
 ) -> String {
-    let message = message
-        .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", text(m)))
+    let message = error
+        .map(|(code, m)| {
+            format!(
+                "<p class=\"error\" role=\"alert\" data-error=\"{}\">{}</p>",
+                html_escape::encode_double_quoted_attribute(code),
+                text(m)
+            )
+        })
         .unwrap_or_default();
     format!(
         "<h1>Sign in</h1><p>to continue to <strong>{client}</strong></p>{message}\

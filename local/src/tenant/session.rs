@@ -1,22 +1,23 @@
-//! What the dev tenant remembers between requests, in memory: SSO sessions, sign-in
-//! transactions, consents, and failed logins (for throttling).
+//! What the dev tenant remembers between requests, in memory: SSO sessions, consents,
+//! authorization codes, sign-ins in progress ([`transactions`](super::transactions)) and
+//! failed logins ([`throttle`](super::throttle)).
+//!
+//! A session ends at the first of two limits, as Auth0's do (`tenant:` in `tenant.yaml`):
+//! `idle_session_lifetime` without use (a `prompt=none` check counts as use) and
+//! `session_lifetime` after sign-in, however often it is used.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::auth_request::AuthRequest;
+use super::config::TenantSettings;
 use super::state::random_token;
+use super::throttle::LoginThrottle;
+use super::transactions::Transactions;
 
-/// How long an SSO session lasts without use (Auth0's default inactivity timeout is 3 days).
-const SESSION_IDLE: Duration = Duration::from_secs(3 * 24 * 3600);
-/// How long a user has to finish the login and consent pages.
-const TRANSACTION_TTL: Duration = Duration::from_secs(15 * 60);
-/// Sign-ins in progress kept at most; the oldest goes first.
-const MAX_TRANSACTIONS: usize = 10_000;
-/// Failed logins allowed per account and per address within the window.
-pub const MAX_FAILURES: usize = 5;
-pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Authorization codes live at most this long (RFC 9700 asks for short-lived codes).
+pub const CODE_TTL: Duration = Duration::from_secs(60);
 
 #[derive(Clone)]
 pub struct Session {
@@ -25,27 +26,13 @@ pub struct Session {
     /// The public session id, the ID token's `sid`.
     pub sid: String,
     pub user_id: String,
-    last_seen: Instant,
-}
-
-/// A sign-in in progress: the validated request, its CSRF token, and who signed in so far.
-#[derive(Clone)]
-pub struct Transaction {
-    pub request: AuthRequest,
-    pub csrf: String,
-    /// The value of the browser cookie of the browser that started this sign-in.
-    pub browser: String,
-    pub user_id: Option<String>,
-    pub session_id: Option<String>,
     created: Instant,
+    last_seen: Instant,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
-
-/// Authorization codes live at most this long (RFC 9700 asks for short-lived codes).
-pub const CODE_TTL: Duration = Duration::from_secs(60);
 
 /// An issued authorization code, redeemable once.
 #[derive(Clone)]
@@ -56,16 +43,55 @@ pub struct IssuedCode {
     created: Instant,
 }
 
+/// How long sessions last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLifetimes {
+    /// From sign-in, however often the session is used (Auth0's default: 7 days).
+    pub absolute: Duration,
+    /// Without use (Auth0's default: 3 days).
+    pub idle: Duration,
+}
+
+impl From<&TenantSettings> for SessionLifetimes {
+    fn from(settings: &TenantSettings) -> Self {
+        let hours = |h: f64| Duration::from_secs_f64(h * 3600.0);
+        Self {
+            absolute: hours(settings.session_lifetime),
+            idle: hours(settings.idle_session_lifetime),
+        }
+    }
+}
+
+impl Default for SessionLifetimes {
+    fn default() -> Self {
+        Self::from(&TenantSettings::default())
+    }
+}
+
 #[derive(Default)]
 pub struct Runtime {
+    lifetimes: SessionLifetimes,
     codes: Mutex<HashMap<String, IssuedCode>>,
     sessions: Mutex<HashMap<String, Session>>,
-    transactions: Mutex<HashMap<String, Transaction>>,
     consents: Mutex<HashMap<(String, String), BTreeSet<String>>>,
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
+    /// Sign-ins in progress.
+    pub transactions: Transactions,
+    /// Brute-force protection, suspicious-IP throttling and the bound on password hashes.
+    pub throttle: LoginThrottle,
 }
 
 impl Runtime {
+    pub fn new(lifetimes: SessionLifetimes) -> Self {
+        Self {
+            lifetimes,
+            ..Self::default()
+        }
+    }
+
+    pub fn lifetimes(&self) -> SessionLifetimes {
+        self.lifetimes
+    }
+
     pub fn issue_code(&self, request: &AuthRequest, user_id: &str, session_id: &str) -> String {
         let mut codes = lock(&self.codes);
         codes.retain(|_, c| c.created.elapsed() < CODE_TTL);
@@ -90,22 +116,29 @@ impl Runtime {
     }
 
     pub fn new_session(&self, user_id: &str) -> Session {
+        let now = Instant::now();
         let session = Session {
             id: random_token(32),
             sid: random_token(16),
             user_id: user_id.to_string(),
-            last_seen: Instant::now(),
+            created: now,
+            last_seen: now,
         };
         lock(&self.sessions).insert(session.id.clone(), session.clone());
         session
     }
 
-    /// The live session with this id, refreshed; expired sessions are dropped.
+    /// The live session with this id, its idle timer restarted; an ended session is dropped.
     pub fn session(&self, id: &str) -> Option<Session> {
         let mut sessions = lock(&self.sessions);
+        let now = Instant::now();
+        let lifetimes = self.lifetimes;
         match sessions.get_mut(id) {
-            Some(s) if s.last_seen.elapsed() < SESSION_IDLE => {
-                s.last_seen = Instant::now();
+            Some(s)
+                if now.duration_since(s.last_seen) < lifetimes.idle
+                    && now.duration_since(s.created) < lifetimes.absolute =>
+            {
+                s.last_seen = now;
                 Some(s.clone())
             }
             Some(_) => {
@@ -122,50 +155,6 @@ impl Runtime {
         lock(&self.codes).retain(|_, c| c.session_id != id);
     }
 
-    pub fn start_transaction(&self, request: AuthRequest, browser: &str) -> (String, Transaction) {
-        let mut transactions = lock(&self.transactions);
-        transactions.retain(|_, t| t.created.elapsed() < TRANSACTION_TTL);
-        // Unauthenticated requests create transactions: keep their number bounded.
-        if transactions.len() >= MAX_TRANSACTIONS
-            && let Some(oldest) = transactions
-                .iter()
-                .min_by_key(|(_, t)| t.created)
-                .map(|(k, _)| k.clone())
-        {
-            transactions.remove(&oldest);
-        }
-        let tx = Transaction {
-            request,
-            csrf: random_token(24),
-            browser: browser.to_string(),
-            user_id: None,
-            session_id: None,
-            created: Instant::now(),
-        };
-        let id = random_token(24);
-        transactions.insert(id.clone(), tx.clone());
-        (id, tx)
-    }
-
-    pub fn transaction(&self, id: &str) -> Option<Transaction> {
-        lock(&self.transactions)
-            .get(id)
-            .filter(|t| t.created.elapsed() < TRANSACTION_TTL)
-            .cloned()
-    }
-
-    pub fn set_transaction_user(&self, id: &str, user_id: &str, session_id: &str) {
-        if let Some(t) = lock(&self.transactions).get_mut(id) {
-            t.user_id = Some(user_id.to_string());
-            t.session_id = Some(session_id.to_string());
-        }
-    }
-
-    /// Ends a transaction: each one completes (or is declined) once.
-    pub fn finish_transaction(&self, id: &str) -> Option<Transaction> {
-        lock(&self.transactions).remove(id)
-    }
-
     pub fn has_consent(&self, user_id: &str, client_id: &str, scopes: &[String]) -> bool {
         let consents = lock(&self.consents);
         let granted = consents.get(&(user_id.to_string(), client_id.to_string()));
@@ -180,26 +169,32 @@ impl Runtime {
             .or_default()
             .extend(scopes.iter().cloned());
     }
+}
 
-    /// Whether `key` (an account or an address) has used up its failed attempts.
-    pub fn is_throttled(&self, key: &str) -> bool {
-        let mut failures = lock(&self.failures);
-        // Only failures make entries, so probing many names does not grow the map.
-        let Some(entry) = failures.get_mut(key) else {
-            return false;
-        };
-        entry.retain(|t| t.elapsed() < FAILURE_WINDOW);
-        entry.len() >= MAX_FAILURES
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    pub fn record_failure(&self, key: &str) {
-        lock(&self.failures)
-            .entry(key.to_string())
-            .or_default()
-            .push(Instant::now());
-    }
-
-    pub fn clear_failures(&self, key: &str) {
-        lock(&self.failures).remove(key);
+    #[test]
+    fn use_restarts_the_idle_timer_but_never_the_absolute_one() {
+        let runtime = Runtime::new(SessionLifetimes {
+            absolute: Duration::from_millis(400),
+            idle: Duration::from_millis(250),
+        });
+        let session = runtime.new_session("u");
+        // Used every 100 ms, the session outlives its idle timeout, but not its lifetime.
+        let mut alive_for = Duration::ZERO;
+        while runtime.session(&session.id).is_some() {
+            std::thread::sleep(Duration::from_millis(100));
+            alive_for += Duration::from_millis(100);
+            assert!(
+                alive_for < Duration::from_secs(2),
+                "the session never ended"
+            );
+        }
+        assert!(alive_for >= Duration::from_millis(300), "{alive_for:?}");
+        let idle = runtime.new_session("u");
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(runtime.session(&idle.id).is_none(), "idle too long");
     }
 }

@@ -128,6 +128,18 @@ fn authenticate<'t>(
         .ok_or_else(|| fail("Unknown client."))?;
     match secret {
         Some(secret) if client.is_confidential() => {
+            // The method registered in tenant.yaml is the only one accepted for the client.
+            let used = if used_basic {
+                "client_secret_basic"
+            } else {
+                "client_secret_post"
+            };
+            let registered = client.spec.auth_method();
+            if used != registered {
+                return Err(fail(&format!(
+                    "The client is registered for {registered}; it authenticated with {used}."
+                )));
+            }
             if aws_lc_rs::constant_time::verify_slices_are_equal(
                 secret.as_bytes(),
                 client.secret.as_bytes(),

@@ -10,9 +10,16 @@ use super::WEB_APP_CALLBACK;
 use super::oauth::{CALLBACK, SPA, SPA_ORIGIN, WEB_APP, authorize_query, hidden};
 
 pub fn browser() -> reqwest::Client {
+    browser_at(std::net::Ipv4Addr::LOCALHOST)
+}
+
+/// A [`browser`] connecting from another loopback address (127.0.0.2, …): to the tenant, a
+/// user on another machine.
+pub fn browser_at(address: std::net::Ipv4Addr) -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
+        .local_address(std::net::IpAddr::V4(address))
         .build()
         .unwrap()
 }
@@ -108,12 +115,24 @@ pub async fn post_login(
     csrf: &str,
     password: &str,
 ) -> reqwest::Response {
+    post_login_as(stack, browser, state, csrf, DEFAULT_EMAIL, password).await
+}
+
+/// Posts the login form of sign-in `state` for `email`.
+pub async fn post_login_as(
+    stack: &RunningStack,
+    browser: &reqwest::Client,
+    state: &str,
+    csrf: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
     browser
         .post(format!("{}/login", stack.tenant_url))
         .form(&[
             ("state", state),
             ("csrf", csrf),
-            ("email", DEFAULT_EMAIL),
+            ("email", email),
             ("password", password),
         ])
         .send()

@@ -101,14 +101,32 @@ pub fn edited_tenant_file(edit: impl FnOnce(String) -> String) -> PathBuf {
 pub const WEB_APP_CALLBACK: &str = "http://127.0.0.1:8080/cb";
 
 /// Adds a confidential web app ([`oauth::WEB_APP`]) on another origin, which is not an Allowed Web
-/// Origin of anything, to a `tenant.yaml`.
+/// Origin of anything, to a `tenant.yaml`, enabled for its database connection.
 pub fn with_web_app(yaml: String) -> String {
+    let yaml = yaml.replace(
+        "    enabled_clients:\n",
+        &format!("    enabled_clients:\n      - {}\n", oauth::WEB_APP),
+    );
     yaml.replace(
         "\nclientGrants:",
         &format!(
             "  - name: {}\n    app_type: regular_web\n    callbacks:\n      - {WEB_APP_CALLBACK}\n    \
              grant_types:\n      - authorization_code\n      - implicit\n    token_endpoint_auth_method: client_secret_post\n\nclientGrants:",
             oauth::WEB_APP
+        ),
+    )
+}
+
+/// Adds a machine client registered for `client_secret_basic` ([`oauth::BASIC_MACHINE`]),
+/// granted the same scopes as the repository's machine client, to a `tenant.yaml`.
+pub fn with_basic_machine(yaml: String) -> String {
+    yaml.replace(
+        "\nclientGrants:",
+        &format!(
+            "  - name: {name}\n    app_type: non_interactive\n    grant_types:\n      - client_credentials\n    \
+             token_endpoint_auth_method: client_secret_basic\n\nclientGrants:\n  - client_id: {name}\n    \
+             audience: organize\n    scope:\n      - read:contacts\n",
+            name = oauth::BASIC_MACHINE
         ),
     )
 }

@@ -12,6 +12,8 @@ pub const SPA_ORIGIN: &str = "http://localhost:3000";
 pub const SPA: &str = "Organizer SPA";
 pub const MACHINE: &str = "Organizer Machine";
 pub const WEB_APP: &str = "Organizer Web";
+/// A machine client registered for `client_secret_basic` ([`super::with_basic_machine`]).
+pub const BASIC_MACHINE: &str = "Organizer Machine (Basic)";
 
 /// The query of the SPA's sign-in (implicit flow, both scopes of the API, `state=st-123`,
 /// `nonce=n-456`), with `extra` replacing or adding parameters; an empty value removes one.

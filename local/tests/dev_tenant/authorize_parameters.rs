@@ -145,3 +145,28 @@ async fn web_message_answers_only_an_allowed_web_origin() {
     assert_error_page(&answer, "web_message to a web app");
     assert!(!answer.text().contains("postMessage"));
 }
+
+/// A client that no database connection lists in `enabled_clients` cannot sign users in: as
+/// Auth0 answers it, `invalid_request` "no connections enabled for the client", sent to the
+/// client (its redirect_uri is registered).
+#[tokio::test]
+async fn a_client_without_an_enabled_connection_cannot_sign_users_in() {
+    let file = edited_tenant_file(|yaml| {
+        let edited = yaml.replace(
+            "      - Organizer SPA\n      - Organizer SPA (second app)\n",
+            "      - Organizer SPA (second app)\n",
+        );
+        assert_ne!(edited, yaml, "tenant.yaml's enabled_clients were edited");
+        edited
+    });
+    let app = TenantApp::from_file(&file);
+    let answer = app.authorize(&[]).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    let params = fragment(answer.location().unwrap());
+    assert_eq!(get(&params, "error"), Some("invalid_request"));
+    assert_eq!(
+        get(&params, "error_description"),
+        Some("no connections enabled for the client")
+    );
+    assert_eq!(get(&params, "state"), Some("st-123"));
+}

@@ -18,6 +18,8 @@ mod id_token;
 mod implicit_flow;
 mod login;
 mod logout;
+mod sessions;
+mod sign_in_transactions;
 mod silent_authentication;
 mod tenant_file;
 mod token_parameters;

@@ -9,7 +9,8 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 
 use crate::common::in_process::{Answer, TenantApp};
-use crate::common::oauth::{MACHINE, SPA};
+use crate::common::oauth::{BASIC_MACHINE, MACHINE, SPA};
+use crate::common::{edited_tenant_file, with_basic_machine};
 
 const TOKEN: &str = "/oauth/token";
 
@@ -118,38 +119,87 @@ async fn the_grant_type_must_be_given_and_supported() {
     );
 }
 
+/// A client authenticates the one way `tenant.yaml` registers (`token_endpoint_auth_method`):
+/// the other way is `invalid_client`, and both at once is `invalid_request`.
 #[tokio::test]
-async fn a_client_authenticates_with_basic_or_in_the_body_not_both() {
-    let app = TenantApp::new();
-    let (id, secret) = app.credentials(MACHINE);
+async fn a_client_authenticates_only_the_way_it_is_registered() {
+    let app = TenantApp::from_file(&edited_tenant_file(with_basic_machine));
+    let (post_id, post_secret) = app.credentials(MACHINE);
+    let (basic_id, basic_secret) = app.credentials(BASIC_MACHINE);
     let grant = [
         ("grant_type", "client_credentials"),
         ("audience", "organize"),
     ];
+
     let with_basic = app
-        .post_form_with(TOKEN, &[("authorization", &basic(&id, &secret))], &grant)
+        .post_form_with(
+            TOKEN,
+            &[("authorization", &basic(&basic_id, &basic_secret))],
+            &grant,
+        )
         .await;
     assert_eq!(with_basic.status, StatusCode::OK, "{}", with_basic.text());
-    let in_the_body = app
+    let posted = app
         .post_form(
             TOKEN,
             &[
                 ("grant_type", "client_credentials"),
                 ("audience", "organize"),
-                ("client_id", &id),
-                ("client_secret", &secret),
+                ("client_id", &post_id),
+                ("client_secret", &post_secret),
             ],
         )
         .await;
-    assert_eq!(in_the_body.status, StatusCode::OK, "{}", in_the_body.text());
-    let both = app
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.text());
+
+    // The other method, with the right secret, is refused.
+    let post_client_with_basic = app
         .post_form_with(
             TOKEN,
-            &[("authorization", &basic(&id, &secret))],
+            &[("authorization", &basic(&post_id, &post_secret))],
+            &grant,
+        )
+        .await;
+    assert_oauth_error(
+        &post_client_with_basic,
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        "client_secret_post client with Basic",
+    );
+    assert!(
+        post_client_with_basic.json()["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("client_secret_post"),
+        "{}",
+        post_client_with_basic.text()
+    );
+    let basic_client_posting = app
+        .post_form(
+            TOKEN,
             &[
                 ("grant_type", "client_credentials"),
                 ("audience", "organize"),
-                ("client_secret", &secret),
+                ("client_id", &basic_id),
+                ("client_secret", &basic_secret),
+            ],
+        )
+        .await;
+    assert_oauth_error(
+        &basic_client_posting,
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        "client_secret_basic client in the body",
+    );
+
+    let both = app
+        .post_form_with(
+            TOKEN,
+            &[("authorization", &basic(&basic_id, &basic_secret))],
+            &[
+                ("grant_type", "client_credentials"),
+                ("audience", "organize"),
+                ("client_secret", &basic_secret),
             ],
         )
         .await;
@@ -160,12 +210,13 @@ async fn a_client_authenticates_with_basic_or_in_the_body_not_both() {
 /// challenge; one that sent its secret in the body does not.
 #[tokio::test]
 async fn a_failed_basic_authentication_is_challenged() {
-    let app = TenantApp::new();
+    let app = TenantApp::from_file(&edited_tenant_file(with_basic_machine));
+    let (basic_id, _) = app.credentials(BASIC_MACHINE);
     let (id, _) = app.credentials(MACHINE);
     let wrong_basic = app
         .post_form_with(
             TOKEN,
-            &[("authorization", &basic(&id, "wrong"))],
+            &[("authorization", &basic(&basic_id, "wrong"))],
             &[
                 ("grant_type", "client_credentials"),
                 ("audience", "organize"),

@@ -8,6 +8,7 @@
 mod common;
 
 mod api_gateway;
+mod api_identifier;
 mod client_credentials;
 mod discovery;
 mod dynamodb_mode;

@@ -7,13 +7,14 @@ pub mod validate;
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::auth_request::{AuthRequest, Prompt, ResponseMode};
 use super::context::Tenant;
 use super::cookies;
 use super::error::OAuthError;
+use super::pages::error_page;
 use super::respond::{self, Channel, reply};
 use super::routes::{CONSENT, LOGIN};
 use super::state::random_token;
@@ -93,11 +94,26 @@ fn begin(
 ) -> Response {
     let existing = cookies::browser(headers);
     let browser = existing.clone().unwrap_or_else(|| random_token(24));
-    let (tx, _) = tenant.runtime.start_transaction(request, &browser);
+    let Ok(tx) = tenant.runtime.transactions.start(request, &browser) else {
+        // Never evict another browser's live sign-in to make room.
+        let mut response = error_page(
+            &OAuthError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "Too many sign-ins are in progress. Try again in a few minutes.",
+            )
+            .page_only(),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        return response;
+    };
     if let Some((user_id, session_id)) = signed_in {
         tenant
             .runtime
-            .set_transaction_user(&tx, user_id, session_id);
+            .transactions
+            .set_user(&tx, user_id, session_id);
     }
     let mut response = Redirect::to(&format!("{page}?state={tx}")).into_response();
     if existing.is_none()

@@ -149,6 +149,12 @@ pub fn complete(
             "Grant type '{grant}' not allowed for the client."
         )));
     }
+    // As Auth0 answers an application no connection is enabled for.
+    if !tenant.file.connection_enabled_for(&client.spec.name) {
+        return Err(OAuthError::invalid_request(
+            "no connections enabled for the client",
+        ));
+    }
     if wants_code {
         request.code_challenge = pkce_challenge(params, client.is_confidential())?;
     }
