@@ -11,7 +11,9 @@ use clap::{Args, Parser, Subcommand};
 use organizer_local::tenant::Tenant;
 use organizer_local::tenant::config::TenantFile;
 use organizer_local::tenant::state::StateDir;
-use organizer_local::tenant::users::{DEFAULT_EMAIL, DEFAULT_PASSWORD, UserFile};
+use organizer_local::tenant::users::{
+    DEFAULT_EMAIL, DEFAULT_PASSWORD, READER_EMAIL, READER_PASSWORD, UserFile,
+};
 use organizer_local::{StackOptions, StoreChoice};
 use organizer_shared::logging;
 use organizer_shared::store::dynamo::{
@@ -117,6 +119,12 @@ enum UsersCommand {
         password: String,
         #[arg(long)]
         name: Option<String>,
+        /// A role of tenant.yaml's `roles:` (repeat for more), e.g. "Organizer Editor". With
+        /// RBAC on, a user without a role gets no API scope.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        #[arg(long, env = "ORGANIZER_TENANT_FILE", default_value = "tenant.yaml")]
+        tenant_file: PathBuf,
         #[arg(long, env = "ORGANIZER_STATE_DIR", default_value = ".state")]
         state_dir: PathBuf,
     },
@@ -180,20 +188,38 @@ async fn main() -> ExitCode {
                     email,
                     password,
                     name,
+                    roles,
+                    tenant_file,
                     state_dir,
                 },
         }) => {
-            let added = StateDir::open(&state_dir)
+            let added = TenantFile::load(&tenant_file)
                 .map_err(|e| e.to_string())
+                .and_then(|file| {
+                    let known: Vec<&str> = file.roles.iter().map(|r| r.name.as_str()).collect();
+                    match roles.iter().find(|r| !known.contains(&r.as_str())) {
+                        Some(unknown) => Err(format!(
+                            "{unknown:?} is not a role of {}: use one of {known:?}",
+                            tenant_file.display()
+                        )),
+                        None => Ok(()),
+                    }
+                })
+                .and_then(|()| StateDir::open(&state_dir).map_err(|e| e.to_string()))
                 .and_then(|s| {
                     UserFile::new(s.root())
-                        .add(&email, &password, name.as_deref())
+                        .add(&email, &password, name.as_deref(), &roles)
                         .map_err(|e| e.to_string())
                 });
             match added {
                 Ok(user) => {
+                    let roles = if user.roles.is_empty() {
+                        "no role: with RBAC on, their tokens carry no API scope".to_string()
+                    } else {
+                        format!("roles: {}", user.roles.join(", "))
+                    };
                     println!(
-                        "added {} ({}); restart the local stack to sign in with it",
+                        "added {} ({}, {roles}); restart the local stack to sign in with it",
                         user.email,
                         user.sub()
                     );
@@ -334,18 +360,23 @@ async fn serve(args: ServeArgs) -> ExitCode {
             );
         }
     }
-    if let Some(demo) = stack
-        .tenant
-        .users
-        .iter()
-        .find(|u| u.email == DEFAULT_EMAIL && u.password_matches(DEFAULT_PASSWORD))
-    {
-        println!(
-            "  test user   {}  password {}  (dev tenant only)  sub {}",
-            demo.email,
-            DEFAULT_PASSWORD,
-            demo.sub()
-        );
+    for (email, password) in [
+        (DEFAULT_EMAIL, DEFAULT_PASSWORD),
+        (READER_EMAIL, READER_PASSWORD),
+    ] {
+        if let Some(demo) = stack
+            .tenant
+            .users
+            .iter()
+            .find(|u| u.email == email && u.password_matches(password))
+        {
+            println!(
+                "  test user   {:<24} password {:<28} {}  (dev tenant only)",
+                demo.email,
+                password,
+                demo.roles.join(", "),
+            );
+        }
     }
     for client in &stack.tenant.clients {
         let kind = if client.is_confidential() {

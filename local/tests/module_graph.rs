@@ -58,17 +58,70 @@ fn module_of(root: &Path, file: &Path) -> Vec<String> {
     parts
 }
 
-/// The source without comments, string contents and inline test modules.
+/// The source without comments, string and char literals, and inline test modules (a
+/// message that says "use one of …" is not an import).
 fn code_of(text: &str) -> String {
     let text = match text.find("#[cfg(test)]\nmod tests") {
         Some(at) => &text[..at],
         None => text,
     };
+    let chars: Vec<char> = text.chars().collect();
     let mut out = String::new();
-    for line in text.lines() {
-        let line = line.split("//").next().unwrap_or("");
-        out.push_str(line);
-        out.push('\n');
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        if c == '/' && next == Some('/') {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if c == 'r'
+            && matches!(next, Some('"' | '#'))
+            && !chars
+                .get(i.wrapping_sub(1))
+                .is_some_and(|p| p.is_alphanumeric() || *p == '_')
+        {
+            // A raw string: r"…", r#"…"#.
+            let mut j = i + 1;
+            let mut hashes = 0;
+            while chars.get(j) == Some(&'#') {
+                hashes += 1;
+                j += 1;
+            }
+            if chars.get(j) != Some(&'"') {
+                out.push(c);
+                i += 1;
+                continue;
+            }
+            j += 1;
+            let closing: Vec<char> = std::iter::once('"')
+                .chain(std::iter::repeat_n('#', hashes))
+                .collect();
+            while j < chars.len() && chars[j..].iter().take(closing.len()).ne(closing.iter()) {
+                j += 1;
+            }
+            out.push_str("\"\"");
+            i = j + closing.len();
+        } else if c == '"' {
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                if chars[i] == '\\' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            out.push_str("\"\"");
+            i += 1;
+        } else if c == '\'' && next == Some('\\') && chars.get(i + 3) == Some(&'\'') {
+            out.push_str("' '");
+            i += 4;
+        } else if c == '\'' && chars.get(i + 2) == Some(&'\'') {
+            out.push_str("' '");
+            i += 3;
+        } else {
+            out.push(c);
+            i += 1;
+        }
     }
     out
 }
@@ -80,7 +133,8 @@ fn expand(tree: &str) -> Vec<String> {
         return vec![tree.split(" as ").next().unwrap_or("").trim().to_string()];
     };
     let prefix = &tree[..open];
-    let inner = &tree[open + 1..tree.rfind('}').unwrap_or(tree.len())];
+    let close = tree.rfind('}').filter(|c| *c > open).unwrap_or(tree.len());
+    let inner = &tree[open + 1..close];
     let mut parts = Vec::new();
     let (mut depth, mut start) = (0, 0);
     for (i, c) in inner.char_indices() {

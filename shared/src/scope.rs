@@ -2,7 +2,12 @@
 //!
 //! Scopes are whole words of the space-separated `scope` claim, compared exactly:
 //! `read:contactsX` and `xread:contacts` never grant `read:contacts` (the original sample's
-//! substring `includes` did). Auth0's RBAC `permissions` array counts the same way.
+//! substring `includes` did).
+//!
+//! Only `scope` grants. With RBAC on, Auth0 writes into `scope` what the application asked
+//! for, the user consented to *and* the user's roles allow; `permissions` lists everything the
+//! user's roles allow, whatever this application was granted. An Editor who let an app only
+//! read must not be able to write with that app's token, so `permissions` never grants.
 
 use crate::error::AuthError;
 use crate::token::AccessClaims;
@@ -15,6 +20,8 @@ pub struct ScopeCheck<'a>(pub &'a [&'a str]);
 impl ScopeCheck<'static> {
     pub const READ_CONTACTS: ScopeCheck<'static> = ScopeCheck(&["read:contacts"]);
     pub const READ_CALENDAR: ScopeCheck<'static> = ScopeCheck(&["read:calendar"]);
+    pub const WRITE_CONTACTS: ScopeCheck<'static> = ScopeCheck(&["write:contacts"]);
+    pub const WRITE_CALENDAR: ScopeCheck<'static> = ScopeCheck(&["write:calendar"]);
 }
 
 impl ScopeCheck<'_> {
@@ -41,9 +48,9 @@ impl ScopeCheck<'_> {
     }
 }
 
-/// Whether the token grants `scope`, through `scope` or through `permissions`.
+/// Whether the token's `scope` grants `scope` (never its `permissions`: see the module doc).
 fn grants(claims: &AccessClaims, scope: &str) -> bool {
-    claims.scopes.iter().any(|s| s == scope) || claims.permissions.iter().any(|p| p == scope)
+    claims.scopes.iter().any(|s| s == scope)
 }
 
 #[cfg(test)]
@@ -92,15 +99,29 @@ mod tests {
     }
 
     #[test]
-    fn rbac_permissions_count() {
+    fn rbac_permissions_never_grant() {
+        // An Editor (permissions: all four) whose token this app was granted for reading only.
+        let editor_reading = claims(
+            "openid read:contacts read:calendar",
+            &[
+                "read:contacts",
+                "read:calendar",
+                "write:contacts",
+                "write:calendar",
+            ],
+        );
+        assert!(ScopeCheck::READ_CONTACTS.check(&editor_reading).is_ok());
+        for write in [ScopeCheck::WRITE_CONTACTS, ScopeCheck::WRITE_CALENDAR] {
+            assert_eq!(
+                write.check(&editor_reading),
+                Err(AuthError::InsufficientScope {
+                    scope: write.required()
+                })
+            );
+        }
         assert!(
             ScopeCheck::READ_CALENDAR
                 .check(&claims("", &["read:calendar"]))
-                .is_ok()
-        );
-        assert!(
-            ScopeCheck::READ_CALENDAR
-                .check(&claims("", &["read:calendarX"]))
                 .is_err()
         );
     }

@@ -124,7 +124,7 @@ test('log in, consent, both APIs; reload stays signed in silently; logout in ano
     assert.equal(new URL(page.url()).hash, '');
     assert.equal(new URL(page.url()).pathname, '/');
     const scopes = await page.getByTestId('scopes').locator('li').allTextContents();
-    assert.deepEqual(scopes.sort(), ['read:calendar', 'read:contacts']);
+    assert.deepEqual(scopes.sort(), ['read:calendar', 'read:contacts', 'write:calendar', 'write:contacts']);
 
     const contacts = await panel(page, 'contacts');
     assert.equal(contacts.state, 'ready');

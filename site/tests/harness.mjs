@@ -59,8 +59,9 @@ async function freePort() {
 }
 
 /**
- * Starts the stack with one user per name in `users` (email `<name>@e2e.test`), so that each
- * test has its own consents and sessions. Returns URLs and `stop()`.
+ * Starts the stack with one user per entry of `users` (email `<name>@e2e.test`; a name is an
+ * Editor, `{ name, role }` has another role), so that each test has its own consents and
+ * sessions. Returns URLs and `stop()`.
  */
 export async function startStack({ users, sessionCheckSeconds }) {
   const bin = requireTools();
@@ -79,8 +80,11 @@ export async function startStack({ users, sessionCheckSeconds }) {
   }
   writeFileSync(tenantFile, yaml);
 
-  for (const name of users) {
-    const added = spawnSync(bin, ['users', 'add', '--email', `${name}@e2e.test`, '--name', name[0].toUpperCase() + name.slice(1), '--state-dir', state], {
+  for (const entry of users) {
+    // A name (an Editor), or { name, role } for another role of tenant.yaml.
+    const { name, role } = typeof entry === 'string' ? { name: entry, role: 'Organizer Editor' } : entry;
+    const added = spawnSync(bin, ['users', 'add', '--email', `${name}@e2e.test`, '--name', name[0].toUpperCase() + name.slice(1),
+      '--role', role, '--tenant-file', tenantFile, '--state-dir', state], {
       env: { ...process.env, ORGANIZER_PASSWORD: PASSWORD },
       encoding: 'utf8',
     });

@@ -46,10 +46,11 @@ pub struct AuthRequest {
 }
 
 impl AuthRequest {
-    /// What the user consents to: every requested scope but `openid`, API scopes keyed by
-    /// their API (`organize|read:contacts`) so consent to one API never counts for another.
-    pub fn consent_keys(&self) -> Vec<String> {
-        self.scopes
+    /// What the user consents to when given `scopes` of this request: every one but `openid`,
+    /// API scopes keyed by their API (`organize|read:contacts`) so consent to one API never
+    /// counts for another.
+    pub fn consent_keys(&self, scopes: &[String]) -> Vec<String> {
+        scopes
             .iter()
             .filter(|s| s.as_str() != "openid")
             .map(

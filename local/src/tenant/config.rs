@@ -37,6 +37,9 @@ pub struct TenantFile {
     pub client_grants: Vec<ClientGrant>,
     #[serde(default)]
     pub databases: Vec<Database>,
+    /// RBAC roles (assigned to users in the dev tenant's state folder: `users add --role`).
+    #[serde(default)]
+    pub roles: Vec<Role>,
 }
 
 /// The `tenant:` section, as the Deploy CLI names Auth0's tenant settings.
@@ -78,6 +81,43 @@ pub struct ResourceServer {
     pub token_lifetime: u64,
     #[serde(default = "two_hours")]
     pub token_lifetime_for_web: u64,
+    /// RBAC: a user's token gets only the requested scopes their roles allow.
+    #[serde(default)]
+    pub enforce_policies: bool,
+    /// `access_token` (default) or `access_token_authz` (adds `permissions`: everything the
+    /// user's roles allow for this API).
+    #[serde(default = "access_token_dialect")]
+    pub token_dialect: String,
+    /// Whether refresh tokens (`offline_access`) may be issued for this API.
+    #[serde(default)]
+    pub allow_offline_access: bool,
+}
+
+impl ResourceServer {
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s.value == scope)
+    }
+
+    /// Whether tokens carry the user's `permissions` (RBAC's "add permissions").
+    pub fn adds_permissions(&self) -> bool {
+        self.token_dialect == "access_token_authz"
+    }
+}
+
+/// A role, in the Deploy CLI's `roles:` format: a name and permissions on APIs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Role {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub permissions: Vec<Permission>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Permission {
+    pub permission_name: String,
+    pub resource_server_identifier: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -145,6 +185,9 @@ pub struct Database {
     pub enabled_clients: Vec<String>,
 }
 
+fn access_token_dialect() -> String {
+    "access_token".into()
+}
 fn rs256() -> String {
     "RS256".into()
 }
@@ -243,6 +286,33 @@ impl TenantFile {
                 }
             }
         }
+        for api in &self.resource_servers {
+            if !matches!(
+                api.token_dialect.as_str(),
+                "access_token" | "access_token_authz"
+            ) {
+                return Err(format!(
+                    "resource server {}: token_dialect {:?} is not supported (access_token, access_token_authz)",
+                    api.identifier, api.token_dialect
+                ));
+            }
+        }
+        for (i, role) in self.roles.iter().enumerate() {
+            if self.roles[..i].iter().any(|r| r.name == role.name) {
+                return Err(format!("two roles are named {:?}", role.name));
+            }
+            for p in &role.permissions {
+                let known = self
+                    .api(&p.resource_server_identifier)
+                    .is_some_and(|api| api.has_scope(&p.permission_name));
+                if !known {
+                    return Err(format!(
+                        "role {:?}: permission {:?} is not a scope of API {:?}",
+                        role.name, p.permission_name, p.resource_server_identifier
+                    ));
+                }
+            }
+        }
         for d in &self.databases {
             for name in &d.enabled_clients {
                 if !self.clients.iter().any(|c| &c.name == name) {
@@ -286,6 +356,19 @@ impl TenantFile {
         self.resource_servers
             .iter()
             .find(|r| r.identifier == identifier)
+    }
+
+    /// What the roles named `roles` allow on API `identifier` (RBAC's permissions).
+    pub fn permissions(&self, roles: &[String], identifier: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for role in self.roles.iter().filter(|r| roles.contains(&r.name)) {
+            for p in &role.permissions {
+                if p.resource_server_identifier == identifier && !out.contains(&p.permission_name) {
+                    out.push(p.permission_name.clone());
+                }
+            }
+        }
+        out
     }
 
     /// Whether a database connection of the file lists this client (by name) in

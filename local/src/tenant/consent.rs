@@ -28,16 +28,35 @@ pub async fn show(
         return error_page(&expired());
     };
     let api = tx.request.audience.as_deref().and_then(|a| tenant.api(a));
-    // Every permission asked for, with the words the API (or OpenID Connect) gives it.
-    let scopes: Vec<(String, String)> = tx
-        .request
-        .scopes
+    // Each permission the user is asked for now, with the words the API (or OpenID Connect)
+    // gives it: what this sign-in would grant (with RBAC, what the user's roles allow) and was
+    // not consented to before, so asking for one more scope lists only that one. With
+    // prompt=consent and nothing new, everything is listed again.
+    let granted = tenant.granted_scopes(&tx.request, user);
+    let keys = tx.request.consent_keys(&granted);
+    let asked: Vec<&String> = granted
         .iter()
         .filter(|s| s.as_str() != "openid")
+        .zip(&keys)
+        .filter(|(_, key)| {
+            !tenant
+                .runtime
+                .has_consent(&user.id, &tx.request.client_id, std::slice::from_ref(*key))
+        })
+        .map(|(s, _)| s)
+        .collect();
+    let asked: Vec<&String> = if asked.is_empty() {
+        granted.iter().filter(|s| s.as_str() != "openid").collect()
+    } else {
+        asked
+    };
+    let scopes: Vec<(String, String)> = asked
+        .into_iter()
         .map(|s| {
             let description = match s.as_str() {
                 "profile" => "Your name".to_string(),
                 "email" => "Your email address".to_string(),
+                "offline_access" => "Stay signed in (a refresh token)".to_string(),
                 _ => api
                     .and_then(|a| a.scopes.iter().find(|d| &d.value == s))
                     .map_or_else(|| s.clone(), |d| d.description.clone()),
@@ -82,7 +101,7 @@ pub async fn submit(
             tenant.runtime.grant_consent(
                 &user.id,
                 &tx.request.client_id,
-                &tx.request.consent_keys(),
+                &tenant.consent_keys(&tx.request, user),
             );
             respond::success(&tenant, &tx.request, user, session_id)
         }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use organizer_shared::{AuthConfig, JwksCache, TokenVerifier};
 use serde::Serialize;
 
+use super::auth_request::{AuthRequest, OIDC_SCOPES};
 use super::config::{ClientSpec, ResourceServer, TenantFile};
 use super::error::OAuthError;
 use super::session::{Runtime, SessionLifetimes};
@@ -113,11 +114,46 @@ impl Tenant {
         self.file.api(identifier)
     }
 
+    /// What `user`'s roles allow on `api` (RBAC's permissions).
+    pub fn permissions(&self, user: &User, api: &ResourceServer) -> Vec<String> {
+        self.file.permissions(&user.roles, &api.identifier)
+    }
+
+    /// The scopes `user` gets for `request`: what was asked for, and when the API enforces
+    /// RBAC (`enforce_policies`), only the API scopes the user's roles allow (OpenID scopes,
+    /// and `offline_access`, are kept), as Auth0 issues them.
+    pub fn granted_scopes(&self, request: &AuthRequest, user: &User) -> Vec<String> {
+        let api = request.audience.as_deref().and_then(|a| self.api(a));
+        match api {
+            Some(api) if api.enforce_policies => {
+                let allowed = self.permissions(user, api);
+                request
+                    .scopes
+                    .iter()
+                    .filter(|s| !api.has_scope(s) || allowed.contains(s))
+                    .cloned()
+                    .collect()
+            }
+            _ => request.scopes.clone(),
+        }
+    }
+
+    /// The consent `user` must have given this client for `request`.
+    pub fn consent_keys(&self, request: &AuthRequest, user: &User) -> Vec<String> {
+        request.consent_keys(&self.granted_scopes(request, user))
+    }
+
+    /// Whether `user` has consented to everything `request` would give this client.
+    pub fn has_consent(&self, request: &AuthRequest, user: &User) -> bool {
+        self.runtime.has_consent(
+            &user.id,
+            &request.client_id,
+            &self.consent_keys(request, user),
+        )
+    }
+
     pub fn scopes_supported(&self) -> Vec<String> {
-        let mut scopes: Vec<String> = super::auth_request::OIDC_SCOPES
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut scopes: Vec<String> = OIDC_SCOPES.iter().map(|s| s.to_string()).collect();
         for api in &self.file.resource_servers {
             scopes.extend(api.scopes.iter().map(|s| s.value.clone()));
         }

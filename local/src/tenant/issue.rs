@@ -50,8 +50,9 @@ pub fn for_user(
             (Some(api), false) => json!(api.identifier),
             (None, _) => json!(userinfo),
         };
-        let scope = request.scopes.join(" ");
-        let claims = json!({
+        // With RBAC on the API, only what the user's roles allow (granted_scopes).
+        let scope = tenant.granted_scopes(request, user).join(" ");
+        let mut claims = json!({
             "iss": tenant.issuer,
             "sub": user.sub(),
             "aud": aud,
@@ -61,6 +62,9 @@ pub fn for_user(
             "azp": request.client_id,
             "jti": random_hex(16),
         });
+        if let Some(api) = api.filter(|a| a.adds_permissions()) {
+            claims["permissions"] = json!(tenant.permissions(user, api));
+        }
         let token = tenant.sign(&claims)?;
         params.insert("access_token".into(), json!(token));
         params.insert("token_type".into(), json!("Bearer"));

@@ -141,10 +141,7 @@ pub async fn submit(
         .runtime
         .transactions
         .set_user(&state, &user.id, &session.id);
-    let consented =
-        tenant
-            .runtime
-            .has_consent(&user.id, &tx.request.client_id, &tx.request.consent_keys());
+    let consented = tenant.has_consent(&tx.request, &user);
     let mut response = if consented && tx.request.prompt != Some(Prompt::Consent) {
         match tenant.runtime.transactions.finish(&state) {
             Some(_) => respond::success(&tenant, &tx.request, &user, &session.id),

@@ -14,9 +14,16 @@ use thiserror::Error;
 
 use super::state::random_hex;
 
-/// The demo user every fresh dev tenant has. For the dev tenant only: never a real account.
+/// The demo user every fresh dev tenant has, an Editor. For the dev tenant only: never a
+/// real account.
 pub const DEFAULT_EMAIL: &str = "test@organizer.local";
 pub const DEFAULT_PASSWORD: &str = "Organizer-dev-only-1";
+/// The second demo user, only a Reader: the SPA shows them read-only panels.
+pub const READER_EMAIL: &str = "reader@organizer.local";
+pub const READER_PASSWORD: &str = "Organizer-reader-dev-only-1";
+/// The roles of `tenant.yaml` the demo users have.
+pub const EDITOR_ROLE: &str = "Organizer Editor";
+pub const READER_ROLE: &str = "Organizer Reader";
 
 /// OWASP's minimum for argon2id: m = 19 MiB, t = 2, p = 1.
 const MEMORY_KIB: u32 = 19 * 1024;
@@ -41,6 +48,14 @@ pub struct User {
     pub name: String,
     /// argon2id PHC string.
     pub password_hash: String,
+    /// RBAC roles, by name (`roles:` in `tenant.yaml`). Users saved before roles existed keep
+    /// the access they had: Editor.
+    #[serde(default = "legacy_roles")]
+    pub roles: Vec<String>,
+}
+
+fn legacy_roles() -> Vec<String> {
+    vec![EDITOR_ROLE.to_string()]
 }
 
 impl User {
@@ -126,17 +141,27 @@ impl UserFile {
         }
     }
 
-    /// All users; on first use, the default demo user is created.
+    /// All users; the demo users (an Editor and a Reader) are created when missing.
     pub fn load(&self) -> Result<Vec<User>, UserError> {
-        match fs::read_to_string(&self.path) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| self.err(e)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let user = new_user(DEFAULT_EMAIL, DEFAULT_PASSWORD, "Test User")?;
-                self.save(std::slice::from_ref(&user))?;
-                Ok(vec![user])
+        let mut users: Vec<User> = match fs::read_to_string(&self.path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| self.err(e))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(self.err(e)),
+        };
+        let mut added = false;
+        for (email, password, name, role) in [
+            (DEFAULT_EMAIL, DEFAULT_PASSWORD, "Test User", EDITOR_ROLE),
+            (READER_EMAIL, READER_PASSWORD, "Reader User", READER_ROLE),
+        ] {
+            if !users.iter().any(|u| u.email == email) {
+                users.push(new_user(email, password, name, &[role.to_string()])?);
+                added = true;
             }
-            Err(e) => Err(self.err(e)),
         }
+        if added {
+            self.save(&users)?;
+        }
+        Ok(users)
     }
 
     fn save(&self, users: &[User]) -> Result<(), UserError> {
@@ -144,8 +169,14 @@ impl UserFile {
         super::state::write_private_file(&self.path, &text).map_err(|e| self.err(e))
     }
 
-    /// Adds a user; the email must be new (compared case-insensitively).
-    pub fn add(&self, email: &str, password: &str, name: Option<&str>) -> Result<User, UserError> {
+    /// Adds a user with these roles; the email must be new (compared case-insensitively).
+    pub fn add(
+        &self,
+        email: &str,
+        password: &str,
+        name: Option<&str>,
+        roles: &[String],
+    ) -> Result<User, UserError> {
         let mut users = self.load()?;
         let email = check_email(email)?;
         if users.iter().any(|u| u.email == email) {
@@ -154,14 +185,14 @@ impl UserFile {
         let name = name
             .map(str::to_string)
             .unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
-        let user = new_user(&email, password, &name)?;
+        let user = new_user(&email, password, &name, roles)?;
         users.push(user.clone());
         self.save(&users)?;
         Ok(user)
     }
 }
 
-fn new_user(email: &str, password: &str, name: &str) -> Result<User, UserError> {
+fn new_user(email: &str, password: &str, name: &str, roles: &[String]) -> Result<User, UserError> {
     let email = check_email(email)?;
     check_password(password)?;
     Ok(User {
@@ -169,6 +200,7 @@ fn new_user(email: &str, password: &str, name: &str) -> Result<User, UserError> 
         email,
         name: name.trim().to_string(),
         password_hash: hash_password(password)?,
+        roles: roles.to_vec(),
     })
 }
 
@@ -182,8 +214,12 @@ mod tests {
         fs::create_dir_all(&dir).unwrap();
         let file = UserFile::new(&dir);
         let users = file.load().unwrap();
-        assert_eq!(users.len(), 1);
+        assert_eq!(users.len(), 2);
         let demo = &users[0];
+        assert_eq!(demo.roles, [EDITOR_ROLE]);
+        assert_eq!(users[1].email, READER_EMAIL);
+        assert_eq!(users[1].roles, [READER_ROLE]);
+        assert!(users[1].password_matches(READER_PASSWORD));
         assert_eq!(demo.email, DEFAULT_EMAIL);
         assert!(
             demo.password_hash
@@ -196,19 +232,19 @@ mod tests {
         assert!(demo.sub().starts_with("auth0|") && demo.id.len() == 24);
 
         let ada = file
-            .add("  Ada@Example.COM ", "correct horse", Some("Ada"))
+            .add("  Ada@Example.COM ", "correct horse", Some("Ada"), &[])
             .unwrap();
         assert_eq!(ada.email, "ada@example.com");
         assert!(matches!(
-            file.add("ada@example.com", "another one", None),
+            file.add("ada@example.com", "another one", None, &[]),
             Err(UserError::Exists(_))
         ));
         assert!(matches!(
-            file.add("not-an-email", "long enough", None),
+            file.add("not-an-email", "long enough", None, &[]),
             Err(UserError::Invalid(_))
         ));
         assert!(matches!(
-            file.add("b@example.com", "short", None),
+            file.add("b@example.com", "short", None, &[]),
             Err(UserError::Invalid(_))
         ));
         #[cfg(unix)]
@@ -221,8 +257,9 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         let reloaded = file.load().unwrap();
-        assert_eq!(reloaded.len(), 2);
-        assert!(reloaded[1].password_matches("correct horse"));
+        assert_eq!(reloaded.len(), 3);
+        assert!(reloaded[2].password_matches("correct horse"));
+        assert!(reloaded[2].roles.is_empty());
         // Hashes are salted: the same password twice gives two hashes.
         assert_ne!(
             hash_password("same password").unwrap(),

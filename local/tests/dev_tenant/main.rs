@@ -18,6 +18,7 @@ mod id_token;
 mod implicit_flow;
 mod login;
 mod logout;
+mod rbac;
 mod sessions;
 mod sign_in_transactions;
 mod silent_authentication;

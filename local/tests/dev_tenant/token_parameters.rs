@@ -306,7 +306,10 @@ async fn client_credentials_need_a_granted_audience_and_scopes() {
         ("another API", vec![("audience", "other-api")]),
         (
             "a scope not granted",
-            vec![("audience", "organize"), ("scope", "write:contacts")],
+            vec![
+                ("audience", "organize"),
+                ("scope", "read:contacts admin:contacts"),
+            ],
         ),
     ] {
         let mut form = vec![
@@ -338,5 +341,8 @@ async fn an_empty_scope_parameter_counts_as_omitted() {
         .await;
     let body = answer.json();
     assert_eq!(answer.status, StatusCode::OK, "{body}");
-    assert_eq!(body["scope"], "read:contacts read:calendar");
+    assert_eq!(
+        body["scope"],
+        "read:contacts read:calendar write:contacts write:calendar"
+    );
 }

@@ -36,7 +36,10 @@ async fn a_token_reads_both_apis_and_carries_auth0s_claims() {
     assert_eq!(claims["aud"], "organize");
     assert_eq!(claims["azp"], id.as_str());
     assert_eq!(claims["gty"], "client-credentials");
-    assert_eq!(claims["scope"], "read:contacts read:calendar");
+    assert_eq!(
+        claims["scope"],
+        "read:contacts read:calendar write:contacts write:calendar"
+    );
     stack.stop().await;
 }
 

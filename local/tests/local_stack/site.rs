@@ -82,7 +82,7 @@ async fn each_site_serves_the_config_of_its_own_client() {
         assert_eq!(config["audience"], "organize");
         assert_eq!(
             config["scope"],
-            "openid profile email read:contacts read:calendar"
+            "openid profile email read:contacts read:calendar write:contacts write:calendar"
         );
         assert_eq!(config["redirectUri"], format!("{url}/callback.html"));
         assert_eq!(config["apiBaseUrl"], stack.api_url.as_str());

@@ -37,7 +37,8 @@ pub struct AccessClaims {
     pub sub: String,
     /// Scopes from the space-separated `scope` claim, in token order.
     pub scopes: Vec<String>,
-    /// Auth0 RBAC permissions, when the API adds them to tokens.
+    /// Auth0 RBAC permissions, when the API adds them (`token_dialect: access_token_authz`):
+    /// what the user's roles allow. Read and type-checked, never a grant (see `scope`).
     pub permissions: Vec<String>,
     /// The client the token was issued to (`azp`, or `client_id`).
     pub client_id: Option<String>,

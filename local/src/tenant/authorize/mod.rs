@@ -38,11 +38,7 @@ pub async fn authorize(
     let to_client = Channel::Browser(Some(&request));
     let session = cookies::session(&headers).and_then(|id| tenant.runtime.session(&id));
     let user = session.as_ref().and_then(|s| tenant.user(&s.user_id));
-    let consented = user.is_some_and(|u| {
-        tenant
-            .runtime
-            .has_consent(&u.id, &request.client_id, &request.consent_keys())
-    });
+    let consented = user.is_some_and(|u| tenant.has_consent(&request, u));
     // checkSession() runs in a hidden iframe, where no page can be shown (pages refuse to be
     // framed): answer with a message at once rather than leave it to time out.
     let interactive = user.is_none()
