@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use organizer_shared::store::dynamo::{self, DynamoContactStore, DynamoEventStore, TableSpec};
 use organizer_shared::store::memory::{MemoryContactStore, MemoryEventStore};
-use organizer_shared::store::model::{Contact, Event};
+use organizer_shared::store::model::{Contact, ContactFields, Event, EventFields};
 use organizer_shared::store::{ContactStore, EventStore, PageRequest, TimeRange, sample};
 
 /// The stores one contract test runs on.
@@ -73,10 +73,12 @@ contract!(
 fn contact(id: &str, name: &str) -> Contact {
     Contact {
         id: id.into(),
-        name: name.into(),
-        email: format!("{id}@example.com"),
-        phone: "+1 555 0100".into(),
-        company: "Example".into(),
+        fields: ContactFields {
+            name: name.into(),
+            email: format!("{id}@example.com"),
+            phone: "+1 555 0100".into(),
+            company: "Example".into(),
+        },
         created_at: "2026-01-01T00:00:00Z".into(),
         updated_at: "2026-01-02T00:00:00Z".into(),
     }
@@ -85,11 +87,13 @@ fn contact(id: &str, name: &str) -> Contact {
 fn event(id: &str, start: &str) -> Event {
     Event {
         id: id.into(),
-        title: format!("Event {id}"),
-        start: start.into(),
-        end: start.replace("T0", "T1"),
-        location: "Room 1".into(),
-        attendees: vec!["Ada".into(), "Grace".into()],
+        fields: EventFields {
+            title: format!("Event {id}"),
+            start: start.into(),
+            end: start.replace("T0", "T1"),
+            location: "Room 1".into(),
+            attendees: vec!["Ada".into(), "Grace".into()],
+        },
     }
 }
 
@@ -104,7 +108,7 @@ async fn all_contacts(store: &dyn ContactStore, owner: &str, limit: usize) -> (V
             .unwrap();
         pages += 1;
         assert!(page.items.len() <= limit);
-        names.extend(page.items.iter().map(|c| c.name.clone()));
+        names.extend(page.items.iter().map(|c| c.fields.name.clone()));
         match page.next_after {
             Some(next) => after = Some(next),
             None => return (names, pages),
@@ -149,7 +153,10 @@ async fn contacts_round_trip_and_stay_with_their_owner(s: Stores) {
     assert_eq!(page.next_after, None, "{kind}");
     // Replacing a contact with a new name moves it in the listing, without a duplicate.
     let renamed = Contact {
-        name: "Zoe".into(),
+        fields: ContactFields {
+            name: "Zoe".into(),
+            ..alice.fields.clone()
+        },
         ..alice
     };
     store.put_contact("auth0|alice", &renamed).await.unwrap();

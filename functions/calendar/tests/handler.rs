@@ -10,7 +10,7 @@ use organizer_shared::api::{ApiContext, Cors};
 use organizer_shared::routes::Service;
 use organizer_shared::store::EventStore;
 use organizer_shared::store::memory::MemoryEventStore;
-use organizer_shared::store::model::Event;
+use organizer_shared::store::model::{Event, EventFields};
 use organizer_shared::testing::{EventBuilder, TEST_AUDIENCE, TestIssuer, response_json};
 use serde_json::Value;
 
@@ -21,11 +21,13 @@ const BOB: &str = "auth0|bob";
 fn ev(id: &str, start: &str) -> Event {
     Event {
         id: id.into(),
-        title: format!("Meeting {id}"),
-        start: start.into(),
-        end: start.into(),
-        location: "Room 1".into(),
-        attendees: vec!["Ada Lovelace".into()],
+        fields: EventFields {
+            title: format!("Meeting {id}"),
+            start: start.into(),
+            end: start.into(),
+            location: "Room 1".into(),
+            attendees: vec!["Ada Lovelace".into()],
+        },
     }
 }
 

@@ -21,7 +21,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TableStatus,
 };
 
-use super::model::{Contact, Event, id_of_sort_key};
+use super::model::{Contact, ContactFields, Event, EventFields, id_of_sort_key};
 use super::{
     ContactStore, EventStore, Page, PageRequest, StoreError, TimeRange, event_bounds, into_page,
 };
@@ -109,10 +109,12 @@ fn text(item: &Item, name: &str) -> Result<String, StoreError> {
 fn contact_from(item: &Item) -> Result<Contact, StoreError> {
     Ok(Contact {
         id: text(item, "id")?,
-        name: text(item, "name")?,
-        email: text(item, "email")?,
-        phone: text(item, "phone")?,
-        company: text(item, "company")?,
+        fields: ContactFields {
+            name: text(item, "name")?,
+            email: text(item, "email")?,
+            phone: text(item, "phone")?,
+            company: text(item, "company")?,
+        },
         created_at: text(item, "created_at")?,
         updated_at: text(item, "updated_at")?,
     })
@@ -133,11 +135,13 @@ fn event_from(item: &Item) -> Result<Event, StoreError> {
     };
     Ok(Event {
         id: text(item, "id")?,
-        title: text(item, "title")?,
-        start: text(item, "start")?,
-        end: text(item, "end")?,
-        location: text(item, "location")?,
-        attendees,
+        fields: EventFields {
+            title: text(item, "title")?,
+            start: text(item, "start")?,
+            end: text(item, "end")?,
+            location: text(item, "location")?,
+            attendees,
+        },
     })
 }
 
@@ -216,10 +220,10 @@ impl ContactStore for DynamoContactStore {
             .item("user_id", s(owner))
             .item("id", s(&c.id))
             .item("name_key", s(&c.sort_key()))
-            .item("name", s(&c.name))
-            .item("email", s(&c.email))
-            .item("phone", s(&c.phone))
-            .item("company", s(&c.company))
+            .item("name", s(&c.fields.name))
+            .item("email", s(&c.fields.email))
+            .item("phone", s(&c.fields.phone))
+            .item("company", s(&c.fields.company))
             .item("created_at", s(&c.created_at))
             .item("updated_at", s(&c.updated_at))
             .send()
@@ -332,13 +336,13 @@ impl EventStore for DynamoEventStore {
             .item("user_id", s(owner))
             .item("id", s(&e.id))
             .item("start_key", s(&e.sort_key()))
-            .item("title", s(&e.title))
-            .item("start", s(&e.start))
-            .item("end", s(&e.end))
-            .item("location", s(&e.location))
+            .item("title", s(&e.fields.title))
+            .item("start", s(&e.fields.start))
+            .item("end", s(&e.fields.end))
+            .item("location", s(&e.fields.location))
             .item(
                 "attendees",
-                AttributeValue::L(e.attendees.iter().map(|a| s(a)).collect()),
+                AttributeValue::L(e.fields.attendees.iter().map(|a| s(a)).collect()),
             )
             .send()
             .await

@@ -14,7 +14,7 @@ pub mod sample;
 use async_trait::async_trait;
 use thiserror::Error;
 
-pub use model::{Contact, Event};
+pub use model::{Contact, ContactFields, Event, EventFields};
 
 /// Default and largest page sizes of the list endpoints.
 pub const DEFAULT_LIMIT: usize = 50;

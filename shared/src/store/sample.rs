@@ -6,7 +6,7 @@
 use chrono::{Datelike, Duration, SecondsFormat, TimeZone, Utc};
 use sha2::{Digest, Sha256};
 
-use super::model::{Contact, Event, now_rfc3339};
+use super::model::{Contact, ContactFields, Event, EventFields, now_rfc3339};
 use super::{ContactStore, EventStore, StoreError};
 
 const PEOPLE: &[(&str, &str, &str)] = &[
@@ -71,10 +71,12 @@ pub fn contacts(owner: &str) -> Vec<Contact> {
                 .to_string();
             Contact {
                 id: stable_id("c", owner, i),
-                name: (*name).to_string(),
-                email: format!("{email_user}@{domain}.example"),
-                phone: (*phone).to_string(),
-                company: (*company).to_string(),
+                fields: ContactFields {
+                    name: (*name).to_string(),
+                    email: format!("{email_user}@{domain}.example"),
+                    phone: (*phone).to_string(),
+                    company: (*company).to_string(),
+                },
                 created_at: now.clone(),
                 updated_at: now.clone(),
             }
@@ -106,11 +108,13 @@ pub fn events(owner: &str) -> Vec<Event> {
                 .collect();
             events.push(Event {
                 id: stable_id("e", owner, i),
-                title: title.to_string(),
-                start: start.to_rfc3339_opts(SecondsFormat::Secs, true),
-                end: end.to_rfc3339_opts(SecondsFormat::Secs, true),
-                location: location.to_string(),
-                attendees,
+                fields: EventFields {
+                    title: title.to_string(),
+                    start: start.to_rfc3339_opts(SecondsFormat::Secs, true),
+                    end: end.to_rfc3339_opts(SecondsFormat::Secs, true),
+                    location: location.to_string(),
+                    attendees,
+                },
             });
         }
     }
