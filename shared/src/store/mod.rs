@@ -7,6 +7,7 @@
 pub mod cursor;
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
+pub mod idempotency;
 pub mod memory;
 pub mod model;
 pub mod sample;
@@ -14,6 +15,7 @@ pub mod sample;
 use async_trait::async_trait;
 use thiserror::Error;
 
+pub use idempotency::IdempotencyRecord;
 pub use model::{Contact, ContactFields, Event, EventFields};
 
 /// Default and largest page sizes of the list endpoints.
