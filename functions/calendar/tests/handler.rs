@@ -36,18 +36,19 @@ async fn api() -> (CalendarApi, TestIssuer) {
     let store = Arc::new(MemoryEventStore::default());
     for day in 1..=28 {
         store
-            .put_event(
+            .create_event(
                 ALICE,
                 &ev(
                     &format!("e-{day:02}"),
                     &format!("2026-02-{day:02}T09:00:00Z"),
                 ),
+                None,
             )
             .await
             .unwrap();
     }
     store
-        .put_event(BOB, &ev("e-bob", "2026-02-10T12:00:00Z"))
+        .create_event(BOB, &ev("e-bob", "2026-02-10T12:00:00Z"), None)
         .await
         .unwrap();
     let context = ApiContext::new(

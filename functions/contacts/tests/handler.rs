@@ -21,10 +21,10 @@ async fn api() -> (ContactsApi, TestIssuer) {
     let issuer = TestIssuer::new();
     let store = Arc::new(MemoryContactStore::default());
     for c in sample::contacts(ALICE) {
-        store.put_contact(ALICE, &c).await.unwrap();
+        store.create_contact(ALICE, &c, None).await.unwrap();
     }
     for c in sample::contacts(BOB).into_iter().take(3) {
-        store.put_contact(BOB, &c).await.unwrap();
+        store.create_contact(BOB, &c, None).await.unwrap();
     }
     let context = ApiContext::new(
         Service::Contacts,

@@ -28,9 +28,9 @@ pub struct Contact {
     pub id: String,
     #[serde(flatten)]
     pub fields: ContactFields,
-    /// RFC 3339, UTC.
+    /// RFC 3339, UTC. Set once, by the create.
     pub created_at: String,
-    /// RFC 3339, UTC.
+    /// RFC 3339, UTC. Set by the create and by every replace.
     pub updated_at: String,
 }
 
@@ -41,7 +41,8 @@ impl Contact {
     }
 }
 
-/// The sort key of a contact with this name and id (see [`Contact::sort_key`]).
+/// The sort key of a contact with this name and id (see [`Contact::sort_key`]); a replace that
+/// changes the name moves the contact in the listing.
 pub fn contact_sort_key(name: &str, id: &str) -> String {
     format!("{}{NAME_KEY_SEPARATOR}{id}", name.to_lowercase())
 }
@@ -78,6 +79,14 @@ impl Event {
 /// The sort key of an event with this start and id (see [`Event::sort_key`]).
 pub fn event_sort_key(start: &str, id: &str) -> String {
     format!("{start}#{id}")
+}
+
+/// An item as a store holds it, with its version: 1 when created, one more on each replace.
+/// Conditional writes compare it (`if_version`); the HTTP layer turns it into an `ETag`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored<T> {
+    pub item: T,
+    pub version: u64,
 }
 
 /// Whether `id` has the shape of an id: 1 to 64 of `A-Z a-z 0-9 - _`.
