@@ -474,3 +474,253 @@ fn refusal<T: Codec>(old: Option<&Item>) -> WriteError<T> {
         None => WriteError::NotFound,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_dynamodb::types::CancellationReason;
+    use axum::Router;
+    use axum::http::{HeaderMap, StatusCode};
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::store::model::{Contact, ContactFields};
+
+    fn reasons(codes: &[&str]) -> Vec<CancellationReason> {
+        codes
+            .iter()
+            .map(|code| CancellationReason::builder().code(*code).build())
+            .collect()
+    }
+
+    #[test]
+    fn cancellations_are_told_apart() {
+        let decide = |codes: &[&str]| {
+            create_refusal(&reasons(codes))
+                .map(|refusal| format!("{refusal:?}"))
+                .map_err(|e| e.to_string())
+        };
+        let ccf = "ConditionalCheckFailed";
+        assert_eq!(decide(&["None", "None", ccf]), Ok("KeyUsed(None)".into()));
+        // The key wins over the id and the quota; the id over the quota.
+        assert_eq!(decide(&[ccf, ccf, ccf]), Ok("KeyUsed(None)".into()));
+        assert_eq!(decide(&[ccf, ccf, "None"]), Ok("Exists".into()));
+        assert_eq!(decide(&[ccf, ccf]), Ok("Exists".into()));
+        assert_eq!(decide(&["None", ccf]), Ok("QuotaExceeded".into()));
+        // A failed condition is an answer even when another action conflicted.
+        assert_eq!(
+            decide(&["None", "TransactionConflict", ccf]),
+            Ok("KeyUsed(None)".into())
+        );
+        assert_eq!(decide(&["None", "TransactionConflict"]), Ok("Retry".into()));
+        assert_eq!(
+            decide(&["ThrottlingError", "TransactionConflict", "None"]),
+            Ok("Retry".into())
+        );
+        for hopeless in [&["ValidationError", "None"][..], &["None", "None"], &[]] {
+            assert!(decide(hopeless).is_err(), "{hopeless:?}");
+        }
+        assert!(retry_or_fail(&reasons(&["TransactionConflict", "ValidationError"])).is_err());
+    }
+
+    /// A stand-in for DynamoDB on port 0: answers each request with the next of `answers`
+    /// (repeating the last) and notes each request's operation in `seen`.
+    struct Fake {
+        table: ItemTable,
+        seen: Arc<Mutex<Vec<String>>>,
+    }
+
+    async fn fake(answers: Vec<(u16, Value)>) -> Fake {
+        let answers = Arc::new(Mutex::new(VecDeque::from(answers)));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let app = Router::new().fallback(move |headers: HeaderMap| {
+            let (answers, log) = (answers.clone(), log.clone());
+            async move {
+                let target = headers
+                    .get("x-amz-target")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .trim_start_matches("DynamoDB_20120810.")
+                    .to_string();
+                log.lock().unwrap().push(target);
+                let mut answers = answers.lock().unwrap();
+                let (status, body) = if answers.len() > 1 {
+                    answers.pop_front().unwrap()
+                } else {
+                    answers.front().cloned().unwrap()
+                };
+                (
+                    StatusCode::from_u16(status).unwrap(),
+                    [("content-type", "application/x-amz-json-1.0")],
+                    body.to_string(),
+                )
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Fake {
+            table: ItemTable {
+                client: super::super::client(Some(&url)).await,
+                name: "contacts".into(),
+                quota: 10,
+            },
+            seen,
+        }
+    }
+
+    fn cancelled(codes: &[&str]) -> (u16, Value) {
+        let reasons: Vec<Value> = codes.iter().map(|c| json!({ "Code": c })).collect();
+        (
+            400,
+            json!({
+                "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                "Message": format!("Transaction cancelled, please refer cancellation reasons for specific reasons [{}]", codes.join(", ")),
+                "CancellationReasons": reasons,
+            }),
+        )
+    }
+
+    fn ok(body: Value) -> (u16, Value) {
+        (200, body)
+    }
+
+    fn contact() -> Contact {
+        Contact {
+            id: "c-1".into(),
+            fields: ContactFields {
+                name: "Ada".into(),
+                ..ContactFields::default()
+            },
+            created_at: "2026-01-01T00:00:00Z".into(),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+        }
+    }
+
+    fn record() -> IdempotencyRecord {
+        IdempotencyRecord {
+            key_hash: "00ab".into(),
+            fingerprint: "f1".into(),
+            status: 201,
+            body: "{}".into(),
+            location: None,
+            etag: None,
+            expires_at: epoch_now() + 60,
+        }
+    }
+
+    #[tokio::test]
+    async fn conflicting_creates_are_tried_again() {
+        let conflict = cancelled(&["None", "TransactionConflict"]);
+        let server = fake(vec![conflict.clone(), conflict, ok(json!({}))]).await;
+        let created = server
+            .table
+            .create("auth0|u", &contact(), None)
+            .await
+            .unwrap();
+        assert_eq!(created.version, 1);
+        assert_eq!(server.seen.lock().unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_create_conflicting_every_time_is_unavailable_after_the_last_attempt() {
+        let server = fake(vec![cancelled(&[
+            "TransactionConflict",
+            "TransactionConflict",
+        ])])
+        .await;
+        let result = server.table.create("auth0|u", &contact(), None).await;
+        assert!(
+            matches!(result, Err(WriteError::Store(StoreError::Unavailable(_)))),
+            "{result:?}"
+        );
+        assert_eq!(
+            server.seen.lock().unwrap().len(),
+            TRANSACTION_ATTEMPTS as usize
+        );
+    }
+
+    #[tokio::test]
+    async fn other_cancellations_are_not_tried_again() {
+        let server = fake(vec![cancelled(&["ValidationError", "None"])]).await;
+        let result = server.table.create("auth0|u", &contact(), None).await;
+        assert!(
+            matches!(result, Err(WriteError::Store(StoreError::Backend(_)))),
+            "{result:?}"
+        );
+        assert_eq!(*server.seen.lock().unwrap(), ["TransactWriteItems"]);
+    }
+
+    #[tokio::test]
+    async fn a_used_key_without_the_record_in_the_reason_is_read() {
+        let live = record();
+        let stored = json!({ "Item": {
+            "user_id": { "S": "auth0|u" },
+            "id": { "S": "#idem#00ab" },
+            "fingerprint": { "S": "f1" },
+            "status": { "N": "201" },
+            "body": { "S": "{}" },
+            "expires_at": { "N": live.expires_at.to_string() },
+        }});
+        let server = fake(vec![
+            cancelled(&["None", "None", "ConditionalCheckFailed"]),
+            ok(stored),
+        ])
+        .await;
+        let result = server
+            .table
+            .create("auth0|u", &contact(), Some(&live))
+            .await;
+        match result {
+            Err(WriteError::IdempotencyKeyUsed(found)) => assert_eq!(*found, live),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            *server.seen.lock().unwrap(),
+            ["TransactWriteItems", "GetItem"]
+        );
+    }
+
+    #[tokio::test]
+    async fn conflicting_replaces_and_deletes_are_tried_again() {
+        let conflict = (
+            400,
+            json!({
+                "__type": "com.amazonaws.dynamodb.v20120810#TransactionConflictException",
+                "message": "Transaction is ongoing for the item",
+            }),
+        );
+        let replaced = ok(json!({ "Attributes": {
+            "user_id": { "S": "auth0|u" },
+            "id": { "S": "c-1" },
+            "name": { "S": "Ada" },
+            "version": { "N": "2" },
+        }}));
+        let server = fake(vec![conflict, replaced]).await;
+        let stored: Stored<Contact> = server
+            .table
+            .replace("auth0|u", "c-1", Vec::new(), Some(1))
+            .await
+            .unwrap();
+        assert_eq!(
+            (stored.item.fields.name.as_str(), stored.version),
+            ("Ada", 2)
+        );
+        assert_eq!(*server.seen.lock().unwrap(), ["UpdateItem", "UpdateItem"]);
+
+        let server = fake(vec![
+            cancelled(&["TransactionConflict", "None"]),
+            ok(json!({})),
+        ])
+        .await;
+        server
+            .table
+            .delete::<Contact>("auth0|u", "c-1", None)
+            .await
+            .unwrap();
+        assert_eq!(server.seen.lock().unwrap().len(), 2);
+    }
+}
