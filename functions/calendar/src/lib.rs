@@ -110,7 +110,7 @@ async fn get(
         ));
     }
     match api.store.get_event(&claims.sub, id).await? {
-        Some(event) => Ok(json(StatusCode::OK, &event)),
+        Some(stored) => Ok(json(StatusCode::OK, &stored.item)),
         None => Err(ApiError::NotFound("no such event".into())),
     }
 }

@@ -10,7 +10,7 @@ use organizer_shared::api::{ApiContext, Cors};
 use organizer_shared::routes::Service;
 use organizer_shared::store::EventStore;
 use organizer_shared::store::memory::MemoryEventStore;
-use organizer_shared::store::model::Event;
+use organizer_shared::store::model::{Event, EventFields};
 use organizer_shared::testing::{EventBuilder, TEST_AUDIENCE, TestIssuer, response_json};
 use serde_json::Value;
 
@@ -21,11 +21,13 @@ const BOB: &str = "auth0|bob";
 fn ev(id: &str, start: &str) -> Event {
     Event {
         id: id.into(),
-        title: format!("Meeting {id}"),
-        start: start.into(),
-        end: start.into(),
-        location: "Room 1".into(),
-        attendees: vec!["Ada Lovelace".into()],
+        fields: EventFields {
+            title: format!("Meeting {id}"),
+            start: start.into(),
+            end: start.into(),
+            location: "Room 1".into(),
+            attendees: vec!["Ada Lovelace".into()],
+        },
     }
 }
 
@@ -34,18 +36,19 @@ async fn api() -> (CalendarApi, TestIssuer) {
     let store = Arc::new(MemoryEventStore::default());
     for day in 1..=28 {
         store
-            .put_event(
+            .create_event(
                 ALICE,
                 &ev(
                     &format!("e-{day:02}"),
                     &format!("2026-02-{day:02}T09:00:00Z"),
                 ),
+                None,
             )
             .await
             .unwrap();
     }
     store
-        .put_event(BOB, &ev("e-bob", "2026-02-10T12:00:00Z"))
+        .create_event(BOB, &ev("e-bob", "2026-02-10T12:00:00Z"), None)
         .await
         .unwrap();
     let context = ApiContext::new(

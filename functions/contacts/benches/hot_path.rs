@@ -89,7 +89,10 @@ fn main() {
         for (i, _) in tokens.iter().enumerate().take(200) {
             let owner = format!("auth0|user-{i}");
             for c in sample::contacts(&owner) {
-                store.put_contact(&owner, &c).await.expect("put");
+                store
+                    .create_contact(&owner, &c, None)
+                    .await
+                    .expect("create");
             }
         }
         let api = ContactsApi {

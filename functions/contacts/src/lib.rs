@@ -82,7 +82,7 @@ async fn get(
         ));
     }
     match api.store.get_contact(&claims.sub, id).await? {
-        Some(contact) => Ok(json(StatusCode::OK, &contact)),
+        Some(stored) => Ok(json(StatusCode::OK, &stored.item)),
         None => Err(ApiError::NotFound("no such contact".into())),
     }
 }

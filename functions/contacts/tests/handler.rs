@@ -21,10 +21,10 @@ async fn api() -> (ContactsApi, TestIssuer) {
     let issuer = TestIssuer::new();
     let store = Arc::new(MemoryContactStore::default());
     for c in sample::contacts(ALICE) {
-        store.put_contact(ALICE, &c).await.unwrap();
+        store.create_contact(ALICE, &c, None).await.unwrap();
     }
     for c in sample::contacts(BOB).into_iter().take(3) {
-        store.put_contact(BOB, &c).await.unwrap();
+        store.create_contact(BOB, &c, None).await.unwrap();
     }
     let context = ApiContext::new(
         Service::Contacts,
@@ -89,7 +89,7 @@ async fn lists_the_callers_contacts_in_pages() {
     let expected: Vec<String> = {
         let mut all = sample::contacts(ALICE);
         all.sort_by_key(|c| c.sort_key());
-        all.into_iter().map(|c| c.name).collect()
+        all.into_iter().map(|c| c.fields.name).collect()
     };
     assert_eq!(names, expected);
     // Bob's three contacts are Bob's alone.
@@ -112,7 +112,7 @@ async fn one_contact_by_id_and_never_someone_elses() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["email"], alices.email);
+    assert_eq!(body["email"], alices.fields.email);
     for id in [bobs.id.as_str(), "c-0000000000000000"] {
         let (status, _, body) = call(
             &api,

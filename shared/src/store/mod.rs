@@ -3,10 +3,22 @@
 //!
 //! Every method takes the owner (the token's `sub`) first: no method can reach another
 //! user's items, whatever id or cursor it is given.
+//!
+//! Writes are conditional and atomic, in both implementations alike:
+//! - every item carries a version (1 when created, one more on each replace), and a replace or
+//!   delete given `if_version` happens only if the item is still at that version, decided by
+//!   the store itself (in DynamoDB, a condition expression), never by a read before the write;
+//! - each user may hold at most a quota of items per service; a per-user counter changes in the
+//!   same transaction as the create or delete, so concurrent creates cannot overshoot it;
+//! - a create may carry an [`IdempotencyRecord`], written in the same transaction, and refused
+//!   with the existing record when a live one has that key.
+//!
+//! A write either happens entirely or not at all.
 
 pub mod cursor;
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
+pub mod idempotency;
 pub mod memory;
 pub mod model;
 pub mod sample;
@@ -14,11 +26,17 @@ pub mod sample;
 use async_trait::async_trait;
 use thiserror::Error;
 
-pub use model::{Contact, Event};
+pub use idempotency::IdempotencyRecord;
+pub use model::{Contact, ContactFields, Event, EventFields, Stored};
 
 /// Default and largest page sizes of the list endpoints.
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 100;
+
+/// How many contacts one user may hold, unless a store is built with another quota.
+pub const DEFAULT_CONTACT_QUOTA: u32 = 5_000;
+/// How many events one user may hold, unless a store is built with another quota.
+pub const DEFAULT_EVENT_QUOTA: u32 = 10_000;
 
 /// One page of a listing request: how many items, and after which sort key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +80,32 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// Why a write did not happen. Nothing was changed in every case.
+#[derive(Debug, Error)]
+pub enum WriteError<T> {
+    /// A create's id is taken (409).
+    #[error("an item with this id exists")]
+    Exists,
+    /// No item with this id in the owner's data: unknown ids and other users' ids alike (404).
+    #[error("no such item")]
+    NotFound,
+    /// `if_version` is not the item's version: someone else changed it first (412). `current`
+    /// is the item as it is now, read by the same request that was refused. (Boxed, as is the
+    /// record below, so that every `Result` carrying this error stays small.)
+    #[error("the item is at version {}, not the one given", current.version)]
+    Stale { current: Box<Stored<T>> },
+    /// The owner already holds `limit` items of this kind (409 `quota_exceeded`).
+    #[error("quota of {limit} items reached")]
+    QuotaExceeded { limit: u32 },
+    /// A live idempotency record with this key exists for the owner: the create is a retry
+    /// (or a reuse of the key), and the record holds the first answer.
+    #[error("idempotency key already used")]
+    IdempotencyKeyUsed(Box<IdempotencyRecord>),
+    /// The store failed (503 or 500, as [`StoreError`] says).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// The contacts microservice's data.
 #[async_trait]
 pub trait ContactStore: Send + Sync {
@@ -71,10 +115,49 @@ pub trait ContactStore: Send + Sync {
         owner: &str,
         page: &PageRequest,
     ) -> Result<Page<Contact>, StoreError>;
-    /// One of the owner's contacts; `None` for unknown ids and other users' ids alike.
-    async fn get_contact(&self, owner: &str, id: &str) -> Result<Option<Contact>, StoreError>;
-    /// Creates or replaces a contact (seeding and tests).
-    async fn put_contact(&self, owner: &str, contact: &Contact) -> Result<(), StoreError>;
+    /// One of the owner's contacts and its version; `None` for unknown ids and other users'
+    /// ids alike.
+    async fn get_contact(
+        &self,
+        owner: &str,
+        id: &str,
+    ) -> Result<Option<Stored<Contact>>, StoreError>;
+    /// Creates `contact` at version 1, counting it against the owner's quota. With `record`,
+    /// writes the idempotency record in the same transaction. Refused with
+    /// [`WriteError::IdempotencyKeyUsed`] (first), [`WriteError::Exists`] or
+    /// [`WriteError::QuotaExceeded`]. The id must be valid ([`model::is_valid_id`]).
+    async fn create_contact(
+        &self,
+        owner: &str,
+        contact: &Contact,
+        record: Option<&IdempotencyRecord>,
+    ) -> Result<Stored<Contact>, WriteError<Contact>>;
+    /// Replaces every editable field of a contact and sets `updated_at`; keeps its id and
+    /// `created_at`; the version goes up by one. With `if_version`, only if the contact is at
+    /// that version ([`WriteError::Stale`] otherwise).
+    async fn replace_contact(
+        &self,
+        owner: &str,
+        id: &str,
+        fields: &ContactFields,
+        updated_at: &str,
+        if_version: Option<u64>,
+    ) -> Result<Stored<Contact>, WriteError<Contact>>;
+    /// Deletes a contact and gives its room in the quota back. With `if_version`, only if the
+    /// contact is at that version.
+    async fn delete_contact(
+        &self,
+        owner: &str,
+        id: &str,
+        if_version: Option<u64>,
+    ) -> Result<(), WriteError<Contact>>;
+    /// The owner's live idempotency record with this key hash; `None` when there is none or it
+    /// has expired.
+    async fn idempotency_record(
+        &self,
+        owner: &str,
+        key_hash: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
 }
 
 /// The calendar microservice's data.
@@ -87,10 +170,40 @@ pub trait EventStore: Send + Sync {
         range: &TimeRange,
         page: &PageRequest,
     ) -> Result<Page<Event>, StoreError>;
-    /// One of the owner's events; `None` for unknown ids and other users' ids alike.
-    async fn get_event(&self, owner: &str, id: &str) -> Result<Option<Event>, StoreError>;
-    /// Creates or replaces an event (seeding and tests).
-    async fn put_event(&self, owner: &str, event: &Event) -> Result<(), StoreError>;
+    /// One of the owner's events and its version; `None` for unknown ids and other users' ids
+    /// alike.
+    async fn get_event(&self, owner: &str, id: &str) -> Result<Option<Stored<Event>>, StoreError>;
+    /// Creates `event` at version 1, as [`ContactStore::create_contact`] does.
+    async fn create_event(
+        &self,
+        owner: &str,
+        event: &Event,
+        record: Option<&IdempotencyRecord>,
+    ) -> Result<Stored<Event>, WriteError<Event>>;
+    /// Replaces every editable field of an event (its place in the listing follows the new
+    /// start); the version goes up by one. With `if_version`, only if the event is at that
+    /// version.
+    async fn replace_event(
+        &self,
+        owner: &str,
+        id: &str,
+        fields: &EventFields,
+        if_version: Option<u64>,
+    ) -> Result<Stored<Event>, WriteError<Event>>;
+    /// Deletes an event and gives its room in the quota back, as
+    /// [`ContactStore::delete_contact`] does.
+    async fn delete_event(
+        &self,
+        owner: &str,
+        id: &str,
+        if_version: Option<u64>,
+    ) -> Result<(), WriteError<Event>>;
+    /// The owner's live idempotency record with this key hash, for the calendar.
+    async fn idempotency_record(
+        &self,
+        owner: &str,
+        key_hash: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
 }
 
 /// Cuts `limit + 1` candidates down to one page: the extra item only says "there is more".

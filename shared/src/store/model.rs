@@ -9,35 +9,48 @@ pub const NAME_KEY_SEPARATOR: char = '\u{1}';
 /// Ids are opaque, short, and safe in paths and keys.
 pub const MAX_ID_LEN: usize = 64;
 
-/// A person in the user's address book.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Contact {
-    pub id: String,
+/// The editable fields of a contact: all a `POST` or `PUT` body may set. Plain data: the
+/// handler validates and normalizes them before they reach a store. Optional fields are empty
+/// strings when absent, as they are stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactFields {
     pub name: String,
     pub email: String,
     pub phone: String,
     pub company: String,
-    /// RFC 3339, UTC.
+}
+
+/// A person in the user's address book: its id, its editable fields and when it was created
+/// and last replaced. The fields are flattened, so the JSON is one flat object:
+/// `{"id","name","email","phone","company","created_at","updated_at"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub id: String,
+    #[serde(flatten)]
+    pub fields: ContactFields,
+    /// RFC 3339, UTC. Set once, by the create.
     pub created_at: String,
-    /// RFC 3339, UTC.
+    /// RFC 3339, UTC. Set by the create and by every replace.
     pub updated_at: String,
 }
 
 impl Contact {
     /// The listing order: case-insensitive by name, then by id so the order is total.
     pub fn sort_key(&self) -> String {
-        format!(
-            "{}{NAME_KEY_SEPARATOR}{}",
-            self.name.to_lowercase(),
-            self.id
-        )
+        contact_sort_key(&self.fields.name, &self.id)
     }
 }
 
-/// An entry in the user's calendar.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Event {
-    pub id: String,
+/// The sort key of a contact with this name and id (see [`Contact::sort_key`]); a replace that
+/// changes the name moves the contact in the listing.
+pub fn contact_sort_key(name: &str, id: &str) -> String {
+    format!("{}{NAME_KEY_SEPARATOR}{id}", name.to_lowercase())
+}
+
+/// The editable fields of an event: all a `POST` or `PUT` body may set, validated and
+/// normalized by the handler (times in the stored form of [`normalize_time`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventFields {
     pub title: String,
     /// RFC 3339, UTC, whole seconds (`2026-11-26T09:30:00Z`), so it sorts as text.
     pub start: String,
@@ -47,11 +60,33 @@ pub struct Event {
     pub attendees: Vec<String>,
 }
 
+/// An entry in the user's calendar: its id and its editable fields, flattened, so the JSON is
+/// `{"id","title","start","end","location","attendees"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: String,
+    #[serde(flatten)]
+    pub fields: EventFields,
+}
+
 impl Event {
     /// The listing order: by start time, then by id.
     pub fn sort_key(&self) -> String {
-        format!("{}#{}", self.start, self.id)
+        event_sort_key(&self.fields.start, &self.id)
     }
+}
+
+/// The sort key of an event with this start and id (see [`Event::sort_key`]).
+pub fn event_sort_key(start: &str, id: &str) -> String {
+    format!("{start}#{id}")
+}
+
+/// An item as a store holds it, with its version: 1 when created, one more on each replace.
+/// Conditional writes compare it (`if_version`); the HTTP layer turns it into an `ETag`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored<T> {
+    pub item: T,
+    pub version: u64,
 }
 
 /// Whether `id` has the shape of an id: 1 to 64 of `A-Z a-z 0-9 - _`.
@@ -175,10 +210,10 @@ mod tests {
     fn sort_keys_order_names_case_insensitively_and_keep_the_id() {
         let c = |name: &str, id: &str| Contact {
             id: id.into(),
-            name: name.into(),
-            email: String::new(),
-            phone: String::new(),
-            company: String::new(),
+            fields: ContactFields {
+                name: name.into(),
+                ..ContactFields::default()
+            },
             created_at: String::new(),
             updated_at: String::new(),
         };
@@ -189,5 +224,42 @@ mod tests {
         assert!(is_event_sort_key("2026-11-26T09:30:00Z#e-1"));
         assert!(!is_event_sort_key("2026-11-26T09:30:00+00:00#e-1"));
         assert!(!is_event_sort_key("2026-11-26T09:30:00Z#"));
+    }
+
+    #[test]
+    fn the_json_stays_one_flat_object_in_the_same_order() {
+        let contact = Contact {
+            id: "c-1".into(),
+            fields: ContactFields {
+                name: "Ada".into(),
+                email: "ada@example.com".into(),
+                phone: "+44".into(),
+                company: "AE".into(),
+            },
+            created_at: "2026-01-01T00:00:00Z".into(),
+            updated_at: "2026-01-02T00:00:00Z".into(),
+        };
+        let json = serde_json::to_string(&contact).unwrap();
+        assert_eq!(
+            json,
+            r#"{"id":"c-1","name":"Ada","email":"ada@example.com","phone":"+44","company":"AE","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-02T00:00:00Z"}"#
+        );
+        assert_eq!(serde_json::from_str::<Contact>(&json).unwrap(), contact);
+        let event = Event {
+            id: "e-1".into(),
+            fields: EventFields {
+                title: "Planning".into(),
+                start: "2026-01-01T09:00:00Z".into(),
+                end: "2026-01-01T10:00:00Z".into(),
+                location: "Room 1".into(),
+                attendees: vec!["Ada".into()],
+            },
+        };
+        let json = serde_json::to_string(&event).unwrap();
+        assert_eq!(
+            json,
+            r#"{"id":"e-1","title":"Planning","start":"2026-01-01T09:00:00Z","end":"2026-01-01T10:00:00Z","location":"Room 1","attendees":["Ada"]}"#
+        );
+        assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), event);
     }
 }

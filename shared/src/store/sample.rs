@@ -1,13 +1,15 @@
 //! Realistic sample data for one user, for the seed command and the local stack.
 //!
-//! Ids are derived from the owner, so seeding twice replaces rather than duplicates. Events
-//! are placed around the current week, so a fresh demo always shows an upcoming agenda.
+//! Ids are derived from the owner, so seeding twice changes nothing: the sample items are
+//! created like any other (through `create_*`, counted against the quota) and an id that
+//! exists is taken as already seeded. Events are placed around the current week, so a fresh
+//! demo always shows an upcoming agenda.
 
 use chrono::{Datelike, Duration, SecondsFormat, TimeZone, Utc};
 use sha2::{Digest, Sha256};
 
-use super::model::{Contact, Event, now_rfc3339};
-use super::{ContactStore, EventStore, StoreError};
+use super::model::{Contact, ContactFields, Event, EventFields, now_rfc3339};
+use super::{ContactStore, EventStore, StoreError, WriteError};
 
 const PEOPLE: &[(&str, &str, &str)] = &[
     ("Ada Lovelace", "Analytical Engines Ltd", "+44 20 7946 0011"),
@@ -71,10 +73,12 @@ pub fn contacts(owner: &str) -> Vec<Contact> {
                 .to_string();
             Contact {
                 id: stable_id("c", owner, i),
-                name: (*name).to_string(),
-                email: format!("{email_user}@{domain}.example"),
-                phone: (*phone).to_string(),
-                company: (*company).to_string(),
+                fields: ContactFields {
+                    name: (*name).to_string(),
+                    email: format!("{email_user}@{domain}.example"),
+                    phone: (*phone).to_string(),
+                    company: (*company).to_string(),
+                },
                 created_at: now.clone(),
                 updated_at: now.clone(),
             }
@@ -106,30 +110,56 @@ pub fn events(owner: &str) -> Vec<Event> {
                 .collect();
             events.push(Event {
                 id: stable_id("e", owner, i),
-                title: title.to_string(),
-                start: start.to_rfc3339_opts(SecondsFormat::Secs, true),
-                end: end.to_rfc3339_opts(SecondsFormat::Secs, true),
-                location: location.to_string(),
-                attendees,
+                fields: EventFields {
+                    title: title.to_string(),
+                    start: start.to_rfc3339_opts(SecondsFormat::Secs, true),
+                    end: end.to_rfc3339_opts(SecondsFormat::Secs, true),
+                    location: location.to_string(),
+                    attendees,
+                },
             });
         }
     }
     events
 }
 
-/// Loads the sample data for `owner` into both stores; returns (contacts, events) written.
+/// Loads the sample data for `owner` into both stores; returns how many sample (contacts,
+/// events) the owner holds afterwards, whether created now or by an earlier seeding.
+///
+/// A sample item the owner has deleted comes back; one they have edited is left as it is. A
+/// user whose quota is full gets no more sample items: the quota counts everything they hold,
+/// and their own items matter more than samples.
 pub async fn seed(
     owner: &str,
     contact_store: &dyn ContactStore,
     event_store: &dyn EventStore,
 ) -> Result<(usize, usize), StoreError> {
-    let contacts = contacts(owner);
-    for c in &contacts {
-        contact_store.put_contact(owner, c).await?;
+    let mut contacts = 0;
+    for c in &self::contacts(owner) {
+        if seeded(contact_store.create_contact(owner, c, None).await)? {
+            contacts += 1;
+        }
     }
-    let events = events(owner);
-    for e in &events {
-        event_store.put_event(owner, e).await?;
+    let mut events = 0;
+    for e in &self::events(owner) {
+        if seeded(event_store.create_event(owner, e, None).await)? {
+            events += 1;
+        }
     }
-    Ok((contacts.len(), events.len()))
+    Ok((contacts, events))
+}
+
+/// Whether a sample item is there after its create: created now or already there (`Exists`);
+/// not when the quota is full.
+fn seeded<T, U>(created: Result<T, WriteError<U>>) -> Result<bool, StoreError> {
+    match created {
+        Ok(_) | Err(WriteError::Exists) => Ok(true),
+        Err(WriteError::QuotaExceeded { .. }) => Ok(false),
+        Err(WriteError::Store(error)) => Err(error),
+        Err(
+            WriteError::NotFound | WriteError::Stale { .. } | WriteError::IdempotencyKeyUsed(_),
+        ) => Err(StoreError::Backend(
+            "a create without an idempotency key answered as a replace would".into(),
+        )),
+    }
 }

@@ -7,6 +7,63 @@
 //!
 //! Lists are Queries on the index with `user_id = :owner` (and, for the calendar, the
 //! `from`/`to` window in the key condition): never a Scan, never another partition.
+//!
+//! # Items in one owner's partition
+//!
+//! | `id`               | what               | attributes besides `user_id` and `id` |
+//! |--------------------|--------------------|---------------------------------------|
+//! | the item's id      | a contact or event | its fields, `name_key` / `start_key`, `version` (N) |
+//! | `#count`           | the quota counter  | `item_count` (N): how many items the owner holds |
+//! | `#idem#<key hash>` | idempotency record | `fingerprint`, `status` (N), `body`, `location`?, `etag`?, `expires_at` (N, the TTL attribute) |
+//!
+//! Item ids are `[A-Za-z0-9_-]{1,64}`, so a `#` sort key never collides with one, and the
+//! stores refuse any other id. The counter and the records have no `name_key` / `start_key`, so
+//! the (sparse) listing index never holds them.
+//!
+//! Items written before writes existed (by the old seeding) have no `version` and read as
+//! version 1; they were never counted either, so such a user's counter starts below what they
+//! hold, by at most the sample items (a delete of one can take the counter below zero).
+//!
+//! # Writes
+//!
+//! - create: one TransactWriteItems of a Put of the item (`attribute_not_exists(id)`), an
+//!   Update of the counter (`ADD item_count :1` if `attribute_not_exists(item_count) OR
+//!   item_count < :limit`) and, with an idempotency record, a Put of the record
+//!   (`attribute_not_exists(id) OR expires_at <= :now`, so an expired record that TTL has not
+//!   deleted yet is overwritten). The cancellation reasons, one per action, say which condition
+//!   failed: the record's (the key is used; with `ReturnValuesOnConditionCheckFailure=ALL_OLD`
+//!   the record comes back in the reason), the item's (it exists) or the counter's (quota).
+//! - replace: one UpdateItem, on `attribute_exists(id)` and, with `if_version`, `version = :v`.
+//!   `ReturnValuesOnConditionCheckFailure=ALL_OLD` returns the current item when the version
+//!   differs, so a stale write costs no second read. The counter is not touched.
+//! - delete: one TransactWriteItems of a Delete (the same conditions as a replace, ALL_OLD) and
+//!   an Update of the counter (`ADD item_count :-1`). A refused replace or delete whose
+//!   refusal carries no item found none: `NotFound`.
+//!
+//! Transactions on one owner's counter at the same time can be cancelled with
+//! `TransactionConflict` (and an UpdateItem can meet a `TransactionConflictException`). The
+//! stores retry those, and throttling, up to [`TRANSACTION_ATTEMPTS`] times with jittered
+//! exponential backoff, then answer [`StoreError::Unavailable`]. Nothing is ever half written.
+//!
+//! # IAM: the actions each store calls
+//!
+//! Exactly these, on its own table and, for Query, its index; never Scan. A TransactWriteItems
+//! call is authorized by the actions it contains (PutItem, UpdateItem, DeleteItem); the stores
+//! use no ConditionCheck action, so they need no `dynamodb:ConditionCheckItem`.
+//!
+//! | action                | [`DynamoContactStore`] and [`DynamoEventStore`] alike |
+//! |-----------------------|-------------------------------------------------------|
+//! | `dynamodb:Query`      | list (on the `by-name` / `by-start` index) |
+//! | `dynamodb:GetItem`    | get; `idempotency_record`; create, to read the record that refused it only if the cancellation reason left it out (neither DynamoDB nor DynamoDB Local does) |
+//! | `dynamodb:PutItem`    | create (the item, and the idempotency record, in the transaction) |
+//! | `dynamodb:UpdateItem` | create and delete (the counter, in the transaction); replace |
+//! | `dynamodb:DeleteItem` | delete (in the transaction) |
+//!
+//! Reads (GetItem, and Query on the local secondary index) are strongly consistent: a user's
+//! next read shows their last write, and a retry finds the record its first attempt wrote.
+//!
+//! [`ensure_table`] (local use and tests; in AWS the SAM template owns the tables) also calls
+//! CreateTable, DescribeTable, UpdateContinuousBackups and UpdateTimeToLive.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -16,15 +73,24 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    LocalSecondaryIndex, PointInTimeRecoverySpecification, Projection, ProjectionType,
-    ScalarAttributeType, TableStatus,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, LocalSecondaryIndex,
+    PointInTimeRecoverySpecification, Projection, ProjectionType, ScalarAttributeType, TableStatus,
+    TimeToLiveSpecification,
 };
 
-use super::model::{Contact, Event, id_of_sort_key};
+use super::idempotency::{IdempotencyRecord, TTL_ATTRIBUTE};
+use super::model::{Contact, ContactFields, Event, EventFields, Stored, id_of_sort_key};
 use super::{
-    ContactStore, EventStore, Page, PageRequest, StoreError, TimeRange, event_bounds, into_page,
+    ContactStore, DEFAULT_CONTACT_QUOTA, DEFAULT_EVENT_QUOTA, EventStore, Page, PageRequest,
+    StoreError, TimeRange, WriteError, event_bounds, into_page,
 };
+
+mod item;
+mod write;
+
+use item::{Codec, contact_fields, event_fields, s};
+use write::ItemTable;
+pub use write::TRANSACTION_ATTEMPTS;
 
 pub const DEFAULT_CONTACTS_TABLE: &str = "organizer-contacts";
 pub const DEFAULT_CALENDAR_TABLE: &str = "organizer-calendar";
@@ -80,6 +146,7 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::
             "ThrottlingException"
                 | "ProvisionedThroughputExceededException"
                 | "RequestLimitExceeded"
+                | "TransactionConflictException"
         )
     );
     let detail = DisplayErrorContext(&error).to_string();
@@ -90,70 +157,29 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::
     }
 }
 
-fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_string())
-}
-
-type Item = HashMap<String, AttributeValue>;
-
-fn text(item: &Item, name: &str) -> Result<String, StoreError> {
-    match item.get(name) {
-        Some(AttributeValue::S(v)) => Ok(v.clone()),
-        None => Ok(String::new()),
-        Some(_) => Err(StoreError::Backend(format!(
-            "attribute {name} is not a string"
-        ))),
-    }
-}
-
-fn contact_from(item: &Item) -> Result<Contact, StoreError> {
-    Ok(Contact {
-        id: text(item, "id")?,
-        name: text(item, "name")?,
-        email: text(item, "email")?,
-        phone: text(item, "phone")?,
-        company: text(item, "company")?,
-        created_at: text(item, "created_at")?,
-        updated_at: text(item, "updated_at")?,
-    })
-}
-
-fn event_from(item: &Item) -> Result<Event, StoreError> {
-    let attendees = match item.get("attendees") {
-        Some(AttributeValue::L(values)) => values
-            .iter()
-            .map(|v| {
-                v.as_s()
-                    .cloned()
-                    .map_err(|_| StoreError::Backend("attendee is not a string".into()))
-            })
-            .collect::<Result<_, _>>()?,
-        None => Vec::new(),
-        Some(_) => return Err(StoreError::Backend("attendees is not a list".into())),
-    };
-    Ok(Event {
-        id: text(item, "id")?,
-        title: text(item, "title")?,
-        start: text(item, "start")?,
-        end: text(item, "end")?,
-        location: text(item, "location")?,
-        attendees,
-    })
-}
-
-/// Contacts in a DynamoDB table.
+/// Contacts in a DynamoDB table. Holds at most [`DEFAULT_CONTACT_QUOTA`] contacts per user
+/// unless given another quota with [`with_quota`](Self::with_quota).
 #[derive(Clone)]
 pub struct DynamoContactStore {
-    client: Client,
-    table: String,
+    table: ItemTable,
 }
 
 impl DynamoContactStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
-            client,
-            table: table.into(),
+            table: ItemTable {
+                client,
+                name: table.into(),
+                quota: DEFAULT_CONTACT_QUOTA,
+            },
         }
+    }
+
+    /// The same store, holding at most `quota` contacts per user.
+    #[must_use]
+    pub fn with_quota(mut self, quota: u32) -> Self {
+        self.table.quota = quota;
+        self
     }
 }
 
@@ -172,10 +198,12 @@ impl ContactStore for DynamoContactStore {
             ])
         });
         let out = self
+            .table
             .client
             .query()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .index_name(CONTACTS_INDEX)
+            .consistent_read(true)
             .key_condition_expression("user_id = :owner")
             .expression_attribute_values(":owner", s(owner))
             .set_exclusive_start_key(start_key)
@@ -186,7 +214,7 @@ impl ContactStore for DynamoContactStore {
         let items = out
             .items()
             .iter()
-            .map(contact_from)
+            .map(Contact::decode)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(into_page(
             items,
@@ -196,52 +224,77 @@ impl ContactStore for DynamoContactStore {
         ))
     }
 
-    async fn get_contact(&self, owner: &str, id: &str) -> Result<Option<Contact>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("user_id", s(owner))
-            .key("id", s(id))
-            .send()
-            .await
-            .map_err(classify)?;
-        out.item().map(contact_from).transpose()
+    async fn get_contact(
+        &self,
+        owner: &str,
+        id: &str,
+    ) -> Result<Option<Stored<Contact>>, StoreError> {
+        self.table.get(owner, id).await
     }
 
-    async fn put_contact(&self, owner: &str, c: &Contact) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item("user_id", s(owner))
-            .item("id", s(&c.id))
-            .item("name_key", s(&c.sort_key()))
-            .item("name", s(&c.name))
-            .item("email", s(&c.email))
-            .item("phone", s(&c.phone))
-            .item("company", s(&c.company))
-            .item("created_at", s(&c.created_at))
-            .item("updated_at", s(&c.updated_at))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+    async fn create_contact(
+        &self,
+        owner: &str,
+        contact: &Contact,
+        record: Option<&IdempotencyRecord>,
+    ) -> Result<Stored<Contact>, WriteError<Contact>> {
+        self.table.create(owner, contact, record).await
+    }
+
+    async fn replace_contact(
+        &self,
+        owner: &str,
+        id: &str,
+        fields: &ContactFields,
+        updated_at: &str,
+        if_version: Option<u64>,
+    ) -> Result<Stored<Contact>, WriteError<Contact>> {
+        let mut attributes = contact_fields(id, fields);
+        attributes.push(("updated_at", s(updated_at)));
+        self.table.replace(owner, id, attributes, if_version).await
+    }
+
+    async fn delete_contact(
+        &self,
+        owner: &str,
+        id: &str,
+        if_version: Option<u64>,
+    ) -> Result<(), WriteError<Contact>> {
+        self.table.delete(owner, id, if_version).await
+    }
+
+    async fn idempotency_record(
+        &self,
+        owner: &str,
+        key_hash: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.table.record(owner, key_hash).await
     }
 }
 
-/// Calendar events in a DynamoDB table.
+/// Calendar events in a DynamoDB table. Holds at most [`DEFAULT_EVENT_QUOTA`] events per user
+/// unless given another quota with [`with_quota`](Self::with_quota).
 #[derive(Clone)]
 pub struct DynamoEventStore {
-    client: Client,
-    table: String,
+    table: ItemTable,
 }
 
 impl DynamoEventStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
-            client,
-            table: table.into(),
+            table: ItemTable {
+                client,
+                name: table.into(),
+                quota: DEFAULT_EVENT_QUOTA,
+            },
         }
+    }
+
+    /// The same store, holding at most `quota` events per user.
+    #[must_use]
+    pub fn with_quota(mut self, quota: u32) -> Self {
+        self.table.quota = quota;
+        self
     }
 }
 
@@ -260,10 +313,12 @@ impl EventStore for DynamoEventStore {
             });
         };
         let mut query = self
+            .table
             .client
             .query()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .index_name(CALENDAR_INDEX)
+            .consistent_read(true)
             .expression_attribute_values(":owner", s(owner))
             .limit(limit_plus_one(page.limit));
         // A key condition takes one comparison on the sort key: an exclusive lower bound is
@@ -302,7 +357,7 @@ impl EventStore for DynamoEventStore {
         let items = out
             .items()
             .iter()
-            .map(event_from)
+            .map(Event::decode)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(into_page(
             items,
@@ -312,38 +367,46 @@ impl EventStore for DynamoEventStore {
         ))
     }
 
-    async fn get_event(&self, owner: &str, id: &str) -> Result<Option<Event>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("user_id", s(owner))
-            .key("id", s(id))
-            .send()
-            .await
-            .map_err(classify)?;
-        out.item().map(event_from).transpose()
+    async fn get_event(&self, owner: &str, id: &str) -> Result<Option<Stored<Event>>, StoreError> {
+        self.table.get(owner, id).await
     }
 
-    async fn put_event(&self, owner: &str, e: &Event) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item("user_id", s(owner))
-            .item("id", s(&e.id))
-            .item("start_key", s(&e.sort_key()))
-            .item("title", s(&e.title))
-            .item("start", s(&e.start))
-            .item("end", s(&e.end))
-            .item("location", s(&e.location))
-            .item(
-                "attendees",
-                AttributeValue::L(e.attendees.iter().map(|a| s(a)).collect()),
-            )
-            .send()
+    async fn create_event(
+        &self,
+        owner: &str,
+        event: &Event,
+        record: Option<&IdempotencyRecord>,
+    ) -> Result<Stored<Event>, WriteError<Event>> {
+        self.table.create(owner, event, record).await
+    }
+
+    async fn replace_event(
+        &self,
+        owner: &str,
+        id: &str,
+        fields: &EventFields,
+        if_version: Option<u64>,
+    ) -> Result<Stored<Event>, WriteError<Event>> {
+        self.table
+            .replace(owner, id, event_fields(id, fields), if_version)
             .await
-            .map_err(classify)?;
-        Ok(())
+    }
+
+    async fn delete_event(
+        &self,
+        owner: &str,
+        id: &str,
+        if_version: Option<u64>,
+    ) -> Result<(), WriteError<Event>> {
+        self.table.delete(owner, id, if_version).await
+    }
+
+    async fn idempotency_record(
+        &self,
+        owner: &str,
+        key_hash: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.table.record(owner, key_hash).await
     }
 }
 
@@ -431,6 +494,20 @@ pub async fn ensure_table(client: &Client, spec: &TableSpec<'_>) -> Result<bool,
             .map_err(classify)?;
         if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
             if created {
+                // Best effort, as the SAM template does in AWS: idempotency records expire by
+                // TTL. The stores never rely on it (they ignore expired records).
+                if let Ok(ttl) = TimeToLiveSpecification::builder()
+                    .attribute_name(TTL_ATTRIBUTE)
+                    .enabled(true)
+                    .build()
+                {
+                    let _ = client
+                        .update_time_to_live()
+                        .table_name(spec.name)
+                        .time_to_live_specification(ttl)
+                        .send()
+                        .await;
+                }
                 // Best effort: DynamoDB Local accepts and ignores it; AWS turns it on.
                 let pitr = PointInTimeRecoverySpecification::builder()
                     .point_in_time_recovery_enabled(true)
