@@ -144,6 +144,50 @@ pub struct ClientSpec {
     pub grant_types: Vec<String>,
     #[serde(default)]
     pub token_endpoint_auth_method: Option<String>,
+    /// Refresh-token settings, in the Deploy CLI's names; Auth0's defaults when absent.
+    #[serde(default)]
+    pub refresh_token: RefreshTokenSettings,
+}
+
+/// A client's `refresh_token:` settings (Auth0's defaults for a new SPA when absent).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct RefreshTokenSettings {
+    /// `rotating` (every use answers a new token) or `non-rotating`.
+    pub rotation_type: String,
+    /// `expiring` or `non-expiring`.
+    pub expiration_type: String,
+    /// Seconds after a use during which the previous token may be exchanged again without
+    /// counting as reuse. Default 0.
+    pub leeway: u64,
+    /// Absolute lifetime of a family of tokens, in seconds; rotation does not extend it.
+    /// Default 2,592,000 (30 days).
+    pub token_lifetime: u64,
+    /// Lifetime of a token without use, in seconds; each exchange starts it again.
+    /// Default 1,296,000 (15 days).
+    pub idle_token_lifetime: u64,
+    pub infinite_token_lifetime: bool,
+    pub infinite_idle_token_lifetime: bool,
+}
+
+impl Default for RefreshTokenSettings {
+    fn default() -> Self {
+        Self {
+            rotation_type: "rotating".into(),
+            expiration_type: "expiring".into(),
+            leeway: 0,
+            token_lifetime: 2_592_000,
+            idle_token_lifetime: 1_296_000,
+            infinite_token_lifetime: false,
+            infinite_idle_token_lifetime: false,
+        }
+    }
+}
+
+impl RefreshTokenSettings {
+    pub fn rotates(&self) -> bool {
+        self.rotation_type == "rotating"
+    }
 }
 
 impl ClientSpec {
@@ -260,6 +304,28 @@ impl TenantFile {
             if c.app_type == "spa" && c.auth_method() != "none" {
                 return Err(format!(
                     "client {:?}: a spa cannot keep a secret; use token_endpoint_auth_method: none",
+                    c.name
+                ));
+            }
+            let rt = &c.refresh_token;
+            if !matches!(rt.rotation_type.as_str(), "rotating" | "non-rotating")
+                || !matches!(rt.expiration_type.as_str(), "expiring" | "non-expiring")
+            {
+                return Err(format!(
+                    "client {:?}: refresh_token rotation_type must be rotating or non-rotating, expiration_type expiring or non-expiring",
+                    c.name
+                ));
+            }
+            // As Auth0: refresh tokens in a browser always rotate and always expire.
+            if !c.is_confidential()
+                && c.allows_grant("refresh_token")
+                && (!rt.rotates()
+                    || rt.expiration_type != "expiring"
+                    || rt.infinite_token_lifetime
+                    || rt.infinite_idle_token_lifetime)
+            {
+                return Err(format!(
+                    "client {:?}: a public client's refresh tokens must rotate and expire (rotation_type: rotating, expiration_type: expiring)",
                     c.name
                 ));
             }

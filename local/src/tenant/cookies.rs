@@ -66,14 +66,26 @@ fn build(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
         .build()
 }
 
+/// The SSO session cookie, with the attributes Auth0's has: `SameSite=None; Secure`, so that
+/// where a browser allows third-party cookies, `checkSession()`'s iframe on another site still
+/// sends it (browsers treat `http://localhost` as secure, so this holds for the dev tenant).
+fn session_cookie(value: String) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::None)
+        .secure(true)
+        .build()
+}
+
 /// `Set-Cookie` for a new SSO session.
-pub fn set_session(id: &str, secure: bool) -> Option<HeaderValue> {
-    header_value(build(SESSION_COOKIE, id.to_string(), secure))
+pub fn set_session(id: &str) -> Option<HeaderValue> {
+    header_value(session_cookie(id.to_string()))
 }
 
 /// `Set-Cookie` that removes the SSO session cookie.
-pub fn clear_session(secure: bool) -> Option<HeaderValue> {
-    let mut cookie = build(SESSION_COOKIE, String::new(), secure);
+pub fn clear_session() -> Option<HeaderValue> {
+    let mut cookie = session_cookie(String::new());
     cookie.make_removal();
     header_value(cookie)
 }
@@ -108,13 +120,18 @@ mod tests {
 
     #[test]
     fn set_cookie_values_carry_the_attributes() {
-        let set = set_session("abc", false).unwrap();
+        let set = set_session("abc").unwrap();
         let set = set.to_str().unwrap();
         assert!(set.starts_with("organizer_session=abc"), "{set}");
-        for attr in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        for attr in ["HttpOnly", "SameSite=None", "Secure", "Path=/"] {
             assert!(set.contains(attr), "{set}");
         }
-        assert!(!set.contains("Secure"), "{set}");
+        let browser = set_browser("x", false).unwrap();
+        let browser = browser.to_str().unwrap();
+        assert!(
+            browser.contains("SameSite=Lax") && !browser.contains("Secure"),
+            "{browser}"
+        );
         assert!(
             set_browser("x", true)
                 .unwrap()
@@ -122,7 +139,7 @@ mod tests {
                 .unwrap()
                 .contains("Secure")
         );
-        let clear = clear_session(false).unwrap();
+        let clear = clear_session().unwrap();
         assert!(clear.to_str().unwrap().contains("Max-Age=0"), "{clear:?}");
     }
 }

@@ -12,6 +12,7 @@ use super::auth_request::AuthRequest;
 use super::config::ResourceServer;
 use super::context::{Client, Tenant};
 use super::error::OAuthError;
+use super::refresh::RefreshGrant;
 use super::state::random_hex;
 use super::users::User;
 
@@ -26,18 +27,33 @@ pub fn at_hash(access_token: &str) -> String {
     URL_SAFE_NO_PAD.encode(&digest[..16])
 }
 
+/// In which session tokens are issued: an SSO session that must still be alive (the
+/// authorization response, a code exchange), or none (a refresh token outlives sessions, as
+/// Auth0's do: `/v2/logout` does not revoke them).
+#[derive(Clone, Copy)]
+pub enum InSession<'a> {
+    Live(&'a str),
+    Detached,
+}
+
 /// The token response parameters of an authorization request: an access token (for the API
 /// asked for, plus `/userinfo` with `openid`) and an ID token, as the request wants them.
 pub fn for_user(
     tenant: &Tenant,
     request: &AuthRequest,
     user: &User,
-    session_id: &str,
+    in_session: InSession<'_>,
 ) -> Result<Map<String, Value>, OAuthError> {
-    let session = tenant
-        .runtime
-        .session(session_id)
-        .ok_or_else(|| OAuthError::invalid_grant("The session has ended"))?;
+    let sid = match in_session {
+        InSession::Live(id) => Some(
+            tenant
+                .runtime
+                .peek_session(id)
+                .ok_or_else(|| OAuthError::invalid_grant("The session has ended"))?
+                .sid,
+        ),
+        InSession::Detached => None,
+    };
     let now = get_current_timestamp();
     let userinfo = format!("{}userinfo", tenant.issuer);
     let mut params = Map::new();
@@ -79,9 +95,11 @@ pub fn for_user(
             "aud": request.client_id,
             "iat": now,
             "exp": now + ID_TOKEN_LIFETIME,
-            // The public session id, never the cookie.
-            "sid": session.sid,
         });
+        // The public session id, never the cookie.
+        if let Some(sid) = sid {
+            claims["sid"] = json!(sid);
+        }
         if let Some(nonce) = &request.nonce {
             claims["nonce"] = json!(nonce);
         }
@@ -131,5 +149,25 @@ pub fn for_client(
         "scope": scope,
         "expires_in": api.token_lifetime,
         "token_type": "Bearer",
+    }))
+}
+
+/// A refresh token for a code exchange that was granted `offline_access` (validation keeps
+/// that scope only when the API allows offline access and the client may refresh).
+pub fn refresh_token_for(tenant: &Tenant, request: &AuthRequest, user: &User) -> Option<String> {
+    if !request.has_scope("offline_access") {
+        return None;
+    }
+    let grant = RefreshGrant {
+        client_id: request.client_id.clone(),
+        user_id: user.id.clone(),
+        audience: request.audience.clone(),
+        scopes: tenant.granted_scopes(request, user),
+    };
+    Some(tenant.runtime.refresh_tokens.issue(grant, |client_id| {
+        tenant
+            .client_by_id(client_id)
+            .map(|c| c.spec.refresh_token.clone())
+            .unwrap_or_default()
     }))
 }

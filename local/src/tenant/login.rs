@@ -152,7 +152,7 @@ pub async fn submit(
     } else {
         Redirect::to(&format!("{CONSENT}?state={state}")).into_response()
     };
-    if let Some(cookie) = cookies::set_session(&session.id, tenant.secure_cookies()) {
+    if let Some(cookie) = cookies::set_session(&session.id) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response

@@ -47,7 +47,7 @@ pub async fn logout(
             "<h1>Signed out</h1><p>You are signed out.</p>",
         ),
     };
-    if let Some(clear) = cookies::clear_session(tenant.secure_cookies()) {
+    if let Some(clear) = cookies::clear_session() {
         response.headers_mut().append(header::SET_COOKIE, clear);
     }
     response

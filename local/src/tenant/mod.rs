@@ -7,17 +7,19 @@
 //! - leaves: [`routes`] (paths), [`config`] (`tenant.yaml`), [`state`] (the state folder,
 //!   random values), [`origin`] (the one origin parser), [`auth_request`] (a validated
 //!   authorization request), [`error`] (the one OAuth error type), [`cookies`], [`params`]
-//!   (token-endpoint parameters), [`users`], [`session`] (what is remembered between requests);
+//!   (token-endpoint parameters), [`users`], [`session`] (what is remembered between requests),
+//!   with [`transactions`], [`throttle`] and [`refresh`] (refresh tokens);
 //! - [`context`]: `Tenant` and `Client`, built once and borrowed by every endpoint;
 //! - shared machinery: [`pages`] (HTML), [`issue`] (token issuance), [`respond`] (answers,
 //!   and `reply`, the one place an error becomes a page, a redirect or JSON), [`cors`],
 //!   [`forms`] (checks of a sign-in transaction), [`grants`] (one file per grant);
 //! - endpoints, one file each: [`discovery`], [`jwks`], [`authorize`], [`login`], [`consent`],
-//!   [`token`], [`userinfo`], [`logout`];
+//!   [`token`], [`revoke`], [`userinfo`], [`logout`];
 //! - [`router`]: every endpoint at its path.
 
 pub mod auth_request;
 pub mod authorize;
+pub mod client_auth;
 pub mod config;
 pub mod consent;
 pub mod context;
@@ -34,7 +36,9 @@ pub mod logout;
 pub mod origin;
 pub mod pages;
 pub mod params;
+pub mod refresh;
 pub mod respond;
+pub mod revoke;
 pub mod router;
 pub mod routes;
 pub mod session;

@@ -91,7 +91,7 @@ pub fn success(tenant: &Tenant, request: &AuthRequest, user: &User, session_id: 
         }
         return deliver(request, params);
     }
-    match issue::for_user(tenant, request, user, session_id) {
+    match issue::for_user(tenant, request, user, issue::InSession::Live(session_id)) {
         Ok(params) => deliver(request, params),
         Err(error) => reply(error, to_client),
     }

@@ -8,7 +8,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use super::context::Tenant;
-use super::{authorize, consent, discovery, jwks, login, logout, routes, token, userinfo};
+use super::{authorize, consent, discovery, jwks, login, logout, revoke, routes, token, userinfo};
 
 /// Bodies (login, consent and token forms) are small; anything larger is refused.
 const MAX_BODY: usize = 16 * 1024;
@@ -18,6 +18,10 @@ pub fn router(tenant: Arc<Tenant>) -> Router {
         .route(routes::DISCOVERY, get(discovery::discovery))
         .route(routes::JWKS, get(jwks::jwks))
         .route(routes::TOKEN, post(token::token).options(token::preflight))
+        .route(
+            routes::REVOKE,
+            post(revoke::revoke).options(revoke::preflight),
+        )
         .route(routes::AUTHORIZE, get(authorize::authorize))
         .route(routes::LOGIN, get(login::show).post(login::submit))
         .route(routes::CONSENT, get(consent::show).post(consent::submit))

@@ -8,3 +8,4 @@ pub const LOGIN: &str = "/login";
 pub const CONSENT: &str = "/consent";
 pub const LOGOUT: &str = "/v2/logout";
 pub const USERINFO: &str = "/userinfo";
+pub const REVOKE: &str = "/oauth/revoke";

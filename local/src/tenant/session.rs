@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::auth_request::AuthRequest;
 use super::config::TenantSettings;
+use super::refresh::RefreshTokens;
 use super::state::random_token;
 use super::throttle::LoginThrottle;
 use super::transactions::Transactions;
@@ -78,6 +79,8 @@ pub struct Runtime {
     pub transactions: Transactions,
     /// Brute-force protection, suspicious-IP throttling and the bound on password hashes.
     pub throttle: LoginThrottle,
+    /// Refresh tokens (rotation, reuse detection), kept as digests.
+    pub refresh_tokens: RefreshTokens,
 }
 
 impl Runtime {
@@ -126,6 +129,18 @@ impl Runtime {
         };
         lock(&self.sessions).insert(session.id.clone(), session.clone());
         session
+    }
+
+    /// The live session with this id without touching it (for issuing tokens in it).
+    pub fn peek_session(&self, id: &str) -> Option<Session> {
+        let now = Instant::now();
+        lock(&self.sessions)
+            .get(id)
+            .filter(|s| {
+                now.duration_since(s.last_seen) < self.lifetimes.idle
+                    && now.duration_since(s.created) < self.lifetimes.absolute
+            })
+            .cloned()
     }
 
     /// The live session with this id, its idle timer restarted; an ended session is dropped.

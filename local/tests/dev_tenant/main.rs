@@ -19,6 +19,7 @@ mod implicit_flow;
 mod login;
 mod logout;
 mod rbac;
+mod refresh_tokens;
 mod sessions;
 mod sign_in_transactions;
 mod silent_authentication;

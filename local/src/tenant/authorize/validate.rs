@@ -183,8 +183,16 @@ pub fn complete(
         };
     request.audience = api.map(|a| a.identifier.clone());
     let requested = params.get("scope").map(String::as_str).unwrap_or("");
+    // offline_access (a refresh token) only as Auth0 grants it: the API allows offline
+    // access, the client may use the refresh_token grant, the flow is the code flow (the
+    // implicit grant never issues refresh tokens), and a browser's tokens rotate.
+    let offline = wants_code
+        && api.is_some_and(|a| a.allow_offline_access)
+        && client.allows_grant("refresh_token")
+        && (client.is_confidential() || client.spec.refresh_token.rotates());
     for scope in requested.split(' ').filter(|s| !s.is_empty()) {
         let known = OIDC_SCOPES.contains(&scope)
+            || (scope == "offline_access" && offline)
             || api.is_some_and(|a| a.scopes.iter().any(|d| d.value == scope));
         if known && !request.has_scope(scope) {
             request.scopes.push(scope.to_string());

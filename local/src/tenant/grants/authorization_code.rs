@@ -62,6 +62,14 @@ pub fn grant(tenant: &Tenant, client: &Client, params: &Params) -> Result<Value,
     request.wants_token = true;
     request.wants_id_token = request.has_scope("openid");
     request.state = None;
-    let tokens = issue::for_user(tenant, &request, user, &issued.session_id)?;
+    let mut tokens = issue::for_user(
+        tenant,
+        &request,
+        user,
+        issue::InSession::Live(&issued.session_id),
+    )?;
+    if let Some(refresh) = issue::refresh_token_for(tenant, &request, user) {
+        tokens.insert("refresh_token".into(), json!(refresh));
+    }
     Ok(json!(tokens))
 }

@@ -3,6 +3,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod refresh_token;
 
 use serde_json::Value;
 
@@ -16,6 +17,7 @@ pub fn find(grant_type: &str) -> Option<Grant> {
     match grant_type {
         "client_credentials" => Some(client_credentials::grant),
         "authorization_code" => Some(authorization_code::grant),
+        "refresh_token" => Some(refresh_token::grant),
         _ => None,
     }
 }

@@ -1,0 +1,425 @@
+//! Refresh tokens as Auth0 issues them with rotation: every exchange answers a new token and
+//! the used one stops working; presenting a used token again (outside the client's `leeway`)
+//! is taken as theft and revokes the whole family — every token descended from the same
+//! sign-in. Tokens are bound to their client, kept only as SHA-256 digests (the tenant never
+//! holds one it could leak), and live at most `token_lifetime` from sign-in and
+//! `idle_token_lifetime` without use (the client's `refresh_token:` settings).
+//!
+//! Every check and its state change happen under one lock: twenty exchanges of one token sent
+//! at once are one exchange and nineteen reuses.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use super::config::RefreshTokenSettings;
+use super::state::random_token;
+
+/// Active families kept per user and client; a new sign-in beyond revokes the oldest (Auth0).
+pub const MAX_FAMILIES_PER_USER_AND_CLIENT: usize = 200;
+
+/// What a refresh token was granted: who, to which client, for what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshGrant {
+    pub client_id: String,
+    pub user_id: String,
+    pub audience: Option<String>,
+    /// The scopes of the sign-in (`offline_access` included).
+    pub scopes: Vec<String>,
+}
+
+/// Why an exchange is refused. The token endpoint answers all of them alike (Auth0's
+/// `invalid_grant`, "Unknown or invalid refresh token."), except a wider scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    Unknown,
+    OtherClient,
+    Revoked,
+    Expired,
+    /// Used before, outside the leeway: the family is now revoked.
+    Reused,
+    /// The scope asked for is not within the token's.
+    WiderScope(Vec<String>),
+}
+
+/// A successful exchange: the new token (the same one when the client does not rotate) and
+/// the grant, with the scopes asked for this time.
+#[derive(Debug, Clone)]
+pub struct Exchanged {
+    pub token: String,
+    pub grant: RefreshGrant,
+    pub scopes: Vec<String>,
+}
+
+type Digest32 = [u8; 32];
+
+fn digest(token: &str) -> Digest32 {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+struct Record {
+    family: u64,
+    issued: Instant,
+    /// When it was exchanged, if it was.
+    used: Option<Instant>,
+    /// The token its exchange answered.
+    successor: Option<Digest32>,
+}
+
+struct Family {
+    grant: RefreshGrant,
+    created: Instant,
+    revoked: bool,
+    /// The newest token of the family: the only one that may be exchanged (besides the
+    /// previous one within the leeway).
+    current: Digest32,
+}
+
+#[derive(Default)]
+struct Inner {
+    tokens: HashMap<Digest32, Record>,
+    families: HashMap<u64, Family>,
+    next_family: u64,
+}
+
+impl Inner {
+    fn revoke(&mut self, family: u64) {
+        if let Some(f) = self.families.get_mut(&family) {
+            f.revoked = true;
+        }
+    }
+
+    /// Drops what can never be exchanged again, so the maps stay bounded.
+    fn sweep(&mut self, now: Instant, settings_of: impl Fn(&str) -> RefreshTokenSettings) {
+        let dead: Vec<u64> = self
+            .families
+            .iter()
+            .filter(|(_, f)| f.revoked || expired_family(f, &settings_of(&f.grant.client_id), now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &dead {
+            self.families.remove(id);
+        }
+        self.tokens.retain(|_, r| !dead.contains(&r.family));
+    }
+}
+
+fn expired_family(family: &Family, settings: &RefreshTokenSettings, now: Instant) -> bool {
+    !settings.infinite_token_lifetime
+        && now.duration_since(family.created) >= Duration::from_secs(settings.token_lifetime)
+}
+
+#[derive(Default)]
+pub struct RefreshTokens {
+    inner: Mutex<Inner>,
+}
+
+impl RefreshTokens {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A new family for a sign-in; its first token. Beyond the per-user, per-client limit the
+    /// oldest family of that user and client is revoked.
+    pub fn issue(
+        &self,
+        grant: RefreshGrant,
+        settings_of: impl Fn(&str) -> RefreshTokenSettings,
+    ) -> String {
+        let now = Instant::now();
+        let token = random_token(32);
+        let mut inner = self.lock();
+        if inner.tokens.len() > 10_000 {
+            inner.sweep(now, &settings_of);
+        }
+        let mut same: Vec<(Instant, u64)> = inner
+            .families
+            .iter()
+            .filter(|(_, f)| {
+                !f.revoked
+                    && f.grant.user_id == grant.user_id
+                    && f.grant.client_id == grant.client_id
+            })
+            .map(|(id, f)| (f.created, *id))
+            .collect();
+        same.sort();
+        while same.len() >= MAX_FAMILIES_PER_USER_AND_CLIENT {
+            let (_, oldest) = same.remove(0);
+            inner.revoke(oldest);
+        }
+        let family = inner.next_family;
+        inner.next_family += 1;
+        let hash = digest(&token);
+        inner.tokens.insert(
+            hash,
+            Record {
+                family,
+                issued: now,
+                used: None,
+                successor: None,
+            },
+        );
+        inner.families.insert(
+            family,
+            Family {
+                grant,
+                created: now,
+                revoked: false,
+                current: hash,
+            },
+        );
+        token
+    }
+
+    /// Exchanges `token` presented by `client_id` for a new one (rotation), with `requested`
+    /// scopes (none: the token's own; fewer may be asked for, never more).
+    pub fn exchange(
+        &self,
+        token: &str,
+        client_id: &str,
+        settings: &RefreshTokenSettings,
+        requested: Option<&[String]>,
+    ) -> Result<Exchanged, Refusal> {
+        let now = Instant::now();
+        let hash = digest(token);
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let record = inner.tokens.get(&hash).ok_or(Refusal::Unknown)?;
+        let family_id = record.family;
+        let family = inner.families.get(&family_id).ok_or(Refusal::Unknown)?;
+        if family.grant.client_id != client_id {
+            return Err(Refusal::OtherClient);
+        }
+        if family.revoked {
+            return Err(Refusal::Revoked);
+        }
+        let idle = !settings.infinite_idle_token_lifetime
+            && now.duration_since(record.issued)
+                >= Duration::from_secs(settings.idle_token_lifetime);
+        if expired_family(family, settings, now) || idle {
+            return Err(Refusal::Expired);
+        }
+        let scopes = match requested {
+            None => family.grant.scopes.clone(),
+            Some(asked) => {
+                let wider: Vec<String> = asked
+                    .iter()
+                    .filter(|s| !family.grant.scopes.contains(s))
+                    .cloned()
+                    .collect();
+                if !wider.is_empty() {
+                    return Err(Refusal::WiderScope(wider));
+                }
+                asked.to_vec()
+            }
+        };
+        let grant = family.grant.clone();
+        if !settings.rotates() {
+            if let Some(r) = inner.tokens.get_mut(&hash) {
+                r.issued = now;
+            }
+            return Ok(Exchanged {
+                token: token.to_string(),
+                grant,
+                scopes,
+            });
+        }
+        if let Some(used) = record.used {
+            // The previous token, again, within the leeway: its successor is replaced, the
+            // family goes on. Anything else is reuse.
+            let is_previous = record.successor == Some(family.current);
+            let within = now.duration_since(used) <= Duration::from_secs(settings.leeway);
+            if !(is_previous && within) {
+                inner.revoke(family_id);
+                return Err(Refusal::Reused);
+            }
+            if let Some(successor) = record.successor {
+                inner.tokens.remove(&successor);
+            }
+        }
+        let next = random_token(32);
+        let next_hash = digest(&next);
+        inner.tokens.insert(
+            next_hash,
+            Record {
+                family: family_id,
+                issued: now,
+                used: None,
+                successor: None,
+            },
+        );
+        if let Some(r) = inner.tokens.get_mut(&hash) {
+            r.used = Some(now);
+            r.successor = Some(next_hash);
+        }
+        if let Some(f) = inner.families.get_mut(&family_id) {
+            f.current = next_hash;
+        }
+        Ok(Exchanged {
+            token: next,
+            grant,
+            scopes,
+        })
+    }
+
+    /// Revokes the family of `token` when it belongs to `client_id`; whether one was revoked.
+    pub fn revoke(&self, token: &str, client_id: &str) -> bool {
+        let mut inner = self.lock();
+        let Some(family) = inner.tokens.get(&digest(token)).map(|r| r.family) else {
+            return false;
+        };
+        let owned = inner
+            .families
+            .get(&family)
+            .is_some_and(|f| f.grant.client_id == client_id);
+        if owned {
+            inner.revoke(family);
+        }
+        owned
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant() -> RefreshGrant {
+        RefreshGrant {
+            client_id: "spa".into(),
+            user_id: "u".into(),
+            audience: Some("organize".into()),
+            scopes: vec![
+                "openid".into(),
+                "offline_access".into(),
+                "read:contacts".into(),
+            ],
+        }
+    }
+
+    fn settings(leeway: u64) -> RefreshTokenSettings {
+        RefreshTokenSettings {
+            leeway,
+            ..RefreshTokenSettings::default()
+        }
+    }
+
+    #[test]
+    fn rotation_and_reuse_detection() {
+        let tokens = RefreshTokens::default();
+        let s = settings(0);
+        let first = tokens.issue(grant(), |_| s.clone());
+        let second = tokens.exchange(&first, "spa", &s, None).unwrap();
+        assert_ne!(second.token, first);
+        assert_eq!(second.scopes, grant().scopes);
+        // The used one again: reuse, and the whole family is revoked.
+        assert_eq!(
+            tokens.exchange(&first, "spa", &s, None).err(),
+            Some(Refusal::Reused)
+        );
+        assert_eq!(
+            tokens.exchange(&second.token, "spa", &s, None).err(),
+            Some(Refusal::Revoked)
+        );
+    }
+
+    #[test]
+    fn within_the_leeway_the_previous_token_may_be_exchanged_again() {
+        let tokens = RefreshTokens::default();
+        let s = settings(60);
+        let first = tokens.issue(grant(), |_| s.clone());
+        let second = tokens.exchange(&first, "spa", &s, None).unwrap();
+        let again = tokens.exchange(&first, "spa", &s, None).unwrap();
+        // The replaced successor is gone; the new one goes on.
+        assert_eq!(
+            tokens.exchange(&second.token, "spa", &s, None).err(),
+            Some(Refusal::Unknown)
+        );
+        assert!(tokens.exchange(&again.token, "spa", &s, None).is_ok());
+        // An older token than the previous one is reuse, leeway or not.
+        assert_eq!(
+            tokens.exchange(&first, "spa", &s, None).err(),
+            Some(Refusal::Reused)
+        );
+    }
+
+    #[test]
+    fn bound_to_the_client_and_to_no_wider_scope() {
+        let tokens = RefreshTokens::default();
+        let s = settings(0);
+        let first = tokens.issue(grant(), |_| s.clone());
+        assert_eq!(
+            tokens.exchange(&first, "other", &s, None).err(),
+            Some(Refusal::OtherClient)
+        );
+        assert_eq!(
+            tokens
+                .exchange(&first, "spa", &s, Some(&["write:contacts".into()]))
+                .err(),
+            Some(Refusal::WiderScope(vec!["write:contacts".into()]))
+        );
+        // Neither refusal spent the token.
+        let narrower = tokens
+            .exchange(&first, "spa", &s, Some(&["openid".into()]))
+            .unwrap();
+        assert_eq!(narrower.scopes, ["openid"]);
+    }
+
+    #[test]
+    fn lifetimes_end_tokens() {
+        let tokens = RefreshTokens::default();
+        let short = RefreshTokenSettings {
+            token_lifetime: 0,
+            ..RefreshTokenSettings::default()
+        };
+        let first = tokens.issue(grant(), |_| short.clone());
+        assert_eq!(
+            tokens.exchange(&first, "spa", &short, None).err(),
+            Some(Refusal::Expired)
+        );
+        let idle = RefreshTokenSettings {
+            idle_token_lifetime: 0,
+            ..RefreshTokenSettings::default()
+        };
+        let first = tokens.issue(grant(), |_| idle.clone());
+        assert_eq!(
+            tokens.exchange(&first, "spa", &idle, None).err(),
+            Some(Refusal::Expired)
+        );
+    }
+
+    #[test]
+    fn concurrent_exchanges_of_one_token_are_one_exchange() {
+        let tokens = std::sync::Arc::new(RefreshTokens::default());
+        let s = settings(0);
+        let first = tokens.issue(grant(), |_| s.clone());
+        let handles: Vec<_> = (0..20)
+            .map(|_| {
+                let (tokens, first, s) = (tokens.clone(), first.clone(), s.clone());
+                std::thread::spawn(move || tokens.exchange(&first, "spa", &s, None).is_ok())
+            })
+            .collect();
+        let ok = handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|ok| *ok)
+            .count();
+        assert_eq!(ok, 1);
+    }
+
+    #[test]
+    fn revocation_ends_the_family_and_only_for_its_client() {
+        let tokens = RefreshTokens::default();
+        let s = settings(0);
+        let first = tokens.issue(grant(), |_| s.clone());
+        let second = tokens.exchange(&first, "spa", &s, None).unwrap();
+        assert!(!tokens.revoke(&second.token, "other"));
+        assert!(tokens.revoke(&first, "spa"));
+        assert_eq!(
+            tokens.exchange(&second.token, "spa", &s, None).err(),
+            Some(Refusal::Revoked)
+        );
+        assert!(!tokens.revoke("unknown", "spa"));
+    }
+}
