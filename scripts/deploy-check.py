@@ -66,10 +66,12 @@ RULE_CASES = [
 ]
 
 # Each function's IAM actions, exactly: (action, resource) with {Table} for the table's ARN.
-# They are the calls of shared/src/store/dynamo.rs: GetItem on the table, Query on the index.
+# They are the calls of shared/src/store/dynamo: GetItem, PutItem, UpdateItem and DeleteItem on
+# the table (writes run as transactions of these), Query on the index; never Scan.
+WRITES = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 IAM = {
-    "ContactsFunction": {("dynamodb:GetItem", "{ContactsTable}"), ("dynamodb:Query", "{ContactsTable}/index/by-name")},
-    "CalendarFunction": {("dynamodb:GetItem", "{CalendarTable}"), ("dynamodb:Query", "{CalendarTable}/index/by-start")},
+    "ContactsFunction": {(a, "{ContactsTable}") for a in WRITES} | {("dynamodb:Query", "{ContactsTable}/index/by-name")},
+    "CalendarFunction": {(a, "{CalendarTable}") for a in WRITES} | {("dynamodb:Query", "{CalendarTable}/index/by-start")},
     "AuthorizerFunction": set(),
 }
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"

@@ -34,7 +34,7 @@ async fn minted_events_get_the_documented_answers() {
     .unwrap();
     let files =
         organizer_local::events::write(&tenant, &repo.join("events"), &dir.join("out")).unwrap();
-    assert_eq!(files.len(), 9);
+    assert_eq!(files.len(), 15);
 
     // The functions as configured for the dev tenant, trusting its keys.
     let config = AuthConfig::for_issuer(issuer, "organize");
@@ -83,6 +83,14 @@ async fn minted_events_get_the_documented_answers() {
         ("calendar-list.json", 200),
         ("calendar-get.json", 200),
         ("calendar-list-wrong-scope.json", 403),
+        ("contacts-create.json", 201),
+        ("contacts-create.json", 201),
+        ("contacts-replace.json", 200),
+        ("contacts-delete.json", 204),
+        ("contacts-delete.json", 404),
+        ("calendar-create.json", 201),
+        ("calendar-replace.json", 200),
+        ("calendar-delete.json", 204),
     ] {
         let request = lambda_http::request::from_str(&read(name)).unwrap();
         let response = if name.starts_with("contacts") {

@@ -314,6 +314,40 @@ async fn functions_under_cargo_lambda_watch_answer_minted_events() {
     assert_eq!(status, 403, "{answer}");
     assert_eq!(body["error"], "insufficient_scope", "{answer}");
 
+    // writes, on DynamoDB: create (201 with Location and ETag), its retry with the same
+    // Idempotency-Key (the first answer, nothing more created), replace (200), delete (204).
+    for (file, status) in [
+        ("contacts-create.json", 201),
+        ("contacts-create.json", 201),
+        ("contacts-replace.json", 200),
+        ("contacts-delete.json", 204),
+        ("calendar-create.json", 201),
+        ("calendar-create.json", 201),
+        ("calendar-replace.json", 200),
+        ("calendar-delete.json", 204),
+    ] {
+        let service = if file.starts_with("contacts") {
+            &mut contacts
+        } else {
+            &mut calendar
+        };
+        let answer = service.invoke(&http, &event(file)).await;
+        assert_eq!(answer["statusCode"], status, "{file}: {answer}");
+        if status == 201 {
+            let location = answer["headers"]["location"].as_str().unwrap_or_default();
+            assert!(location.starts_with('/'), "{file}: {answer}");
+            assert_eq!(answer["headers"]["etag"], "\"1\"", "{file}: {answer}");
+        }
+    }
+    let (_, body) = http_answer(&contacts.invoke(&http, &event("contacts-list.json")).await);
+    let created = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"] == "Charles Babbage")
+        .count();
+    assert_eq!(created, 1, "a retried create creates nothing: {body}");
+
     // authorizer: allow with the caller's identity; deny without a header or the route's scope.
     let answer = authorizer
         .invoke(&http, &event("authorizer-valid.json"))

@@ -72,7 +72,7 @@ impl Cors {
             headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
             headers.insert(
                 header::ACCESS_CONTROL_EXPOSE_HEADERS,
-                HeaderValue::from_static("WWW-Authenticate"),
+                HeaderValue::from_static("WWW-Authenticate, ETag, Location"),
             );
         }
     }
@@ -169,7 +169,9 @@ impl ApiContext {
                 }
                 h.insert(
                     header::ACCESS_CONTROL_ALLOW_HEADERS,
-                    HeaderValue::from_static("authorization, content-type"),
+                    HeaderValue::from_static(
+                        "authorization, content-type, if-match, idempotency-key",
+                    ),
                 );
                 h.insert(
                     header::ACCESS_CONTROL_MAX_AGE,

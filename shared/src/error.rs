@@ -106,6 +106,25 @@ pub enum ApiError {
     /// A CORS preflight from an origin that is not configured: 403.
     #[error("origin not allowed")]
     OriginNotAllowed,
+    /// A request body over `limit` bytes: 413.
+    #[error("the body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    /// A body that is not `application/json`: 415.
+    #[error("send the body as application/json")]
+    UnsupportedMediaType,
+    /// `If-Match` names a version that is no longer current: 412, with the item as it is now
+    /// (`current`, its `etag`), so the client can show what changed and re-apply.
+    #[error("the item was changed since you read it: it is now at {etag}")]
+    PreconditionFailed {
+        current: serde_json::Value,
+        etag: String,
+    },
+    /// The owner holds as many items as allowed: 409 `quota_exceeded`.
+    #[error("you have {limit} {what}, the most allowed: delete some to add more")]
+    QuotaExceeded { limit: u32, what: &'static str },
+    /// An `Idempotency-Key` used before with another body: 422.
+    #[error("this Idempotency-Key was used for another request: use a new key for a new request")]
+    IdempotencyKeyReused,
     /// The store is throttled or briefly unavailable: 503, the client may retry.
     #[error("service temporarily unavailable")]
     Unavailable(String),
@@ -122,6 +141,11 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::OriginNotAllowed => StatusCode::FORBIDDEN,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            Self::QuotaExceeded { .. } => StatusCode::CONFLICT,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -138,6 +162,11 @@ impl ApiError {
                 "origin_not_allowed",
                 "this origin may not call the API".into(),
             ),
+            Self::PayloadTooLarge { .. } => ("payload_too_large", self.to_string()),
+            Self::UnsupportedMediaType => ("unsupported_media_type", self.to_string()),
+            Self::PreconditionFailed { .. } => ("precondition_failed", self.to_string()),
+            Self::QuotaExceeded { .. } => ("quota_exceeded", self.to_string()),
+            Self::IdempotencyKeyReused => ("idempotency_key_reused", self.to_string()),
             Self::Unavailable(_) => ("temporarily_unavailable", "try again shortly".into()),
             Self::Internal(_) => (
                 "server_error",
@@ -147,6 +176,10 @@ impl ApiError {
         ErrorBody {
             error: error.to_string(),
             error_description: description,
+            current: match self {
+                Self::PreconditionFailed { current, .. } => Some(current.clone()),
+                _ => None,
+            },
         }
     }
 
@@ -170,6 +203,11 @@ impl ApiError {
             Self::Unavailable(_) => {
                 headers.push((http::header::RETRY_AFTER, HeaderValue::from_static("1")));
             }
+            Self::PreconditionFailed { etag, .. } => {
+                if let Ok(v) = HeaderValue::from_str(etag) {
+                    headers.push((http::header::ETAG, v));
+                }
+            }
             _ => {}
         }
         headers
@@ -177,10 +215,13 @@ impl ApiError {
 }
 
 /// The JSON error body shared by every API response.
-#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq)]
 pub struct ErrorBody {
     pub error: String,
     pub error_description: String,
+    /// With 412: the item as it is now.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub current: Option<serde_json::Value>,
 }
 
 #[cfg(test)]

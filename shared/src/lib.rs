@@ -9,7 +9,8 @@
 //! - [`routes`]: the route table — method, path, service, operation and scope of every route;
 //! - [`error`]: typed request errors, mapped to HTTP in one place;
 //! - [`api`]: the HTTP plumbing of both functions (routing, CORS, JSON answers, query
-//!   parameters);
+//!   parameters); [`write`]: what their write routes share (strict JSON bodies, validation,
+//!   `ETag`/`If-Match`, idempotent creates);
 //! - [`store`]: the contacts and calendar data, in memory, or in DynamoDB with the `dynamodb`
 //!   feature (the authorizer builds without it, so it does not link the AWS SDK);
 //! - [`signing`]: RS256 signing keys, for the dev tenant and for tests; [`logging`]: JSON logs.
@@ -31,6 +32,7 @@ pub mod store;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 pub mod token;
+pub mod write;
 
 pub use config::{AuthConfig, ConfigError};
 pub use error::{ApiError, AuthError};

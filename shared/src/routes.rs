@@ -42,6 +42,12 @@ pub enum Operation {
     List,
     /// `GET /service/{id}`: one item.
     Get,
+    /// `POST /service`: a new item (201, `Location`, `ETag`; `Idempotency-Key` honoured).
+    Create,
+    /// `PUT /service/{id}`: all editable fields replaced (`If-Match` honoured).
+    Replace,
+    /// `DELETE /service/{id}` (`If-Match` honoured).
+    Delete,
 }
 
 /// One route of the API.
@@ -85,6 +91,48 @@ pub const ROUTES: &[Route] = &[
         service: Service::Calendar,
         operation: Operation::Get,
         scope: ScopeCheck::READ_CALENDAR,
+    },
+    Route {
+        method: "POST",
+        path: "/contacts",
+        service: Service::Contacts,
+        operation: Operation::Create,
+        scope: ScopeCheck::WRITE_CONTACTS,
+    },
+    Route {
+        method: "PUT",
+        path: "/contacts/{id}",
+        service: Service::Contacts,
+        operation: Operation::Replace,
+        scope: ScopeCheck::WRITE_CONTACTS,
+    },
+    Route {
+        method: "DELETE",
+        path: "/contacts/{id}",
+        service: Service::Contacts,
+        operation: Operation::Delete,
+        scope: ScopeCheck::WRITE_CONTACTS,
+    },
+    Route {
+        method: "POST",
+        path: "/calendar",
+        service: Service::Calendar,
+        operation: Operation::Create,
+        scope: ScopeCheck::WRITE_CALENDAR,
+    },
+    Route {
+        method: "PUT",
+        path: "/calendar/{id}",
+        service: Service::Calendar,
+        operation: Operation::Replace,
+        scope: ScopeCheck::WRITE_CALENDAR,
+    },
+    Route {
+        method: "DELETE",
+        path: "/calendar/{id}",
+        service: Service::Calendar,
+        operation: Operation::Delete,
+        scope: ScopeCheck::WRITE_CALENDAR,
     },
 ];
 
@@ -195,7 +243,13 @@ mod tests {
         assert_eq!(
             resolve(Service::Contacts, "PATCH", &["contacts"]),
             Err(Miss::MethodNotAllowed {
-                allow: "GET".into()
+                allow: "GET, POST".into()
+            })
+        );
+        assert_eq!(
+            resolve(Service::Calendar, "POST", &["calendar", "e-1"]),
+            Err(Miss::MethodNotAllowed {
+                allow: "GET, PUT, DELETE".into()
             })
         );
         for path in [&["calendar"][..], &["contacts", "a", "b"], &[], &["x"]] {

@@ -135,6 +135,19 @@ impl EventBuilder {
         self.header("authorization", &format!("Bearer {token}"))
     }
 
+    /// A text body, as API Gateway passes it (not base64).
+    pub fn body(mut self, text: &str) -> Self {
+        self.value["body"] = json!(text);
+        self.value["isBase64Encoded"] = json!(false);
+        self
+    }
+
+    /// A JSON body with its content type.
+    pub fn json_body(self, body: &Value) -> Self {
+        self.header("content-type", "application/json")
+            .body(&body.to_string())
+    }
+
     pub fn json(&self) -> String {
         self.value.to_string()
     }

@@ -1,5 +1,6 @@
-//! The calendar microservice: its routes (`GET /calendar?from=&to=`, `GET /calendar/{id}`,
-//! scope `read:calendar`) are the calendar rows of the shared route table
+//! The calendar microservice: its routes (`GET /calendar?from=&to=`, `GET /calendar/{id}` with
+//! `read:calendar`; `POST /calendar`, `PUT /calendar/{id}`, `DELETE /calendar/{id}` with
+//! `write:calendar`) are the calendar rows of the shared route table
 //! (`organizer_shared::routes`).
 //!
 //! `main.rs` builds [`CalendarApi`] once per Lambda container; [`handle`] answers one API Gateway
@@ -11,12 +12,17 @@ use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use organizer_shared::api::{ApiContext, ListBody, Query, json};
 use organizer_shared::routes::Operation;
-use organizer_shared::store::model::{is_event_sort_key, is_valid_id, normalize_bound};
+use organizer_shared::store::model::{
+    Event, EventFields, is_event_sort_key, is_valid_id, normalize_bound,
+};
 use organizer_shared::store::{EventStore, PageRequest, TimeRange, cursor};
+use organizer_shared::write::{self, JsonObject, NewItem};
 use organizer_shared::{AccessClaims, ApiError};
 
 /// The cursor namespace of this listing.
 const LISTING: &str = "calendar";
+/// What this service's items are called in messages.
+const WHAT: &str = "events";
 
 /// Everything an invocation borrows: built once, shared by warm invocations.
 pub struct CalendarApi {
@@ -65,14 +71,112 @@ fn time_range(query: &Query) -> Result<TimeRange, ApiError> {
 async fn route(api: &CalendarApi, request: &Request) -> Result<Response<Body>, ApiError> {
     let (route, id) = api.context.route(request)?;
     let claims = api.context.authorize(request, route.scope).await?;
-    match (route.operation, id) {
-        (Operation::List, _) => list(api, request, &claims).await,
-        (Operation::Get, Some(id)) => get(api, &id, &claims).await,
-        (Operation::Get, None) => Err(ApiError::Internal(format!(
-            "route {} has no id",
-            route.key()
-        ))),
+    let id = || -> Result<&str, ApiError> {
+        let id = id.as_deref().unwrap_or("");
+        if is_valid_id(id) {
+            Ok(id)
+        } else {
+            Err(ApiError::BadRequest(
+                "event ids are 1 to 64 letters, digits, '-' or '_'".into(),
+            ))
+        }
+    };
+    match route.operation {
+        Operation::List => list(api, request, &claims).await,
+        Operation::Get => get(api, id()?, &claims).await,
+        Operation::Create => create(api, request, &route.key(), &claims).await,
+        Operation::Replace => replace(api, request, id()?, &claims).await,
+        Operation::Delete => delete(api, request, id()?, &claims).await,
     }
+}
+
+/// The longest an event may last.
+const MAX_EVENT_DAYS: i64 = 31;
+
+/// The editable fields of a `POST` or `PUT` body, validated (README, "The API").
+fn event_fields(request: &Request) -> Result<EventFields, ApiError> {
+    let body =
+        JsonObject::from_request(request, &["title", "start", "end", "location", "attendees"])?;
+    let fields = EventFields {
+        title: body.text("title", true, 200)?,
+        start: body.time("start")?,
+        end: body.time("end")?,
+        location: body.text("location", false, 200)?,
+        attendees: body.addresses("attendees", 50)?,
+    };
+    let (Ok(start), Ok(end)) = (
+        chrono::DateTime::parse_from_rfc3339(&fields.start),
+        chrono::DateTime::parse_from_rfc3339(&fields.end),
+    ) else {
+        return Err(ApiError::Internal("a normalized time did not parse".into()));
+    };
+    if end <= start {
+        return Err(ApiError::BadRequest("end must be after start".into()));
+    }
+    if end - start > chrono::Duration::days(MAX_EVENT_DAYS) {
+        return Err(ApiError::BadRequest(format!(
+            "end must be at most {MAX_EVENT_DAYS} days after start"
+        )));
+    }
+    Ok(fields)
+}
+
+async fn create(
+    api: &CalendarApi,
+    request: &Request,
+    route: &str,
+    claims: &AccessClaims,
+) -> Result<Response<Body>, ApiError> {
+    let fields = event_fields(request)?;
+    let key_hash = write::idempotency_key(request)?;
+    let event = Event {
+        id: write::new_id("e"),
+        fields,
+    };
+    let new = NewItem {
+        item: &event,
+        location: format!("/calendar/{}", event.id),
+        fingerprint: write::fingerprint(route, &event.fields),
+    };
+    let (store, owner, event) = (&api.store, claims.sub.as_str(), &event);
+    write::create(
+        new,
+        key_hash,
+        WHAT,
+        |key| async move { store.idempotency_record(owner, &key).await },
+        |record| async move { store.create_event(owner, event, record.as_ref()).await },
+    )
+    .await
+}
+
+async fn replace(
+    api: &CalendarApi,
+    request: &Request,
+    id: &str,
+    claims: &AccessClaims,
+) -> Result<Response<Body>, ApiError> {
+    let fields = event_fields(request)?;
+    let if_version = write::if_match(request)?;
+    let stored = api
+        .store
+        .replace_event(&claims.sub, id, &fields, if_version)
+        .await
+        .map_err(|e| write::write_error(e, WHAT))?;
+    Ok(write::stored_response(&stored))
+}
+
+async fn delete(
+    api: &CalendarApi,
+    request: &Request,
+    id: &str,
+    claims: &AccessClaims,
+) -> Result<Response<Body>, ApiError> {
+    let if_version = write::if_match(request)?;
+    api.store
+        .delete_event(&claims.sub, id, if_version)
+        .await
+        .map_err(|e| write::write_error(e, WHAT))?;
+    Ok(write::no_content())
 }
 
 async fn list(
@@ -104,13 +208,8 @@ async fn get(
     id: &str,
     claims: &AccessClaims,
 ) -> Result<Response<Body>, ApiError> {
-    if !is_valid_id(id) {
-        return Err(ApiError::BadRequest(
-            "event ids are 1 to 64 letters, digits, '-' or '_'".into(),
-        ));
-    }
     match api.store.get_event(&claims.sub, id).await? {
-        Some(stored) => Ok(json(StatusCode::OK, &stored.item)),
+        Some(stored) => Ok(write::stored_response(&stored)),
         None => Err(ApiError::NotFound("no such event".into())),
     }
 }

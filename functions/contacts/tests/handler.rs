@@ -232,7 +232,7 @@ async fn bad_parameters_routes_and_methods() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, headers, _) = call(&api, event().bearer(&token).method("DELETE")).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(headers["allow"], "GET");
+    assert_eq!(headers["allow"], "GET, POST");
     // A named stage prefixes the path; the route still matches.
     let (status, _, _) = call(
         &api,
@@ -285,5 +285,8 @@ async fn cors_for_configured_origins_only() {
         headers["access-control-allow-origin"],
         "http://localhost:3000"
     );
-    assert_eq!(headers["access-control-expose-headers"], "WWW-Authenticate");
+    assert_eq!(
+        headers["access-control-expose-headers"],
+        "WWW-Authenticate, ETag, Location"
+    );
 }

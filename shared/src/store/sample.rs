@@ -57,31 +57,34 @@ fn stable_id(prefix: &str, owner: &str, index: usize) -> String {
     format!("{prefix}-{hex}")
 }
 
+/// A sample person's address: `ada.lovelace@analytical.example`.
+fn email_of(name: &str, company: &str) -> String {
+    let user = name.to_lowercase().replace([' ', '-'], ".");
+    let domain = company
+        .to_lowercase()
+        .split(' ')
+        .next()
+        .unwrap_or("example")
+        .to_string();
+    format!("{user}@{domain}.example")
+}
+
 /// The sample contacts for `owner`.
 pub fn contacts(owner: &str) -> Vec<Contact> {
     let now = now_rfc3339();
     PEOPLE
         .iter()
         .enumerate()
-        .map(|(i, (name, company, phone))| {
-            let email_user = name.to_lowercase().replace([' ', '-'], ".");
-            let domain = company
-                .to_lowercase()
-                .split(' ')
-                .next()
-                .unwrap_or("example")
-                .to_string();
-            Contact {
-                id: stable_id("c", owner, i),
-                fields: ContactFields {
-                    name: (*name).to_string(),
-                    email: format!("{email_user}@{domain}.example"),
-                    phone: (*phone).to_string(),
-                    company: (*company).to_string(),
-                },
-                created_at: now.clone(),
-                updated_at: now.clone(),
-            }
+        .map(|(i, (name, company, phone))| Contact {
+            id: stable_id("c", owner, i),
+            fields: ContactFields {
+                name: (*name).to_string(),
+                email: email_of(name, company),
+                phone: (*phone).to_string(),
+                company: (*company).to_string(),
+            },
+            created_at: now.clone(),
+            updated_at: now.clone(),
         })
         .collect()
 }
@@ -105,8 +108,12 @@ pub fn events(owner: &str) -> Vec<Event> {
             };
             let start = Utc.from_utc_datetime(&start);
             let end = start + Duration::minutes(minutes);
+            // Addresses, as the API takes attendees: a sample event can be saved unchanged.
             let attendees = (0..(1 + i % 3))
-                .map(|k| PEOPLE[(i + k * 7) % PEOPLE.len()].0.to_string())
+                .map(|k| {
+                    let (name, company, _) = PEOPLE[(i + k * 7) % PEOPLE.len()];
+                    email_of(name, company)
+                })
                 .collect();
             events.push(Event {
                 id: stable_id("e", owner, i),

@@ -1,0 +1,616 @@
+//! What the write routes of both services share: reading a JSON body strictly, validating the
+//! text users type, the `ETag` / `If-Match` pair, and creates made idempotent by an
+//! `Idempotency-Key`.
+//!
+//! Every refusal is a 4xx that names the field and the rule: a body over 16 KiB is 413, another
+//! content type 415, malformed JSON, a repeated, unknown or server-owned field (`id`,
+//! `user_id`, `created_at`, `updated_at`: the owner is always the token's `sub`), a wrong type,
+//! a missing or over-long value are 400 `invalid_request`.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+
+use http::{HeaderValue, StatusCode, header};
+use icu_normalizer::ComposingNormalizerBorrowed;
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::api::json;
+use crate::error::ApiError;
+use crate::store::idempotency::{IdempotencyRecord, epoch_now, expires_at};
+use crate::store::{Stored, WriteError};
+
+/// The largest body a write accepts.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// The longest `Idempotency-Key` accepted, in characters.
+pub const MAX_IDEMPOTENCY_KEY: usize = 200;
+/// Fields a body may never set: the server owns them.
+const SERVER_FIELDS: [&str; 4] = ["id", "user_id", "created_at", "updated_at"];
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::BadRequest(message.into())
+}
+
+/// A JSON object's members in order, a repeated name refused (serde_json's map would keep the
+/// last one silently).
+struct Members(Vec<(String, Value)>);
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Members, A::Error> {
+                let mut members: Vec<(String, Value)> = Vec::new();
+                while let Some((name, value)) = map.next_entry::<String, Value>()? {
+                    if members.iter().any(|(n, _)| *n == name) {
+                        return Err(serde::de::Error::custom(format!(
+                            "field {name} is repeated"
+                        )));
+                    }
+                    members.push((name, value));
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
+/// A write's body: a JSON object whose fields are all known and each given once.
+#[derive(Debug)]
+pub struct JsonObject(Vec<(String, Value)>);
+
+impl JsonObject {
+    /// The request's body, read strictly: `application/json` (415 otherwise), at most
+    /// [`MAX_BODY_BYTES`] (413), a JSON object with each field once, none but `allowed`, none
+    /// the server owns (400, naming the field).
+    pub fn from_request(request: &Request, allowed: &[&str]) -> Result<Self, ApiError> {
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mime = content_type.split(';').next().unwrap_or("").trim();
+        if !mime.eq_ignore_ascii_case("application/json") {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes: &[u8] = match request.body() {
+            Body::Empty => b"",
+            Body::Text(text) => text.as_bytes(),
+            Body::Binary(bytes) => bytes,
+            _ => b"",
+        };
+        if bytes.len() > MAX_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge {
+                limit: MAX_BODY_BYTES,
+            });
+        }
+        let Members(members) = serde_json::from_slice(bytes).map_err(|e| {
+            let detail = e.to_string();
+            if detail.contains("is repeated") {
+                bad(detail
+                    .split(" at line")
+                    .next()
+                    .unwrap_or(&detail)
+                    .to_string())
+            } else {
+                bad("the body must be a JSON object (it is not valid JSON, or not an object)")
+            }
+        })?;
+        for (name, _) in &members {
+            if SERVER_FIELDS.contains(&name.as_str()) {
+                return Err(bad(format!(
+                    "{name} is set by the server and cannot be sent"
+                )));
+            }
+            if !allowed.contains(&name.as_str()) {
+                return Err(bad(format!(
+                    "unknown field {name:?}: the fields are {}",
+                    allowed.join(", ")
+                )));
+            }
+        }
+        Ok(Self(members))
+    }
+
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+            .filter(|v| !v.is_null())
+    }
+
+    /// A text field: NFC-normalized and trimmed, no control characters, at most `max`
+    /// characters; required fields must not be empty. An absent (or `null`) optional field
+    /// is empty.
+    pub fn text(&self, name: &str, required: bool, max: usize) -> Result<String, ApiError> {
+        let value = match self.get(name) {
+            None if required => return Err(bad(format!("{name} is required"))),
+            None => return Ok(String::new()),
+            Some(Value::String(s)) => s,
+            Some(_) => return Err(bad(format!("{name} must be a string"))),
+        };
+        let text = clean_text(name, value, max)?;
+        if required && text.is_empty() {
+            return Err(bad(format!("{name} must not be empty")));
+        }
+        Ok(text)
+    }
+
+    /// An optional e-mail address field (empty when absent).
+    pub fn email(&self, name: &str) -> Result<String, ApiError> {
+        let text = self.text(name, false, 254)?;
+        if !text.is_empty() {
+            check_address(name, &text)?;
+        }
+        Ok(text)
+    }
+
+    /// A required RFC 3339 time with an offset, in the stored form (UTC, whole seconds).
+    pub fn time(&self, name: &str) -> Result<String, ApiError> {
+        match self.get(name) {
+            None => Err(bad(format!("{name} is required"))),
+            Some(Value::String(s)) => crate::store::model::normalize_time(s).ok_or_else(|| {
+                bad(format!(
+                    "{name} must be an RFC 3339 time with an offset, e.g. 2026-11-26T09:30:00+01:00"
+                ))
+            }),
+            Some(_) => Err(bad(format!("{name} must be a string"))),
+        }
+    }
+
+    /// An optional list of at most `max` e-mail addresses, each once.
+    pub fn addresses(&self, name: &str, max: usize) -> Result<Vec<String>, ApiError> {
+        let items = match self.get(name) {
+            None => return Ok(Vec::new()),
+            Some(Value::Array(items)) => items,
+            Some(_) => return Err(bad(format!("{name} must be a list of e-mail addresses"))),
+        };
+        if items.len() > max {
+            return Err(bad(format!("{name} has more than {max} addresses")));
+        }
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let Value::String(s) = item else {
+                return Err(bad(format!("{name}[{i}] must be a string")));
+            };
+            let label = format!("{name}[{i}]");
+            let address = clean_text(&label, s, 254)?;
+            check_address(&label, &address)?;
+            if !seen.insert(address.to_lowercase()) {
+                return Err(bad(format!("{label} {address:?} is listed twice")));
+            }
+            out.push(address);
+        }
+        Ok(out)
+    }
+}
+
+fn clean_text(name: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    if value.chars().any(char::is_control) {
+        return Err(bad(format!(
+            "{name} contains a control character (line breaks and tabs included)"
+        )));
+    }
+    let text = ComposingNormalizerBorrowed::new_nfc()
+        .normalize(value)
+        .trim()
+        .to_string();
+    if text.chars().count() > max {
+        return Err(bad(format!("{name} is longer than {max} characters")));
+    }
+    Ok(text)
+}
+
+/// An e-mail address as people write them: one `@`, a local part, a domain with a dot, no
+/// spaces; at most 254 characters (RFC 5321's path limit).
+fn check_address(name: &str, address: &str) -> Result<(), ApiError> {
+    let valid = address.len() <= 254
+        && address.matches('@').count() == 1
+        && address.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && local.len() <= 64
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains("..")
+        })
+        && !address
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '<' | '>' | ',' | ';'));
+    if valid {
+        Ok(())
+    } else {
+        Err(bad(format!("{name} {address:?} is not an e-mail address")))
+    }
+}
+
+/// The strong `ETag` of an item at `version`.
+pub fn etag(version: u64) -> String {
+    format!("\"{version}\"")
+}
+
+/// The version `If-Match` requires, if it names one: `None` when absent or `*` (any current
+/// version); a malformed value or a list of several tags is a 400.
+pub fn if_match(request: &Request) -> Result<Option<u64>, ApiError> {
+    let mut values = request.headers().get_all(header::IF_MATCH).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(bad("send one If-Match header"));
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| bad("If-Match is not printable ASCII"))?
+        .trim();
+    if value == "*" {
+        return Ok(None);
+    }
+    value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|v| *v > 0)
+        .map(Some)
+        .ok_or_else(|| bad("If-Match must be one ETag this API sent, e.g. \"3\""))
+}
+
+/// A response with the item's `ETag`.
+pub fn with_etag(mut response: Response<Body>, version: u64) -> Response<Body> {
+    if let Ok(v) = HeaderValue::from_str(&etag(version)) {
+        response.headers_mut().insert(header::ETAG, v);
+    }
+    response
+}
+
+/// `200` with the stored item and its `ETag`.
+pub fn stored_response<T: Serialize>(stored: &Stored<T>) -> Response<Body> {
+    with_etag(json(StatusCode::OK, &stored.item), stored.version)
+}
+
+/// `204 No Content`, never cached.
+pub fn no_content() -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A write's failure as the API answers it; `what` names the items ("contacts").
+pub fn write_error<T: Serialize>(error: WriteError<T>, what: &'static str) -> ApiError {
+    match error {
+        WriteError::NotFound => ApiError::NotFound(format!("no such item in your {what}")),
+        WriteError::Stale { current } => ApiError::PreconditionFailed {
+            current: serde_json::to_value(&current.item).unwrap_or(Value::Null),
+            etag: etag(current.version),
+        },
+        WriteError::QuotaExceeded { limit } => ApiError::QuotaExceeded { limit, what },
+        WriteError::Exists => ApiError::Internal("a new id collided with an existing one".into()),
+        WriteError::IdempotencyKeyUsed(_) => {
+            ApiError::Internal("an idempotency record surfaced outside a create".into())
+        }
+        WriteError::Store(e) => e.into(),
+    }
+}
+
+/// The `Idempotency-Key` of a create, if sent: at most [`MAX_IDEMPOTENCY_KEY`] printable
+/// ASCII characters (400 otherwise). Returns its hex SHA-256, the record's key.
+pub fn idempotency_key(request: &Request) -> Result<Option<String>, ApiError> {
+    let mut values = request.headers().get_all("idempotency-key").iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(bad("send one Idempotency-Key header"));
+    }
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| {
+            !k.is_empty()
+                && k.len() <= MAX_IDEMPOTENCY_KEY
+                && k.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+        })
+        .ok_or_else(|| {
+            bad(format!(
+                "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters"
+            ))
+        })?;
+    Ok(Some(hex(&Sha256::digest(key.as_bytes()))))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A create: the new item (id and timestamps chosen), where it lives, and the request's
+/// fingerprint (route and normalized fields: a retry with the same fields is the same
+/// request, whatever its whitespace).
+pub struct NewItem<'a, T> {
+    pub item: &'a T,
+    pub location: String,
+    pub fingerprint: String,
+}
+
+/// The fingerprint of a create: SHA-256 of the route and the normalized fields.
+pub fn fingerprint<F: Serialize>(route: &str, fields: &F) -> String {
+    let mut hash = Sha256::new();
+    hash.update(route.as_bytes());
+    hash.update([0]);
+    hash.update(serde_json::to_vec(fields).unwrap_or_default());
+    hex(&hash.finalize())
+}
+
+fn replay(record: &IdempotencyRecord, fingerprint: &str) -> Result<Response<Body>, ApiError> {
+    if record.fingerprint != fingerprint {
+        return Err(ApiError::IdempotencyKeyReused);
+    }
+    let mut response = Response::new(Body::Text(record.body.clone()));
+    *response.status_mut() = StatusCode::from_u16(record.status).unwrap_or(StatusCode::CREATED);
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    for (name, value) in [
+        (header::LOCATION, &record.location),
+        (header::ETAG, &record.etag),
+    ] {
+        if let Some(v) = value.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+            h.insert(name, v);
+        }
+    }
+    Ok(response)
+}
+
+/// Creates an item, idempotently when `key_hash` (an `Idempotency-Key`) is given: a live
+/// record for the key answers with the first answer (same fingerprint) or 422 (another
+/// request), and creates nothing; otherwise the record is written in the same transaction as
+/// the item, so two requests racing with one key create one item. `lookup` reads a record;
+/// `create` writes the item (with the record, if any).
+pub async fn create<T, L, C, LF, CF>(
+    new: NewItem<'_, T>,
+    key_hash: Option<String>,
+    what: &'static str,
+    lookup: L,
+    create: C,
+) -> Result<Response<Body>, ApiError>
+where
+    T: Serialize,
+    L: FnOnce(String) -> LF,
+    LF: Future<Output = Result<Option<IdempotencyRecord>, crate::store::StoreError>>,
+    C: FnOnce(Option<IdempotencyRecord>) -> CF,
+    CF: Future<Output = Result<Stored<T>, WriteError<T>>>,
+{
+    let body = serde_json::to_string(new.item)
+        .map_err(|e| ApiError::Internal(format!("cannot serialize the new item: {e}")))?;
+    let record = match key_hash {
+        Some(key_hash) => {
+            if let Some(existing) = lookup(key_hash.clone()).await? {
+                return replay(&existing, &new.fingerprint);
+            }
+            Some(IdempotencyRecord {
+                key_hash,
+                fingerprint: new.fingerprint.clone(),
+                status: StatusCode::CREATED.as_u16(),
+                body: body.clone(),
+                location: Some(new.location.clone()),
+                etag: Some(etag(1)),
+                expires_at: expires_at(epoch_now()),
+            })
+        }
+        None => None,
+    };
+    match create(record).await {
+        Ok(stored) => {
+            let mut response = with_etag(json(StatusCode::CREATED, &stored.item), stored.version);
+            if let Ok(v) = HeaderValue::from_str(&new.location) {
+                response.headers_mut().insert(header::LOCATION, v);
+            }
+            Ok(response)
+        }
+        // Another request with the same key won the race: its answer is ours.
+        Err(WriteError::IdempotencyKeyUsed(existing)) => replay(&existing, &new.fingerprint),
+        Err(error) => Err(write_error(error, what)),
+    }
+}
+
+/// A fresh item id: a prefix and 128 random bits, hex (`c-…` for contacts, `e-…` for events).
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(content_type: &str, body: &str) -> Request {
+        let mut request = Request::new(Body::Text(body.to_string()));
+        request.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(content_type).unwrap(),
+        );
+        request
+    }
+
+    fn object(body: &str) -> Result<JsonObject, ApiError> {
+        JsonObject::from_request(
+            &request("application/json", body),
+            &["name", "email", "list"],
+        )
+    }
+
+    fn message(result: Result<impl std::fmt::Debug, ApiError>) -> String {
+        match result {
+            Err(ApiError::BadRequest(m)) => m,
+            other => panic!("expected a 400, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bodies_are_json_objects_of_known_fields_each_once() {
+        assert!(matches!(
+            JsonObject::from_request(&request("text/plain", "{}"), &[]),
+            Err(ApiError::UnsupportedMediaType)
+        ));
+        assert!(
+            JsonObject::from_request(&request("application/json; charset=utf-8", "{}"), &[])
+                .is_ok()
+        );
+        let big = format!("{{\"name\":\"{}\"}}", "x".repeat(MAX_BODY_BYTES));
+        assert!(matches!(
+            object(&big),
+            Err(ApiError::PayloadTooLarge { .. })
+        ));
+        assert!(message(object("[1]")).contains("JSON object"));
+        assert!(message(object("{\"name\":")).contains("JSON object"));
+        assert!(message(object(r#"{"name":"a","name":"b"}"#)).contains("name is repeated"));
+        assert!(message(object(r#"{"nick":"a"}"#)).contains("\"nick\""));
+        for field in SERVER_FIELDS {
+            assert!(message(object(&format!("{{\"{field}\":\"x\"}}"))).contains(field));
+        }
+    }
+
+    #[test]
+    fn text_is_normalized_bounded_and_free_of_control_characters() {
+        // "é" as e + combining accent becomes one character (NFC).
+        let o = object("{\"name\":\"  Re\\u0301my  \"}").unwrap();
+        assert_eq!(o.text("name", true, 200).unwrap(), "R\u{e9}my");
+        assert!(
+            message(
+                object("{\"name\":\"a\\nb\"}")
+                    .unwrap()
+                    .text("name", true, 200)
+            )
+            .contains("control")
+        );
+        assert!(
+            message(
+                object("{\"name\":\"   \"}")
+                    .unwrap()
+                    .text("name", true, 200)
+            )
+            .contains("empty")
+        );
+        assert!(message(object("{}").unwrap().text("name", true, 200)).contains("required"));
+        assert!(
+            message(object("{\"name\":5}").unwrap().text("name", true, 200)).contains("string")
+        );
+        let long = format!("{{\"name\":\"{}\"}}", "é".repeat(201));
+        assert!(message(object(&long).unwrap().text("name", true, 200)).contains("200"));
+        assert_eq!(
+            object("{\"name\":null}")
+                .unwrap()
+                .text("name", false, 9)
+                .unwrap(),
+            ""
+        );
+    }
+
+    #[test]
+    fn addresses_are_checked() {
+        assert_eq!(
+            object(r#"{"email":"ann@example.com"}"#)
+                .unwrap()
+                .email("email")
+                .unwrap(),
+            "ann@example.com"
+        );
+        for bad_address in [
+            "ann",
+            "ann@",
+            "@example.com",
+            "a@b",
+            "a b@example.com",
+            "a@@example.com",
+            "a@example..com",
+        ] {
+            let body = format!("{{\"email\":\"{bad_address}\"}}");
+            assert!(
+                message(object(&body).unwrap().email("email")).contains("e-mail"),
+                "{bad_address}"
+            );
+        }
+        let list = object(r#"{"list":["a@example.com","b@example.com"]}"#).unwrap();
+        assert_eq!(list.addresses("list", 50).unwrap().len(), 2);
+        assert!(
+            message(
+                object(r#"{"list":["a@example.com","A@example.com"]}"#)
+                    .unwrap()
+                    .addresses("list", 50)
+            )
+            .contains("twice")
+        );
+        assert!(
+            message(
+                object(r#"{"list":["a@example.com","b@example.com"]}"#)
+                    .unwrap()
+                    .addresses("list", 1)
+            )
+            .contains("more than 1")
+        );
+        assert!(
+            message(
+                object(r#"{"list":"a@example.com"}"#)
+                    .unwrap()
+                    .addresses("list", 5)
+            )
+            .contains("list")
+        );
+    }
+
+    #[test]
+    fn if_match_names_one_version() {
+        let mut r = request("application/json", "");
+        assert_eq!(if_match(&r).unwrap(), None);
+        r.headers_mut()
+            .insert(header::IF_MATCH, HeaderValue::from_static("\"3\""));
+        assert_eq!(if_match(&r).unwrap(), Some(3));
+        r.headers_mut()
+            .insert(header::IF_MATCH, HeaderValue::from_static("*"));
+        assert_eq!(if_match(&r).unwrap(), None);
+        for bad_value in ["3", "W/\"3\"", "\"x\"", "\"0\"", "\"1\", \"2\""] {
+            r.headers_mut()
+                .insert(header::IF_MATCH, HeaderValue::from_static(bad_value));
+            assert!(
+                matches!(if_match(&r), Err(ApiError::BadRequest(_))),
+                "{bad_value}"
+            );
+        }
+    }
+
+    #[test]
+    fn idempotency_keys_are_bounded_and_hashed() {
+        let mut r = request("application/json", "");
+        assert_eq!(idempotency_key(&r).unwrap(), None);
+        r.headers_mut()
+            .insert("idempotency-key", HeaderValue::from_static("key-1"));
+        let hash = idempotency_key(&r).unwrap().unwrap();
+        assert_eq!(hash.len(), 64);
+        r.headers_mut().insert(
+            "idempotency-key",
+            HeaderValue::from_str(&"k".repeat(201)).unwrap(),
+        );
+        assert!(idempotency_key(&r).is_err());
+    }
+}
