@@ -4,13 +4,9 @@
 # installed from PyPI into the project-local virtualenv .local/venv when missing (offline after).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
+venv_tools sam=aws-sam-cli cfn-lint=cfn-lint openapi-spec-validator=openapi-spec-validator
 venv=.local/venv
-if [ ! -x "$venv/bin/sam" ] || [ ! -x "$venv/bin/cfn-lint" ] \
-  || ! "$venv/bin/python" -c 'import openapi_spec_validator' 2>/dev/null; then
-  echo "Installing aws-sam-cli, cfn-lint and openapi-spec-validator into $venv ..." >&2
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check aws-sam-cli cfn-lint openapi-spec-validator
-fi
 export SAM_CLI_TELEMETRY=0
 "$venv/bin/sam" validate --lint --template-file template.yaml
 "$venv/bin/cfn-lint" template.yaml

@@ -15,15 +15,10 @@ pip_flags=(--quiet --disable-pip-version-check)
 fail() { echo "error: $*" >&2; exit 1; }
 command -v python3 >/dev/null || fail "python3 is needed (apt-get install python3 python3-venv)"
 
-venv=.local/venv
-if [ ! -x "$venv/bin/sam" ] || [ ! -x "$venv/bin/cfn-lint" ] || [ ! -x "$venv/bin/aws" ] \
-  || ! "$venv/bin/python" -c 'import openapi_spec_validator' 2>/dev/null; then
-  echo "Installing aws-sam-cli, cfn-lint, awscli and openapi-spec-validator into $venv ..." >&2
-  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  "$venv/bin/pip" install "${pip_flags[@]}" aws-sam-cli cfn-lint awscli openapi-spec-validator \
-    || fail "pip could not install aws-sam-cli cfn-lint awscli openapi-spec-validator into $venv (PyPI reachable?)"
-  "$venv/bin/pip" check >&2 || fail "$venv has conflicting packages; remove it and run again"
-fi
+. scripts/lib.sh
+venv_tools sam=aws-sam-cli cfn-lint=cfn-lint aws=awscli openapi-spec-validator=openapi-spec-validator \
+  || fail "pip could not install aws-sam-cli cfn-lint awscli openapi-spec-validator into .local/venv (PyPI reachable?)"
+.local/venv/bin/pip check >/dev/null || fail ".local/venv has conflicting packages; remove it and run again"
 
 checkov=.local/checkov-venv
 if [ "$("$checkov/bin/checkov" --version 2>/dev/null)" != "$CHECKOV_VERSION" ]; then
