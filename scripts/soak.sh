@@ -13,9 +13,10 @@ target="${CARGO_TARGET_DIR:-target}"
 
 echo "==> cargo build --release -p organizer-local" >&2
 cargo build --release --quiet -p organizer-local
-bin="$target/release/organizer"
-
 work=$(mktemp -d)
+# A copy: the build folder may be shared, and another build must not swap the binary mid-run.
+cp "$target/release/organizer" "$work/organizer"
+bin="$work/organizer"
 tenant_port=$(free_port) api_port=$(free_port) site_port=$(free_port) site2_port=$(free_port)
 "$bin" serve --tenant-port "$tenant_port" --api-port "$api_port" --site-port "$site_port" \
   --second-site-port "$site2_port" --state-dir "$work/state" >"$work/stack.log" 2>&1 &
@@ -41,6 +42,8 @@ requests=$(echo "$out" | awk '/requests in/ {print $1}')
 rps=$(echo "$out" | awk '/^Requests\/sec/ {print $2}')
 p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
 non2xx=$(echo "$out" | awk '/Non-2xx or 3xx responses/ {print $5}')
+# A soak whose answers are errors measures nothing: say so loudly.
+[ "${non2xx:-0}" = "$requests" ] && echo "warning: every answer was an error; see $work/stack.log" >&2
 errors=$(echo "$out" | awk '/Socket errors/ {print}')
 printf '\nsoak: %s s, %s connections, tokens of %s users, request logging on (info)\n' "$duration" "$connections" "$users"
 printf '  requests       %s\n' "$requests"
