@@ -47,6 +47,10 @@ fi
 
 step "browser tests (site/tests, headless Chromium against the local stack)"
 cargo build --quiet -p organizer-local
+# A private copy for the browser tests: a build folder shared with other checkouts (as
+# .ci/run's is) must not have its binary swapped while the tests run.
+cp "${CARGO_TARGET_DIR:-target}/debug/organizer" .local/organizer-e2e
+export ORGANIZER_BIN="$PWD/.local/organizer-e2e"
 export E2E_ARTIFACTS="$PWD/.local/e2e-artifacts"
 rm -rf "$E2E_ARTIFACTS"
 (cd site && npm test --silent) || status=$?
