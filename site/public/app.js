@@ -264,7 +264,12 @@
     });
   }
 
-  async function loadPanel(panel, view, { cursor = null, items = [], focus = false } = {}) {
+  /**
+   * `saved`: the item just added or saved. It is marked in the list; when it is not on the
+   * pages loaded (a name late in the alphabet, an event far ahead) it is shown above the list,
+   * so that what the user just did is always in sight.
+   */
+  async function loadPanel(panel, view, { cursor = null, items = [], focus = false, saved = null } = {}) {
     const retry = () => {
       fillPanel(panel, view, 'loading', [h('p', { class: 'status', role: 'status' }, 'Loading…')]);
       loadPanel(panel, view, { focus: true });
@@ -291,12 +296,22 @@
           return;
         }
         const next = typeof body.next === 'string' && body.next ? body.next : null;
-        const list = () => h('ul', { class: 'items' }, all.map((item) => itemRow(panel, view, item)));
-        const more = () => {
-          fillPanel(panel, view, 'loading', [list(), h('p', { class: 'status', role: 'status' }, 'Loading more…')]);
-          loadPanel(panel, view, { cursor: next, items: all, focus: true });
+        const row = (item) => {
+          const li = itemRow(panel, view, item);
+          if (saved && item.id === saved.id) li.classList.add('saved');
+          return li;
         };
-        fillPanel(panel, view, 'ready', [list(), next ? button('Show more', more) : null], { focus });
+        const list = () => h('ul', { class: 'items' }, all.map(row));
+        const aside = saved && saved.id && !all.some((i) => i.id === saved.id)
+          ? h('div', { class: 'just-saved', 'data-testid': `just-saved-${panel.id}` },
+            h('p', { class: 'hint' }, 'Just saved (further down the list):'),
+            h('ul', { class: 'items' }, row(saved)))
+          : null;
+        const more = () => {
+          fillPanel(panel, view, 'loading', [aside, list(), h('p', { class: 'status', role: 'status' }, 'Loading more…')]);
+          loadPanel(panel, view, { cursor: next, items: all, focus: true, saved });
+        };
+        fillPanel(panel, view, 'ready', [aside, list(), next ? button('Show more', more) : null], { focus });
         return;
       }
       // 403: the function's insufficient_scope, or an API Gateway authorizer's plain
@@ -439,6 +454,8 @@
       id: state.id || null,
       etag: state.etag || null,
       values: state.values || emptyValues(panel),
+      // What the form showed when opened: a conflict re-applies only what the user changed.
+      original: { ...(state.values || emptyValues(panel)) },
       key: state.mode === 'add' ? crypto.randomUUID() : null,
       busy: false,
     };
@@ -520,7 +537,7 @@
     const answer = await response.json().catch(() => null);
     if (response.ok) {
       closeEditor(panel, view, adding ? `Added “${panel.label(answer || body)}”.` : `Saved “${panel.label(answer || body)}”.`);
-      loadPanel(panel, view, { focus: true });
+      loadPanel(panel, view, { focus: true, saved: answer && typeof answer === 'object' ? answer : null });
       return;
     }
     const code = text(answer && answer.error);
@@ -584,13 +601,22 @@
   function showConflict(panel, view, editor, current, etag) {
     const theirs = h('div', { class: 'conflict', role: 'alert', 'data-problem': 'changed_elsewhere' },
       h('p', {}, h('strong', {}, 'Changed elsewhere. '),
-        `This ${panel.one} was changed in another tab or application after you opened it. It is now:`),
+        `This ${panel.one} was changed in another tab or application after you opened it. It is now as below; `
+        + 'your changes can be applied to this version, or discarded.'),
       h('dl', { class: 'current' }, panel.fields.flatMap((f) => {
         const v = valuesOf(panel, current)[f.name];
         return [h('dt', {}, f.label), h('dd', {}, (f.time ? formatTime(current[f.name]) : v) || '—')];
       })),
       h('div', { class: 'actions' },
-        button('Apply my changes', () => {
+        button('Apply my changes to it', () => {
+          // Their version, with the fields this form changed set to this form's values.
+          const now = valuesOf(panel, current);
+          const merged = { ...now };
+          for (const f of panel.fields) {
+            if (editor.values[f.name] !== editor.original[f.name]) merged[f.name] = editor.values[f.name];
+          }
+          editor.values = merged;
+          editor.original = now;
           editor.etag = etag;
           save(panel, view, editor);
         }, { class: 'primary' }),
