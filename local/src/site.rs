@@ -142,8 +142,8 @@ struct RawClient {
 pub fn client_flows(tenant_file: &Path) -> Result<HashMap<String, String>, String> {
     let text = std::fs::read_to_string(tenant_file)
         .map_err(|e| format!("{}: {e}", tenant_file.display()))?;
-    let file: RawTenantFile = serde_norway::from_str(&text)
-        .map_err(|e| format!("{}: {e}", tenant_file.display()))?;
+    let file: RawTenantFile =
+        serde_norway::from_str(&text).map_err(|e| format!("{}: {e}", tenant_file.display()))?;
     let mut flows = HashMap::new();
     for client in file.clients {
         if let Some(flow) = client.client_metadata.get(FLOW_METADATA_KEY) {
@@ -201,10 +201,7 @@ pub fn router(site: Site) -> Router {
     Router::new()
         .route("/config.json", get(config_json))
         .route_service("/vendor/auth0.min.js", ServeFile::new(auth0_js))
-        .route_service(
-            "/vendor/auth0-spa-js.production.js",
-            ServeFile::new(spa_js),
-        )
+        .route_service("/vendor/auth0-spa-js.production.js", ServeFile::new(spa_js))
         .route_service(
             "/vendor/auth0-spa-js.worker.production.js",
             ServeFile::new(spa_js_worker),
