@@ -216,7 +216,25 @@
     // 'refresh': tokens from a refresh token; 'iframe': from the hidden iframe (a reload with
     // the in-memory cache, or single sign-on from another application).
     let source = null;
-    const wasSignedIn = () => document.cookie.split('; ').some((c) => c.startsWith(`auth0.${config.clientID}.is.authenticated=`));
+    // "This browser was signed in to this app": a word in localStorage, nothing secret, so that
+    // a reload that cannot sign in silently says so (auth0-spa-js's own is.authenticated cookie
+    // is removed by every login_required of the iframe, the probe's included).
+    const marker = `organizer.${config.clientID}.signed-in`;
+    const mark = (on) => {
+      try {
+        if (on) localStorage.setItem(marker, 'yes');
+        else localStorage.removeItem(marker);
+      } catch {
+        // storage refused: the notice is only less precise
+      }
+    };
+    const wasSignedIn = () => {
+      try {
+        return localStorage.getItem(marker) === 'yes';
+      } catch {
+        return false;
+      }
+    };
 
     function toTokens(result, requested) {
       if (!result || typeof result.access_token !== 'string' || typeof result.id_token !== 'string') {
@@ -258,6 +276,7 @@
 
     async function clearLocal() {
       source = null;
+      mark(false);
       await Promise.allSettled([client.logout({ openUrl: false }), iframe.logout({ openUrl: false })]);
     }
 
@@ -288,6 +307,7 @@
             return { error: oauthError(err) };
           }
           source = 'refresh';
+          mark(true);
           await probe(requested);
           return { tokens };
         }
@@ -308,10 +328,14 @@
           const tokens = await withConsentFallback(config.scope, fromIframe);
           source = 'iframe';
           silent.set(true);
+          mark(true);
           return { tokens };
         } catch (err) {
           // Signed in on this browser before, and now the iframe cannot tell: say so.
-          if (err.error === 'login_required' && before) return { error: { error: 'silent_sign_in_failed' } };
+          if (err.error === 'login_required' && before) {
+            mark(false);
+            return { error: { error: 'silent_sign_in_failed' } };
+          }
           return { error: err };
         }
       },
@@ -357,6 +381,7 @@
         // The refresh token outlives the tenant's session (/v2/logout keeps it): revoke it.
         if (source === 'refresh') await client.revokeRefreshToken().catch(() => {});
         source = null;
+        mark(false);
         await iframe.logout({ openUrl: false }).catch(() => {});
         await client.logout({ logoutParams: { returnTo: config.logoutReturnTo } });
       },

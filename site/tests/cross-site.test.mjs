@@ -142,6 +142,19 @@ test('cross-site, third-party cookies blocked: the code app renews with its refr
     await page.locator('[data-notice="session_expired"]').waitFor();
     assert.equal(seen.silent, atLoad + 1, 'still no iframe');
     await screenshot(page, 'x04-code-family-revoked');
+
+    // Log in again: one click, no page (the tenant's session is first-party at the top level).
+    // Then reload: the in-memory cache is gone and the iframe is blind, so the app cannot sign
+    // in silently, and says so (once) instead of pretending nothing happened.
+    await page.getByRole('button', { name: 'Log in' }).first().click();
+    await signedIn(page, 'Oscar');
+    await page.reload();
+    await signedOut(page);
+    await page.locator('[data-notice="silent_sign_in_failed"]').waitFor();
+    await screenshot(page, 'x05-code-reload-blind-iframe');
+    await page.reload();
+    await signedOut(page);
+    assert.equal(await page.locator('[data-notice]').count(), 0, 'said once');
     assert.deepEqual(problems, []);
   } finally {
     await context.close();
