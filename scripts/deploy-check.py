@@ -473,17 +473,19 @@ def site_bundle():
         r = _bundle(out, *args, *common)
         need(r.returncode == 0, f"site-bundle.sh {' '.join(args)}: {r.stderr.strip()}")
         files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-        need(files == [".organizer-site-bundle", "app.css", "app.js", "callback.html", "config.json", "index.html",
+        need(files == [".organizer-site-bundle", "app.css", "app.js", "auth.js", "callback.html", "config.json", "index.html",
+                       "vendor/auth0-spa-js.production.js", "vendor/auth0-spa-js.worker.production.js",
                        "vendor/auth0.min.js"], f"{label}: the bundle holds {files}")
         config = json.loads((out / "config.json").read_text())
         expected = {
             "domain": domain, "clientID": CLIENT_ID, "audience": "organize",
-            "scope": "openid profile email read:contacts read:calendar",
+            "scope": "openid profile email read:contacts read:calendar write:contacts write:calendar",
             "redirectUri": f"{SITE_URL}/callback.html", "logoutReturnTo": SITE_URL, "apiBaseUrl": API_URL,
-            "sessionCheckSeconds": 900,
+            "sessionCheckSeconds": 900, "flow": "implicit", "cacheLocation": "memory",
         }
         if overrides:
             expected["overrides"] = overrides
+            expected["issuer"] = overrides["__token_issuer"]
         need(config == expected, f"{label}: config.json is {config}, expected {expected}")
         # The CSP CloudFront sends for a stack with these parameters and this API.
         ev = Evaluator(TEMPLATE_DATA, params, attributes={"Api.ApiEndpoint": API_URL})
@@ -494,7 +496,10 @@ def site_bundle():
         base = domain if domain.startswith("http") else f"https://{domain}"
         jwks = (overrides or {}).get("__jwks_uri", f"https://{domain}/.well-known/jwks.json")
         wanted = [("connect-src", f"{API_URL}/contacts"), ("connect-src", f"{API_URL}/calendar"),
-                  ("connect-src", jwks), ("frame-src", f"{base}/authorize"), ("connect-src", f"{SITE_URL}/config.json")]
+                  ("connect-src", jwks), ("frame-src", f"{base}/authorize"), ("connect-src", f"{SITE_URL}/config.json"),
+                  # The code flow: the token endpoint, and auth0-spa-js's worker from the site.
+                  ("connect-src", f"{base}/oauth/token"),
+                  ("script-src", f"{SITE_URL}/vendor/auth0-spa-js.worker.production.js")]
         for directive, url in wanted:
             need(_allows(csp.get(directive, []), url, SITE_URL), f"{label}: the CSP's {directive} {csp.get(directive)} blocks {url}")
         need(not _allows(csp.get("connect-src", []), "https://evil.example.com/", SITE_URL), f"{label}: connect-src is too wide")
@@ -506,6 +511,13 @@ def site_bundle():
                 need((out / ref.lstrip("/")).is_file(), f"{label}/{page} refers to {ref}, which the bundle lacks")
         lines.append(f"{label:<12} config.json domain={config['domain']}{' + overrides' if overrides else ''}; "
                      f"CSP allows the API, the JWKS and {base}/authorize")
+    # The code flow, with tokens in localStorage: both keys as given.
+    out = WORK / "site-code"
+    r = _bundle(out, "--domain", "my-tenant.eu.auth0.com", *common, "--flow", "code", "--cache-location", "localstorage")
+    need(r.returncode == 0, f"site-bundle.sh --flow code: {r.stderr.strip()}")
+    config = json.loads((out / "config.json").read_text())
+    need(config.get("flow") == "code" and config.get("cacheLocation") == "localstorage", f"--flow code: config.json is {config}")
+    lines.append("code         config.json flow=code cacheLocation=localstorage; CSP allows the token endpoint and the worker")
     # Refusals: each bad invocation fails with a message and writes nothing.
     bad = [
         (["--domain", "https://my-tenant.eu.auth0.com"], "--domain"),
@@ -514,6 +526,8 @@ def site_bundle():
         (["--domain", "my-tenant.eu.auth0.com", "--issuer", "https://login.example.com/"], "not allowed with"),
         (["--domain", "my-tenant.eu.auth0.com", "--client-id", "x", "--api-url", "http://a.example.com",
           "--site-url", SITE_URL], "--api-url"),
+        (["--domain", "my-tenant.eu.auth0.com", "--flow", "hybrid"], "--flow"),
+        (["--domain", "my-tenant.eu.auth0.com", "--cache-location", "cookie"], "--cache-location"),
     ]
     for args, message in bad:
         out = WORK / "site-refused"

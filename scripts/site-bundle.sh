@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Assembles the SPA for hosting (S3 + CloudFront): site/public, auth0-js at vendor/auth0.min.js,
-# and a config.json for a real tenant. Usage:
+# Assembles the SPA for hosting (S3 + CloudFront): site/public, auth0-js and auth0-spa-js (with
+# its token worker) under vendor/, and a config.json for a real tenant. Usage:
 #
 #   scripts/site-bundle.sh OUT_DIR (--domain my-tenant.eu.auth0.com | --issuer https://login.example.com/) \
 #       --client-id <SPA client id> --api-url <ApiUrl output> --site-url <SiteUrl output> \
-#       [--audience organize] [--session-check-seconds 900]
+#       [--flow implicit|code] [--cache-location memory|localstorage] [--audience organize] [--session-check-seconds 900]
 #
-# --domain or --issuer: the same value as the stack's Auth0Domain or Issuer parameter. Then
-# `aws s3 sync OUT_DIR s3://<SiteBucket>/ --delete --exclude .organizer-site-bundle` and an
-# invalidation of /* (README, "Deploying to AWS"). Runs on Linux and macOS (bash 3.2, BSD tools).
+# --domain or --issuer: the same value as the stack's Auth0Domain or Issuer parameter. --flow:
+# the sign-in flow (default implicit; code = authorization code + PKCE with refresh tokens, the
+# client needs the refresh_token grant). Then `aws s3 sync OUT_DIR s3://<SiteBucket>/ --delete
+# --exclude .organizer-site-bundle` and an invalidation of /* (README, "Deploying to AWS").
+# Runs on Linux and macOS (bash 3.2, BSD tools).
 set -euo pipefail
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 case "${1:-}" in
   "" ) usage >&2; exit 2 ;;
   -h | --help ) usage; exit 0 ;;
@@ -43,10 +45,15 @@ p.add_argument("--api-url", required=True, help="the stack's ApiUrl output")
 p.add_argument("--site-url", required=True, help="the stack's SiteUrl output")
 p.add_argument("--audience", default="organize", help="the logical API's identifier (default: organize)")
 p.add_argument("--session-check-seconds", type=int, default=900)
+p.add_argument("--flow", choices=["implicit", "code"], default="implicit",
+               help="the sign-in flow: implicit (auth0-js) or code (auth0-spa-js, PKCE, rotating refresh tokens)")
+p.add_argument("--cache-location", choices=["memory", "localstorage"], default="memory",
+               help="code flow: where auth0-spa-js keeps tokens (localstorage survives reloads, and any script on the site can read it)")
 a = p.parse_args(sys.argv[2:])
 # The same rules as the template's Auth0Domain and Issuer parameters.
 host = r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?[.])+[a-z]{2,63}"
 overrides = None
+issuer = None
 if a.domain is not None:
     if not re.fullmatch(host, a.domain):
         p.error("--domain is a lower-case host name without scheme or path, e.g. my-tenant.eu.auth0.com")
@@ -63,6 +70,8 @@ else:
         # issuer and the JWKS location (as the local stack does for the dev tenant).
         domain = a.issuer.rstrip("/")
         overrides = {"__token_issuer": a.issuer, "__jwks_uri": a.issuer + ".well-known/jwks.json"}
+        # auth0-spa-js (the code flow) is told the issuer with its `issuer` option.
+        issuer = a.issuer
 for name, url in (("--api-url", a.api_url), ("--site-url", a.site_url)):
     u = urlparse(url)
     if u.scheme != "https" or not u.netloc:
@@ -74,14 +83,18 @@ config = {
     "domain": domain,
     "clientID": a.client_id,
     "audience": a.audience,
-    "scope": "openid profile email read:contacts read:calendar",
+    "scope": "openid profile email read:contacts read:calendar write:contacts write:calendar",
     "redirectUri": f"{site}/callback.html",
     "logoutReturnTo": site,
     "apiBaseUrl": a.api_url.rstrip("/"),
     "sessionCheckSeconds": a.session_check_seconds,
+    "flow": a.flow,
+    "cacheLocation": a.cache_location,
 }
 if overrides:
     config["overrides"] = overrides
+if issuer:
+    config["issuer"] = issuer
 with open(path, "w") as f:
     json.dump(config, f, indent=2)
     f.write("\n")
@@ -93,6 +106,8 @@ rm -rf "$out"
 mkdir -p "$out/vendor"
 cp -R site/public/. "$out/"
 cp site/node_modules/auth0-js/dist/auth0.min.js "$out/vendor/auth0.min.js"
+cp site/node_modules/@auth0/auth0-spa-js/dist/auth0-spa-js.production.js "$out/vendor/auth0-spa-js.production.js"
+cp site/node_modules/@auth0/auth0-spa-js/dist/auth0-spa-js.worker.production.js "$out/vendor/auth0-spa-js.worker.production.js"
 cp "$config" "$out/config.json"
 : >"$out/$marker"
 echo "site bundle in $out:" >&2

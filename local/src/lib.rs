@@ -60,6 +60,24 @@ pub struct StackOptions {
     pub store: StoreChoice,
 }
 
+/// How the sites are reached, apart from [`StackOptions`] so that callers who need only the
+/// defaults keep building `StackOptions` as they are.
+#[derive(Debug, Clone)]
+pub struct SiteOptions {
+    /// The host of the sites' origins: `localhost` (the default, the same site as the tenant) or
+    /// `127.0.0.1`, another site than the tenant's `localhost`, as an app on its own domain is
+    /// to Auth0 (third-party cookies). Every site listens on 127.0.0.1 either way.
+    pub host: String,
+}
+
+impl Default for SiteOptions {
+    fn default() -> Self {
+        SiteOptions {
+            host: "localhost".into(),
+        }
+    }
+}
+
 #[derive(Debug, Error)]
 pub enum StartError {
     #[error("cannot listen on port {port}: {source} (choose another with --{flag})")]
@@ -147,6 +165,20 @@ fn serve_with_peer(
 
 /// Starts the tenant, the API and the site. Ports of 0 pick free ports.
 pub async fn start(options: StackOptions) -> Result<RunningStack, StartError> {
+    start_with(options, SiteOptions::default()).await
+}
+
+/// [`start`], with the sites' origins on `site.host`.
+pub async fn start_with(
+    options: StackOptions,
+    site_options: SiteOptions,
+) -> Result<RunningStack, StartError> {
+    if !matches!(site_options.host.as_str(), "localhost" | "127.0.0.1") {
+        return Err(StartError::Other(format!(
+            "the site host is {:?}: use localhost or 127.0.0.1 (the sites listen on 127.0.0.1)",
+            site_options.host
+        )));
+    }
     let (tenant_listener, tenant_port) = bind(options.tenant_port, "tenant-port").await?;
     let (api_listener, api_port) = bind(options.api_port, "api-port").await?;
     let mut site_listeners = vec![bind(options.site_port, "site-port").await?];
@@ -157,11 +189,12 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StartError> {
     let api_url = format!("http://localhost:{api_port}");
     let site_urls: Vec<String> = site_listeners
         .iter()
-        .map(|(_, port)| format!("http://localhost:{port}"))
+        .map(|(_, port)| format!("http://{}:{port}", site_options.host))
         .collect();
     let site_url = site_urls[0].clone();
 
     let file = TenantFile::load(&options.tenant_file)?;
+    let flows = site::client_flows(&options.tenant_file).map_err(StartError::Other)?;
     let state = StateDir::open(&options.state_dir)?;
     let tenant = Arc::new(Tenant::load(format!("{tenant_url}/"), file, &state)?);
 
@@ -242,6 +275,7 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StartError> {
             &tenant,
             &api_url,
             options.session_check_seconds,
+            &flows,
         );
         if site.config.is_none() {
             tracing::warn!(
@@ -251,8 +285,8 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StartError> {
         }
         if !site.auth0_js_installed() {
             tracing::warn!(
-                path = %options.site_dir.join(site::AUTH0_JS).display(),
-                "auth0-js is not installed: run scripts/site-deps.sh (make run does)"
+                path = %options.site_dir.join("node_modules").display(),
+                "auth0-js or auth0-spa-js is not installed: run scripts/site-deps.sh (make run does)"
             );
         }
         tasks.push(serve(listener, site::router(site), stop_rx.clone()));

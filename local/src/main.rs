@@ -14,7 +14,7 @@ use organizer_local::tenant::state::StateDir;
 use organizer_local::tenant::users::{
     DEFAULT_EMAIL, DEFAULT_PASSWORD, READER_EMAIL, READER_PASSWORD, UserFile,
 };
-use organizer_local::{StackOptions, StoreChoice};
+use organizer_local::{SiteOptions, StackOptions, StoreChoice};
 use organizer_shared::logging;
 use organizer_shared::store::dynamo::{
     self, DEFAULT_CALENDAR_TABLE, DEFAULT_CONTACTS_TABLE, DynamoContactStore, DynamoEventStore,
@@ -169,6 +169,11 @@ struct ServeArgs {
     state_dir: PathBuf,
     #[arg(long, default_value = "site")]
     site_dir: PathBuf,
+    /// The host of the sites' origins: localhost (the tenant's site) or 127.0.0.1 (another
+    /// site, as an app on its own domain is to Auth0: the tenant's cookie is then a
+    /// third-party cookie in the silent iframe). tenant.yaml must list those origins.
+    #[arg(long, env = "SITE_HOST", default_value = "localhost", value_parser = ["localhost", "127.0.0.1"])]
+    site_host: String,
 }
 
 #[tokio::main]
@@ -337,7 +342,10 @@ async fn serve(args: ServeArgs) -> ExitCode {
         store,
     };
     eprintln!("starting the local stack (first run generates the tenant's signing key) ...");
-    let stack = match organizer_local::start(options).await {
+    let site_options = SiteOptions {
+        host: args.site_host,
+    };
+    let stack = match organizer_local::start_with(options, site_options).await {
         Ok(stack) => stack,
         Err(error) => {
             eprintln!("error: {error}");

@@ -1,11 +1,16 @@
 //! The single-page app from `site/`, as CloudFront would serve it from S3: the files of
-//! `site/public/`, auth0-js from `site/node_modules` at `/vendor/auth0.min.js` (the install step
-//! puts it there in AWS), and a `config.json` made for the site's own origin.
+//! `site/public/`, auth0-js and auth0-spa-js (with its token worker) from `site/node_modules`
+//! under `/vendor/` (the install step puts them there in AWS), and a `config.json` made for the
+//! site's own origin.
 //!
 //! The config is generated because the dev tenant assigns client ids and tests pick ports: the
 //! site on `http://localhost:3000` gets the SPA client whose `web_origins` list that origin, so
 //! two sites on two ports are two applications of one tenant (single sign-on, single logout).
+//! Which sign-in flow a site's app runs is the client's `client_metadata.spa_flow` in
+//! `tenant.yaml` (`implicit`, the default, or `code`): a real Auth0 client property, so the
+//! Deploy CLI imports it unchanged.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,6 +20,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -23,6 +29,18 @@ use crate::tenant::Tenant;
 
 /// Where auth0-js lands after `npm ci --prefix site` (see `scripts/site-deps.sh`).
 pub const AUTH0_JS: &str = "node_modules/auth0-js/dist/auth0.min.js";
+
+/// Where auth0-spa-js lands (the code + PKCE flow), with the token worker it loads for its
+/// in-memory cache: served from the site, because the CSP allows no `blob:` worker.
+pub const AUTH0_SPA_JS: &str = "node_modules/@auth0/auth0-spa-js/dist/auth0-spa-js.production.js";
+pub const AUTH0_SPA_JS_WORKER: &str =
+    "node_modules/@auth0/auth0-spa-js/dist/auth0-spa-js.worker.production.js";
+
+/// The sign-in flows the app runs (`config.json`'s `flow`).
+pub const FLOWS: [&str; 2] = ["implicit", "code"];
+
+/// The `client_metadata` key of an SPA client that chooses its app's flow.
+pub const FLOW_METADATA_KEY: &str = "spa_flow";
 
 /// Auth0's advice: poll `checkSession` no more often than every 15 minutes.
 pub const DEFAULT_SESSION_CHECK_SECONDS: u32 = 900;
@@ -38,13 +56,15 @@ pub struct Site {
 }
 
 impl Site {
-    /// The site at `origin` for `tenant`, calling the API at `api_url`.
+    /// The site at `origin` for `tenant`, calling the API at `api_url`; `flows` maps SPA client
+    /// names to their flow (see [`client_flows`]; absent: `implicit`).
     pub fn new(
         origin: &str,
         site_dir: &Path,
         tenant: &Tenant,
         api_url: &str,
         session_check_seconds: u32,
+        flows: &HashMap<String, String>,
     ) -> Self {
         let issuer = tenant.issuer.clone();
         let tenant_url = issuer.trim_end_matches('/').to_string();
@@ -58,8 +78,14 @@ impl Site {
                 if let Some(api) = api {
                     scope.extend(api.scopes.iter().map(|s| s.value.as_str()));
                 }
+                let flow = flows
+                    .get(&client.spec.name)
+                    .map_or(FLOWS[0], String::as_str);
                 json!({
                     "clientName": client.spec.name,
+                    "flow": flow,
+                    // Tokens in memory only; `localstorage` is the operator's choice (README).
+                    "cacheLocation": "memory",
                     "domain": tenant_url,
                     "clientID": client.id,
                     "audience": api.map(|a| a.identifier.as_str()),
@@ -75,8 +101,8 @@ impl Site {
                     },
                 })
             });
-        // Scripts and styles only from the site itself; the token leaves only for the tenant
-        // (checkSession's iframe) and the API.
+        // Scripts (and auth0-spa-js's token worker) and styles only from the site itself; the
+        // token leaves only for the tenant (the silent iframe, the token endpoint) and the API.
         let content_security_policy = format!(
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
              connect-src 'self' {tenant_url} {api_url}; frame-src {tenant_url}; \
@@ -91,8 +117,47 @@ impl Site {
     }
 
     pub fn auth0_js_installed(&self) -> bool {
-        self.site_dir.join(AUTH0_JS).is_file()
+        [AUTH0_JS, AUTH0_SPA_JS, AUTH0_SPA_JS_WORKER]
+            .iter()
+            .all(|file| self.site_dir.join(file).is_file())
     }
+}
+
+#[derive(Deserialize)]
+struct RawTenantFile {
+    #[serde(default)]
+    clients: Vec<RawClient>,
+}
+
+#[derive(Deserialize)]
+struct RawClient {
+    name: String,
+    #[serde(default)]
+    client_metadata: BTreeMap<String, String>,
+}
+
+/// Each SPA client's flow from `client_metadata.spa_flow` in the tenant file (clients without
+/// it are left out: they run the implicit flow). A value other than `implicit` or `code` is an
+/// error naming the client, so a typo never falls back silently.
+pub fn client_flows(tenant_file: &Path) -> Result<HashMap<String, String>, String> {
+    let text = std::fs::read_to_string(tenant_file)
+        .map_err(|e| format!("{}: {e}", tenant_file.display()))?;
+    let file: RawTenantFile =
+        serde_norway::from_str(&text).map_err(|e| format!("{}: {e}", tenant_file.display()))?;
+    let mut flows = HashMap::new();
+    for client in file.clients {
+        if let Some(flow) = client.client_metadata.get(FLOW_METADATA_KEY) {
+            if !FLOWS.contains(&flow.as_str()) {
+                return Err(format!(
+                    "{}: client {:?} has client_metadata.{FLOW_METADATA_KEY} {flow:?}; use one of {FLOWS:?}",
+                    tenant_file.display(),
+                    client.name
+                ));
+            }
+            flows.insert(client.name, flow.clone());
+        }
+    }
+    Ok(flows)
 }
 
 async fn config_json(State(site): State<Arc<Site>>) -> Response {
@@ -129,11 +194,18 @@ async fn refuse_impossible_paths(request: Request, next: Next) -> Response {
 pub fn router(site: Site) -> Router {
     let public = site.site_dir.join("public");
     let auth0_js = site.site_dir.join(AUTH0_JS);
+    let spa_js = site.site_dir.join(AUTH0_SPA_JS);
+    let spa_js_worker = site.site_dir.join(AUTH0_SPA_JS_WORKER);
     let csp = HeaderValue::from_str(&site.content_security_policy)
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
     Router::new()
         .route("/config.json", get(config_json))
         .route_service("/vendor/auth0.min.js", ServeFile::new(auth0_js))
+        .route_service("/vendor/auth0-spa-js.production.js", ServeFile::new(spa_js))
+        .route_service(
+            "/vendor/auth0-spa-js.worker.production.js",
+            ServeFile::new(spa_js_worker),
+        )
         .fallback_service(ServeDir::new(public).append_index_html_on_directories(true))
         .with_state(Arc::new(site))
         .layer(middleware::from_fn(refuse_impossible_paths))

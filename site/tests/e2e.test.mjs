@@ -11,7 +11,7 @@ let stack;
 
 before(async () => {
   stack = await startStack({
-    users: ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank', 'ivan'],
+    users: ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank', 'ivan', 'judy'],
     sessionCheckSeconds: POLL_SECONDS,
   });
 });
@@ -195,9 +195,17 @@ test('declining consent explains what happened', async () => {
   }
 });
 
-test('single sign-on and single logout across two applications', async () => {
+test('single sign-on and single logout between an implicit-grant app and a code + PKCE app', async () => {
   const browser = await freshBrowser();
   try {
+    // The second application signs in with the code flow: codes and refresh tokens at the
+    // token endpoint, never a token in a URL.
+    const grants = [];
+    browser.on('request', (request) => {
+      if (request.url() === `${stack.tenant}/oauth/token`) grants.push(new URLSearchParams(request.postData() || '').get('grant_type'));
+    });
+    const fragments = [];
+    browser.on('framenavigated', (frame) => { if (frame.url().startsWith(stack.secondSite) && /access_token=/.test(frame.url())) fragments.push(frame.url()); });
     const first = await browser.newPage();
     await first.goto(stack.site);
     await logIn(first, 'carol');
@@ -211,6 +219,8 @@ test('single sign-on and single logout across two applications', async () => {
     // Log in there: no password (single sign-on), only the consent page.
     await logIn(second, 'carol', { expectLogin: false });
     await signedIn(second, 'Carol');
+    assert.ok(grants.includes('authorization_code'), `grants: ${grants}`);
+    assert.deepEqual(fragments, [], 'no token in a URL of the code app');
     await screenshot(second, '05-second-app-signed-in');
     await second.close();
 
@@ -435,6 +445,38 @@ test('polls checkSession every 15 minutes unless configured otherwise', async ()
     await page.waitForTimeout(0);
     await signedIn(page, 'Ivan');
     await expectEventually(() => log.length > before, 'a check at 15 minutes');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('two tabs of the code app: logging out in one signs the other out within a second', async () => {
+  const browser = await freshBrowser();
+  try {
+    const first = await browser.newPage();
+    await first.goto(stack.secondSite);
+    await logIn(first, 'judy');
+    await signedIn(first, 'Judy');
+    const second = await browser.newPage();
+    await second.goto(stack.secondSite);
+    await signedIn(second, 'Judy');
+    // Only a word crosses the channel: no token, no name.
+    const heard = await second.evaluate(async () => {
+      const config = await (await fetch('/config.json')).json();
+      const channel = new BroadcastChannel(`organizer:${config.clientID}`);
+      window.__heard = [];
+      channel.onmessage = (e) => window.__heard.push(JSON.stringify(e.data));
+      return true;
+    });
+    assert.ok(heard);
+    await first.getByRole('button', { name: 'Log out' }).click();
+    const started = Date.now();
+    await second.locator('[data-notice="signed_out_other_tab"]').waitFor({ timeout: 1000 });
+    assert.ok(Date.now() - started < 1000);
+    await signedOut(second);
+    assert.deepEqual(await second.evaluate(() => window.__heard), ['{"type":"signed-out"}']);
+    await screenshot(second, '10-code-app-other-tab-logged-out');
+    await signedOut(first);
   } finally {
     await browser.close();
   }

@@ -41,8 +41,9 @@ export function requireTools() {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium is missing at ${CHROMIUM}: install it with \`apt-get install chromium\` (.ci/run does), or set CHROMIUM`);
   }
-  if (!existsSync(join(REPO, 'site', 'node_modules', 'auth0-js', 'dist', 'auth0.min.js'))) {
-    throw new Error('auth0-js is not installed: run scripts/site-deps.sh');
+  if (!existsSync(join(REPO, 'site', 'node_modules', 'auth0-js', 'dist', 'auth0.min.js'))
+    || !existsSync(join(REPO, 'site', 'node_modules', '@auth0', 'auth0-spa-js', 'dist', 'auth0-spa-js.production.js'))) {
+    throw new Error('auth0-js or auth0-spa-js is not installed: run scripts/site-deps.sh');
   }
   return bin;
 }
@@ -61,20 +62,22 @@ async function freePort() {
 /**
  * Starts the stack with one user per entry of `users` (email `<name>@e2e.test`; a name is an
  * Editor, `{ name, role }` has another role), so that each test has its own consents and
- * sessions. Returns URLs and `stop()`.
+ * sessions. `siteHost` `127.0.0.1` puts the sites on another site than the tenant's
+ * `localhost` (cross-site, as an app on its own domain is to Auth0); `editTenant` changes the
+ * copy of tenant.yaml further (e.g. token lifetimes). Returns URLs and `stop()`.
  */
-export async function startStack({ users, sessionCheckSeconds }) {
+export async function startStack({ users, sessionCheckSeconds, siteHost = 'localhost', editTenant = (yaml) => yaml, name = 'stack' }) {
   const bin = requireTools();
   mkdirSync(ARTIFACTS, { recursive: true });
   const dir = mkdtempSync(join(tmpdir(), 'organizer-e2e-'));
   const state = join(dir, 'state');
   const [tenantPort, apiPort, sitePort, secondSitePort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const site = `http://localhost:${sitePort}`;
-  const secondSite = `http://localhost:${secondSitePort}`;
+  const site = `http://${siteHost}:${sitePort}`;
+  const secondSite = `http://${siteHost}:${secondSitePort}`;
   const tenantFile = join(dir, 'tenant.yaml');
-  const yaml = readFileSync(join(REPO, 'tenant.yaml'), 'utf8')
+  const yaml = editTenant(readFileSync(join(REPO, 'tenant.yaml'), 'utf8')
     .replace(/http:\/\/localhost:3000(?![0-9])/g, site)
-    .replace(/http:\/\/localhost:3002(?![0-9])/g, secondSite);
+    .replace(/http:\/\/localhost:3002(?![0-9])/g, secondSite));
   if (!yaml.includes(site) || !yaml.includes(secondSite)) {
     throw new Error('tenant.yaml no longer lists http://localhost:3000 and http://localhost:3002 as SPA origins');
   }
@@ -91,7 +94,7 @@ export async function startStack({ users, sessionCheckSeconds }) {
     if (added.status !== 0) throw new Error(`organizer users add ${name}: ${added.stderr}`);
   }
 
-  const log = openSync(join(ARTIFACTS, 'stack.log'), 'w');
+  const log = openSync(join(ARTIFACTS, `${name}.log`), 'w');
   const child = spawn(bin, [
     'serve',
     '--tenant-port', String(tenantPort),
@@ -102,13 +105,14 @@ export async function startStack({ users, sessionCheckSeconds }) {
     '--state-dir', state,
     '--site-dir', join(REPO, 'site'),
     '--session-check-seconds', String(sessionCheckSeconds),
+    '--site-host', siteHost,
   ], { stdio: ['ignore', log, log], env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' } });
   let exited = null;
   child.on('exit', (code, signal) => { exited = { code, signal }; });
 
   const ready = async () => {
     for (let i = 0; i < 600; i++) {
-      if (exited) throw new Error(`the stack exited (${JSON.stringify(exited)}); see ${join(ARTIFACTS, 'stack.log')}`);
+      if (exited) throw new Error(`the stack exited (${JSON.stringify(exited)}); see ${join(ARTIFACTS, `${name}.log`)}`);
       try {
         const [a, b] = await Promise.all([fetch(`${site}/config.json`), fetch(`${secondSite}/config.json`)]);
         if (a.ok && b.ok) return;
@@ -163,6 +167,19 @@ export async function freshBrowser() {
       // left in the temp folder
     }
   });
+  return context;
+}
+
+/**
+ * An ordinary (incognito-like) Playwright context: Chromium blocks third-party cookies there,
+ * so the tenant's `SameSite=None` cookie is not sent in a cross-site iframe, as in Safari,
+ * Brave, Firefox's strict mode or a private window. Closing the context closes its browser.
+ */
+export async function browserBlockingThirdPartyCookies() {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  context.setDefaultTimeout(20_000);
+  context.once('close', () => { browser.close().catch(() => {}); });
   return context;
 }
 

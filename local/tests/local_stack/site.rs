@@ -87,6 +87,14 @@ async fn each_site_serves_the_config_of_its_own_client() {
         assert_eq!(config["redirectUri"], format!("{url}/callback.html"));
         assert_eq!(config["apiBaseUrl"], stack.api_url.as_str());
         assert_eq!(config["sessionCheckSeconds"], 30);
+        // tenant.yaml's client_metadata.spa_flow: the second application runs the code flow.
+        let flow = if name == "Organizer SPA" {
+            "implicit"
+        } else {
+            "code"
+        };
+        assert_eq!(config["flow"], flow);
+        assert_eq!(config["cacheLocation"], "memory");
         assert_eq!(
             config["overrides"]["__token_issuer"],
             format!("{}/", stack.tenant_url)
@@ -104,6 +112,64 @@ async fn each_site_serves_the_config_of_its_own_client() {
     assert_eq!(unlisted.status(), StatusCode::NOT_FOUND);
     let body: Value = unlisted.json().await.unwrap();
     assert_eq!(body["error"], "not_configured");
+    stack.stop().await;
+}
+
+/// With the sites on 127.0.0.1 (another site than the tenant's localhost), each site's config
+/// and the API's CORS follow that origin; auth0-spa-js and its worker are served.
+#[tokio::test]
+async fn sites_on_127_0_0_1_get_their_own_origin() {
+    let port = free_port();
+    let tenant_file = edited_tenant_file(|yaml| {
+        yaml.replace("http://localhost:3000", &format!("http://127.0.0.1:{port}"))
+    });
+    let state_dir = tenant_file.parent().unwrap().join("state");
+    let stack = organizer_local::start_with(
+        StackOptions {
+            tenant_port: 0,
+            api_port: 0,
+            site_port: port,
+            extra_site_ports: vec![],
+            session_check_seconds: 30,
+            tenant_file,
+            state_dir,
+            site_dir: repo().join("site"),
+            store: StoreChoice::Memory,
+        },
+        organizer_local::SiteOptions {
+            host: "127.0.0.1".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let site = format!("http://127.0.0.1:{port}");
+    assert_eq!(stack.site_url, site);
+    let config: Value = reqwest::get(format!("{site}/config.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(config["redirectUri"], format!("{site}/callback.html"));
+    assert!(stack.tenant_url.starts_with("http://localhost:"));
+    let preflight = reqwest::Client::new()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/contacts", stack.api_url),
+        )
+        .header("origin", &site)
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
+    for file in [
+        "auth0-spa-js.production.js",
+        "auth0-spa-js.worker.production.js",
+    ] {
+        let response = reqwest::get(format!("{site}/vendor/{file}")).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{file}");
+    }
     stack.stop().await;
 }
 
