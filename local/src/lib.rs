@@ -194,7 +194,6 @@ pub async fn start_with(
     let site_url = site_urls[0].clone();
 
     let file = TenantFile::load(&options.tenant_file)?;
-    let flows = site::client_flows(&options.tenant_file).map_err(StartError::Other)?;
     let state = StateDir::open(&options.state_dir)?;
     let tenant = Arc::new(Tenant::load(format!("{tenant_url}/"), file, &state)?);
 
@@ -275,7 +274,6 @@ pub async fn start_with(
             &tenant,
             &api_url,
             options.session_check_seconds,
-            &flows,
         );
         if site.config.is_none() {
             tracing::warn!(

@@ -359,14 +359,21 @@ async fn serve(args: ServeArgs) -> ExitCode {
         stack.api_url
     );
     for (n, url) in stack.site_urls.iter().enumerate() {
-        if n == 0 {
-            println!("  site        {url}");
+        let client = stack
+            .tenant
+            .clients
+            .iter()
+            .find(|c| c.spec.web_origins.iter().any(|o| o == url));
+        let about = match client {
+            Some(c) => format!("{}, {} flow", c.spec.name, c.spec.spa_flow()),
+            None => "no SPA client lists this origin".to_string(),
+        };
+        let label = if n == 0 {
+            "site".to_string()
         } else {
-            println!(
-                "  site {:<6} {url}   (the same SPA as another application: SSO)",
-                n + 1
-            );
-        }
+            format!("site {}", n + 1)
+        };
+        println!("  {label:<11} {url}   ({about})");
     }
     for (email, password) in [
         (DEFAULT_EMAIL, DEFAULT_PASSWORD),

@@ -10,7 +10,6 @@
 //! `tenant.yaml` (`implicit`, the default, or `code`): a real Auth0 client property, so the
 //! Deploy CLI imports it unchanged.
 
-use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -20,7 +19,6 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -36,12 +34,6 @@ pub const AUTH0_SPA_JS: &str = "node_modules/@auth0/auth0-spa-js/dist/auth0-spa-
 pub const AUTH0_SPA_JS_WORKER: &str =
     "node_modules/@auth0/auth0-spa-js/dist/auth0-spa-js.worker.production.js";
 
-/// The sign-in flows the app runs (`config.json`'s `flow`).
-pub const FLOWS: [&str; 2] = ["implicit", "code"];
-
-/// The `client_metadata` key of an SPA client that chooses its app's flow.
-pub const FLOW_METADATA_KEY: &str = "spa_flow";
-
 /// Auth0's advice: poll `checkSession` no more often than every 15 minutes.
 pub const DEFAULT_SESSION_CHECK_SECONDS: u32 = 900;
 
@@ -56,15 +48,14 @@ pub struct Site {
 }
 
 impl Site {
-    /// The site at `origin` for `tenant`, calling the API at `api_url`; `flows` maps SPA client
-    /// names to their flow (see [`client_flows`]; absent: `implicit`).
+    /// The site at `origin` for `tenant`, calling the API at `api_url`; the app runs the flow
+    /// of the client's `client_metadata.spa_flow`.
     pub fn new(
         origin: &str,
         site_dir: &Path,
         tenant: &Tenant,
         api_url: &str,
         session_check_seconds: u32,
-        flows: &HashMap<String, String>,
     ) -> Self {
         let issuer = tenant.issuer.clone();
         let tenant_url = issuer.trim_end_matches('/').to_string();
@@ -78,9 +69,7 @@ impl Site {
                 if let Some(api) = api {
                     scope.extend(api.scopes.iter().map(|s| s.value.as_str()));
                 }
-                let flow = flows
-                    .get(&client.spec.name)
-                    .map_or(FLOWS[0], String::as_str);
+                let flow = client.spec.spa_flow();
                 json!({
                     "clientName": client.spec.name,
                     "flow": flow,
@@ -121,43 +110,6 @@ impl Site {
             .iter()
             .all(|file| self.site_dir.join(file).is_file())
     }
-}
-
-#[derive(Deserialize)]
-struct RawTenantFile {
-    #[serde(default)]
-    clients: Vec<RawClient>,
-}
-
-#[derive(Deserialize)]
-struct RawClient {
-    name: String,
-    #[serde(default)]
-    client_metadata: BTreeMap<String, String>,
-}
-
-/// Each SPA client's flow from `client_metadata.spa_flow` in the tenant file (clients without
-/// it are left out: they run the implicit flow). A value other than `implicit` or `code` is an
-/// error naming the client, so a typo never falls back silently.
-pub fn client_flows(tenant_file: &Path) -> Result<HashMap<String, String>, String> {
-    let text = std::fs::read_to_string(tenant_file)
-        .map_err(|e| format!("{}: {e}", tenant_file.display()))?;
-    let file: RawTenantFile =
-        serde_norway::from_str(&text).map_err(|e| format!("{}: {e}", tenant_file.display()))?;
-    let mut flows = HashMap::new();
-    for client in file.clients {
-        if let Some(flow) = client.client_metadata.get(FLOW_METADATA_KEY) {
-            if !FLOWS.contains(&flow.as_str()) {
-                return Err(format!(
-                    "{}: client {:?} has client_metadata.{FLOW_METADATA_KEY} {flow:?}; use one of {FLOWS:?}",
-                    tenant_file.display(),
-                    client.name
-                ));
-            }
-            flows.insert(client.name, flow.clone());
-        }
-    }
-    Ok(flows)
 }
 
 async fn config_json(State(site): State<Arc<Site>>) -> Response {

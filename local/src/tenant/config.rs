@@ -147,6 +147,10 @@ pub struct ClientSpec {
     /// Refresh-token settings, in the Deploy CLI's names; Auth0's defaults when absent.
     #[serde(default)]
     pub refresh_token: RefreshTokenSettings,
+    /// Auth0's free-form client metadata; `spa_flow` (`implicit` or `code`) chooses the sign-in
+    /// flow the local stack's site runs for this client.
+    #[serde(default)]
+    pub client_metadata: std::collections::BTreeMap<String, String>,
 }
 
 /// A client's `refresh_token:` settings (Auth0's defaults for a new SPA when absent).
@@ -190,6 +194,11 @@ impl RefreshTokenSettings {
     }
 }
 
+/// The `client_metadata` key of an SPA client that chooses its app's flow.
+pub const SPA_FLOW_KEY: &str = "spa_flow";
+/// The sign-in flows the SPA runs (`config.json`'s `flow`).
+pub const SPA_FLOWS: [&str; 2] = ["implicit", "code"];
+
 impl ClientSpec {
     /// Public clients (SPAs) have no secret to keep: `app_type: spa` or
     /// `token_endpoint_auth_method: none`.
@@ -205,6 +214,14 @@ impl ClientSpec {
             None if self.app_type == "spa" => "none",
             None => "client_secret_post",
         }
+    }
+
+    /// The sign-in flow of this SPA client's app: `client_metadata.spa_flow`, `implicit` by
+    /// default.
+    pub fn spa_flow(&self) -> &str {
+        self.client_metadata
+            .get(SPA_FLOW_KEY)
+            .map_or("implicit", String::as_str)
     }
 
     /// Whether `grant_types` lists `grant_type`.
@@ -305,6 +322,13 @@ impl TenantFile {
                 return Err(format!(
                     "client {:?}: a spa cannot keep a secret; use token_endpoint_auth_method: none",
                     c.name
+                ));
+            }
+            if !SPA_FLOWS.contains(&c.spa_flow()) {
+                return Err(format!(
+                    "client {:?}: client_metadata.{SPA_FLOW_KEY} {:?} is not one of {SPA_FLOWS:?}",
+                    c.name,
+                    c.spa_flow()
                 ));
             }
             let rt = &c.refresh_token;
