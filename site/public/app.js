@@ -123,8 +123,8 @@
         : null,
       h('section', { class: 'card intro' },
         h('h2', {}, 'Your contacts and calendar, one sign-in'),
-        h('p', {}, 'Organizer reads your contacts and your calendar from two services that share one sign-in. '
-          + 'Log in to see them; you will be asked to allow Organizer to read them the first time.'),
+        h('p', {}, 'Organizer keeps your contacts and your calendar in two services that share one sign-in. '
+          + 'Log in to see them; the first time, you will be asked to allow Organizer to use them.'),
         button('Log in', () => login(), { class: 'primary' })),
     );
   }

@@ -112,8 +112,8 @@ test('log in, consent, both APIs; reload stays signed in silently; logout in ano
       'Organizer',
       'Log in',
       'Your contacts and calendar, one sign-in',
-      'Organizer reads your contacts and your calendar from two services that share one sign-in. '
-        + 'Log in to see them; you will be asked to allow Organizer to read them the first time.',
+      'Organizer keeps your contacts and your calendar in two services that share one sign-in. '
+        + 'Log in to see them; the first time, you will be asked to allow Organizer to use them.',
       'Log in',
     ]);
     await screenshot(page, '01-signed-out');
