@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { browserBlockingThirdPartyCookies, screenshot, startStack } from './harness.mjs';
+import { browserAllowingThirdPartyCookies, browserBlockingThirdPartyCookies, screenshot, startStack } from './harness.mjs';
 import { eventually, logIn, overrideConfig, panel, signedIn, signedOut, watchProblems } from './steps.mjs';
 
 const TOKEN_SECONDS = 20;
@@ -15,7 +15,7 @@ let stack;
 
 before(async () => {
   stack = await startStack({
-    users: ['nina', 'oscar'],
+    users: ['nina', 'oscar', 'pia'],
     // No poll during these tests: every renewal is the app's own.
     sessionCheckSeconds: 600,
     siteHost: '127.0.0.1',
@@ -155,6 +155,38 @@ test('cross-site, third-party cookies blocked: the code app renews with its refr
     await page.reload();
     await signedOut(page);
     assert.equal(await page.locator('[data-notice]').count(), 0, 'said once');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('cross-site, third-party cookies allowed: the tenant cookie reaches the iframe and the implicit app renews silently', async () => {
+  // SameSite=None; Secure, as Auth0's cookie: where the browser allows third-party cookies, the
+  // cross-site checkSession iframe still sees the session, exactly as with Auth0.
+  const context = await browserAllowingThirdPartyCookies();
+  try {
+    const seen = watchNetwork(context);
+    const page = await context.newPage();
+    const problems = watchProblems(page);
+    await page.goto(stack.site);
+    await signedOut(page);
+    await logIn(stack, page, 'pia');
+    await signedIn(page, 'Pia');
+    assert.equal((await panel(page, 'contacts')).state, 'ready');
+    assert.equal(await page.getByTestId('renewal-note').count(), 0, 'the iframe sees the session');
+    // Past the first token's end, the API is called again with a token renewed by checkSession.
+    const first = seen.bearer[0].token;
+    const firstExp = decode(first).exp * 1000;
+    const silentBefore = seen.silent;
+    await page.waitForTimeout(Math.max(firstExp - Date.now() + 1000, 0));
+    await page.reload();
+    await signedIn(page, 'Pia');
+    assert.equal((await panel(page, 'contacts')).state, 'ready');
+    assert.ok(seen.silent > silentBefore, 'renewed through the iframe');
+    const last = seen.bearer.at(-1);
+    assert.ok(decode(last.token).exp * 1000 > firstExp, 'a renewed token');
+    await screenshot(page, 'x06-implicit-cross-site-cookies-allowed');
     assert.deepEqual(problems, []);
   } finally {
     await context.close();

@@ -171,6 +171,33 @@ export async function freshBrowser() {
 }
 
 /**
+ * A browser that allows third-party cookies, as a default desktop Chrome does: a persistent
+ * profile whose preferences say so (see ../shared/reference/browser-testing.md). There the
+ * tenant's `SameSite=None; Secure` session cookie reaches the cross-site iframe.
+ */
+export async function browserAllowingThirdPartyCookies() {
+  const profile = mkdtempSync(join(tmpdir(), 'organizer-chromium-3p-'));
+  mkdirSync(join(profile, 'Default'), { recursive: true });
+  writeFileSync(join(profile, 'Default', 'Preferences'),
+    JSON.stringify({ profile: { cookie_controls_mode: 0, block_third_party_cookies: false } }));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    viewport: { width: 1100, height: 800 },
+  });
+  context.setDefaultTimeout(20_000);
+  context.once('close', () => {
+    try {
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    } catch {
+      // left in the temp folder
+    }
+  });
+  return context;
+}
+
+/**
  * An ordinary (incognito-like) Playwright context: Chromium blocks third-party cookies there,
  * so the tenant's `SameSite=None` cookie is not sent in a cross-site iframe, as in Safari,
  * Brave, Firefox's strict mode or a private window. Closing the context closes its browser.
