@@ -464,7 +464,9 @@ async fn seed(user: String, args: DynamoArgs, no_create: bool) -> ExitCode {
     let events = DynamoEventStore::new(client, args.calendar_table);
     match sample::seed(&user, &contacts, &events).await {
         Ok((c, e)) => {
-            println!("seeded {c} contacts and {e} events for {user}");
+            println!(
+                "loaded {c} sample contacts and {e} sample events for {user} (a kind the user already has is left as it is)"
+            );
             ExitCode::SUCCESS
         }
         Err(error) => {

@@ -9,7 +9,7 @@ use chrono::{Datelike, Duration, SecondsFormat, TimeZone, Utc};
 use sha2::{Digest, Sha256};
 
 use super::model::{Contact, ContactFields, Event, EventFields, now_rfc3339};
-use super::{ContactStore, EventStore, StoreError, WriteError};
+use super::{ContactStore, EventStore, PageRequest, StoreError, TimeRange, WriteError};
 
 const PEOPLE: &[(&str, &str, &str)] = &[
     ("Ada Lovelace", "Analytical Engines Ltd", "+44 20 7946 0011"),
@@ -130,38 +130,55 @@ pub fn events(owner: &str) -> Vec<Event> {
     events
 }
 
-/// Loads the sample data for `owner` into both stores; returns how many sample (contacts,
-/// events) the owner holds afterwards, whether created now or by an earlier seeding.
-///
-/// A sample item the owner has deleted comes back; one they have edited is left as it is. A
-/// user whose quota is full gets no more sample items: the quota counts everything they hold,
-/// and their own items matter more than samples.
+/// Loads the sample data for `owner`, each kind only when the owner has none of it yet: a
+/// first run gets an address book and an agenda, and what a user deleted or changed stays as
+/// they left it (the local stack seeds at every start). Returns how many contacts and events
+/// this call created. Creates go through the stores' quota; a full quota stops quietly.
 pub async fn seed(
     owner: &str,
     contact_store: &dyn ContactStore,
     event_store: &dyn EventStore,
 ) -> Result<(usize, usize), StoreError> {
+    let first = PageRequest {
+        limit: 1,
+        after: None,
+    };
     let mut contacts = 0;
-    for c in &self::contacts(owner) {
-        if seeded(contact_store.create_contact(owner, c, None).await)? {
-            contacts += 1;
+    if contact_store
+        .list_contacts(owner, &first)
+        .await?
+        .items
+        .is_empty()
+    {
+        for c in &self::contacts(owner) {
+            if created(contact_store.create_contact(owner, c, None).await)? {
+                contacts += 1;
+            }
         }
     }
     let mut events = 0;
-    for e in &self::events(owner) {
-        if seeded(event_store.create_event(owner, e, None).await)? {
-            events += 1;
+    let everything = TimeRange::default();
+    if event_store
+        .list_events(owner, &everything, &first)
+        .await?
+        .items
+        .is_empty()
+    {
+        for e in &self::events(owner) {
+            if created(event_store.create_event(owner, e, None).await)? {
+                events += 1;
+            }
         }
     }
     Ok((contacts, events))
 }
 
-/// Whether a sample item is there after its create: created now or already there (`Exists`);
-/// not when the quota is full.
-fn seeded<T, U>(created: Result<T, WriteError<U>>) -> Result<bool, StoreError> {
-    match created {
-        Ok(_) | Err(WriteError::Exists) => Ok(true),
-        Err(WriteError::QuotaExceeded { .. }) => Ok(false),
+/// Whether a sample item's create made it (not when it was there already or the quota is
+/// full).
+fn created<T, U>(result: Result<T, WriteError<U>>) -> Result<bool, StoreError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(WriteError::Exists | WriteError::QuotaExceeded { .. }) => Ok(false),
         Err(WriteError::Store(error)) => Err(error),
         Err(
             WriteError::NotFound | WriteError::Stale { .. } | WriteError::IdempotencyKeyUsed(_),
