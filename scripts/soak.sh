@@ -3,7 +3,7 @@
 # load, not a test: it prints, never asserts. For DURATION (60 s) at CONNECTIONS (64), requests
 # alternate GET /contacts and GET /calendar with tokens rotating among USERS (1,000) users;
 # prints req/s, p99, the count of non-2xx answers, and the stack's RSS before and after.
-# Needs wrk (apt-get install wrk).
+# Needs wrk (apt-get install wrk) and curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -27,8 +27,18 @@ for _ in $(seq 1 100); do
   kill -0 "$pid" 2>/dev/null || { cat "$work/stack.log" >&2; echo "error: the stack exited" >&2; exit 1; }
   sleep 0.2
 done
+kill -0 "$pid" 2>/dev/null || { cat "$work/stack.log" >&2; echo "error: the stack exited" >&2; exit 1; }
 "$bin" tokens --count "$users" --issuer "http://localhost:$tenant_port/" --state-dir "$work/state" \
   --out "$work/tokens.txt"
+# The port answered; make sure it is this stack (free ports can be taken by someone else
+# between choosing and binding) and that a token works, before measuring anything.
+status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(head -1 "$work/tokens.txt")" \
+  "http://localhost:$api_port/contacts")
+if [ "$status" != 200 ] || ! kill -0 "$pid" 2>/dev/null; then
+  cat "$work/stack.log" >&2
+  echo "error: the stack on port $api_port answered $status to a valid token; not measuring" >&2
+  exit 1
+fi
 
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
 # A short warm-up, so "before" is the stack as it serves, not as it started.
@@ -42,8 +52,6 @@ requests=$(echo "$out" | awk '/requests in/ {print $1}')
 rps=$(echo "$out" | awk '/^Requests\/sec/ {print $2}')
 p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
 non2xx=$(echo "$out" | awk '/Non-2xx or 3xx responses/ {print $5}')
-# A soak whose answers are errors measures nothing: say so loudly.
-[ "${non2xx:-0}" = "$requests" ] && echo "warning: every answer was an error; see $work/stack.log" >&2
 errors=$(echo "$out" | awk '/Socket errors/ {print}')
 printf '\nsoak: %s s, %s connections, tokens of %s users, request logging on (info)\n' "$duration" "$connections" "$users"
 printf '  requests       %s\n' "$requests"
