@@ -2,7 +2,7 @@
 # `make check` is the edit loop (fmt, clippy, the tests that need no DynamoDB Local or browser).
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: run test check bench seed build lambda-build figures deploy-check soak
+.PHONY: run test check bench bench-http seed build lambda-build figures deploy-check soak
 
 run:
 	scripts/site-deps.sh
@@ -16,6 +16,10 @@ check:
 
 bench:
 	cargo bench -p contacts --bench hot_path
+
+# GET /contacts under wrk, ours beside the two Node peers of bench/peers (README, "Benchmark").
+bench-http:
+	scripts/bench-http.sh
 
 seed:
 	cargo run -- seed $(ARGS)
