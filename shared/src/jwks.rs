@@ -12,12 +12,12 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
 use thiserror::Error;
 use tokio::time::Instant;
 
 use crate::config::AuthConfig;
+use crate::crypto::RsaPublicKey;
 
 /// The longest JWKS document we read. Auth0's is about 3 KB; anything near this is not a JWKS.
 pub const MAX_JWKS_BYTES: usize = 64 * 1024;
@@ -55,7 +55,7 @@ pub enum JwksError {
     NoUsableKey,
 }
 
-type KeyMap = HashMap<String, Arc<DecodingKey>>;
+type KeyMap = HashMap<String, Arc<RsaPublicKey>>;
 
 /// Why a lookup found nothing: keys loaded but not this one, or no keys at all.
 fn miss_of(set: &KeySet) -> KeyError {
@@ -125,7 +125,7 @@ impl JwksCache {
     }
 
     /// The key for `kid`, fetching the JWKS when the `kid` is unknown and the cooldown allows.
-    pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, KeyError> {
+    pub async fn key(&self, kid: &str) -> Result<Arc<RsaPublicKey>, KeyError> {
         // Each block takes the read lock once and drops it before anything else locks: std's
         // RwLock may deadlock when a thread re-reads while a writer waits.
         let (found, stale, generation, may_fetch, miss) = {
@@ -184,6 +184,10 @@ impl JwksCache {
         self.inner.keys.read().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, KeySet> {
+        self.inner.keys.write().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn is_stale(&self, set: &KeySet) -> bool {
         set.fetched_at
             .is_none_or(|at| at.elapsed() >= self.inner.max_age)
@@ -214,7 +218,7 @@ impl JwksCache {
 
     /// Keeps good keys, counts the attempt either way, and hands the outcome back.
     fn store(&self, result: Result<KeyMap, JwksError>) -> Result<usize, JwksError> {
-        let mut set = self.inner.keys.write().unwrap_or_else(|e| e.into_inner());
+        let mut set = self.write();
         let now = Instant::now();
         set.last_attempt = Some(now);
         set.generation += 1;
@@ -314,15 +318,12 @@ pub fn parse_jwks(bytes: &[u8]) -> Result<KeyMap, JwksError> {
         {
             continue;
         }
-        // Parse once here: a key the crypto library refuses is skipped, and the parsed key is
+        // Parsed once here: a key the crypto library refuses is skipped, and the parsed key is
         // ready for the first token.
-        if crate::crypto::parsed(modulus, exponent).is_err() {
+        let Ok(key) = RsaPublicKey::from_components(modulus, exponent) else {
             continue;
-        }
-        keys.insert(
-            kid,
-            Arc::new(DecodingKey::from_rsa_raw_components(modulus, exponent)),
-        );
+        };
+        keys.insert(kid, Arc::new(key));
     }
     if keys.is_empty() {
         return Err(JwksError::NoUsableKey);
