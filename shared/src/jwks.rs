@@ -223,9 +223,18 @@ impl JwksCache {
         set.last_attempt = Some(now);
         set.generation += 1;
         match result {
-            Ok(keys) => {
+            Ok(mut keys) => {
                 let count = keys.len();
                 tracing::info!(uri = %self.inner.uri, keys = count, "JWKS loaded");
+                // A key that is still published stays the same object, so what was verified
+                // with it (the token cache) still recognises it.
+                for (kid, key) in keys.iter_mut() {
+                    if let Some(old) = set.keys.get(kid)
+                        && old.same_key(key)
+                    {
+                        *key = old.clone();
+                    }
+                }
                 set.keys = keys;
                 set.fetched_at = Some(now);
                 Ok(count)

@@ -14,12 +14,19 @@
 //!    string; `permissions` an array of strings.
 //!
 //! Nothing in the claims is looked at before the signature has been verified.
+//!
+//! A token that passed every step is remembered ([`cache`]): the next request with the same
+//! token (same SHA-256) gets the same claims without steps 1–5, as long as it is before the
+//! token's `exp` and the JWKS still publishes the key that verified it. Scopes are checked by
+//! the caller on the claims, per route, hit or miss.
 
+mod cache;
 mod claims;
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
-use aws_lc_rs::digest::{SHA256, digest};
+use aws_lc_rs::digest::{Context, SHA256};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
@@ -27,6 +34,8 @@ use serde::Deserialize;
 use crate::config::AuthConfig;
 use crate::error::AuthError;
 use crate::jwks::{JwksCache, KeyError};
+pub use cache::TOKEN_CACHE_CAPACITY;
+use cache::{TokenCache, TokenDigest, Verified};
 use claims::{Rules, TokenClaims};
 
 /// Tokens longer than this are refused before any parsing. Auth0 access tokens are about 1 KB.
@@ -77,26 +86,35 @@ const TOKEN_BYTES: [bool; 256] = {
     table
 };
 
-/// Verifies access tokens for one issuer and one audience. Built once at start-up.
+/// Verifies access tokens for one issuer and one audience. Built once at start-up; shared by
+/// every request of a warm function, with its cache of verified tokens.
 pub struct TokenVerifier {
     issuer: String,
     audience: String,
     leeway: u64,
     keys: JwksCache,
+    cache: TokenCache,
 }
 
 impl TokenVerifier {
     pub fn new(config: &AuthConfig, keys: JwksCache) -> Self {
+        Self::with_cache_capacity(config, keys, TOKEN_CACHE_CAPACITY)
+    }
+
+    /// A verifier that remembers at most `capacity` verified tokens (at least one).
+    pub fn with_cache_capacity(config: &AuthConfig, keys: JwksCache, capacity: usize) -> Self {
         crate::crypto::install();
         Self {
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             leeway: config.leeway.as_secs(),
             keys,
+            cache: TokenCache::new(NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN)),
         }
     }
 
-    /// A verifier with its own [`JwksCache`] for the configured JWKS URL.
+    /// A verifier with its own [`JwksCache`] for the configured JWKS URL (holding the
+    /// configuration's JWKS snapshot, if any).
     pub fn from_config(config: &AuthConfig) -> Result<Arc<Self>, crate::jwks::JwksError> {
         Ok(Arc::new(Self::new(config, JwksCache::new(config)?)))
     }
@@ -105,8 +123,48 @@ impl TokenVerifier {
         &self.keys
     }
 
-    /// Runs the whole pipeline on a bearer token.
+    /// How many verified tokens are remembered now.
+    pub fn cached_tokens(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Runs the whole pipeline on a bearer token (or finds it verified already).
     pub async fn verify(&self, token: &str) -> Result<AccessClaims, AuthError> {
+        self.verify_shared(token)
+            .await
+            .map(|claims| AccessClaims::clone(&claims))
+    }
+
+    /// [`TokenVerifier::verify`], sharing the remembered claims instead of copying them.
+    pub async fn verify_shared(&self, token: &str) -> Result<Arc<AccessClaims>, AuthError> {
+        // Step 1's size limit first: it also bounds the hashing below.
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(AuthError::invalid_token(format!(
+                "the token is longer than {MAX_TOKEN_BYTES} bytes"
+            )));
+        }
+        // One pass of SHA-256: the signing input (header.claims) on its way to the digest of
+        // the whole token. The first is what the signature covers, the second the cache key.
+        let (signing_input, signature) = token.rsplit_once('.').unwrap_or((token, ""));
+        let mut hash = Context::new(&SHA256);
+        hash.update(signing_input.as_bytes());
+        let signed = hash.clone();
+        hash.update(b".");
+        hash.update(signature.as_bytes());
+        let mut digest: TokenDigest = [0; 32];
+        digest.copy_from_slice(hash.finish().as_ref());
+
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some(hit) = self.cache.get(&digest, now) {
+            match self.keys.key(&hit.kid).await {
+                Ok(key) if Arc::ptr_eq(&key, &hit.key) || key.same_key(&hit.key) => {
+                    return Ok(hit.claims.clone());
+                }
+                // The key was retired (or replaced under its kid): verify from scratch.
+                _ => self.cache.remove(&digest),
+            }
+        }
+
         let kid = check_shape_and_header(token)?;
         let key = self.keys.key(&kid).await.map_err(|e| match e {
             KeyError::UnknownKid => {
@@ -116,9 +174,8 @@ impl TokenVerifier {
         })?;
         // Step 4: the signature over the header and claims exactly as sent.
         let malformed = || AuthError::invalid_token("the token is malformed");
-        let (signing_input, signature) = token.rsplit_once('.').ok_or_else(malformed)?;
         let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| malformed())?;
-        if !key.verifies(&digest(&SHA256, signing_input.as_bytes()), &signature) {
+        if !key.verifies(&signed.finish(), &signature) {
             return Err(AuthError::invalid_token("invalid signature"));
         }
         // Step 5: only now are the claims read.
@@ -128,15 +185,15 @@ impl TokenVerifier {
         let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| malformed())?;
         let claims: TokenClaims = serde_json::from_slice(&payload)
             .map_err(|_| AuthError::invalid_token("the token claims are malformed"))?;
-        claims.check(
+        let exp = claims.check(
             &Rules {
                 issuer: &self.issuer,
                 audience: &self.audience,
                 leeway: self.leeway,
             },
-            jsonwebtoken::get_current_timestamp(),
+            now,
         )?;
-        Ok(AccessClaims {
+        let claims = Arc::new(AccessClaims {
             sub: claims.sub,
             scopes: claims
                 .scope
@@ -148,7 +205,18 @@ impl TokenVerifier {
                 .collect(),
             permissions: claims.permissions.unwrap_or_default(),
             client_id: claims.azp.or(claims.client_id).map(String::from),
-        })
+        });
+        self.cache.insert(
+            digest,
+            Verified {
+                exp,
+                kid: kid.into(),
+                key,
+                claims: claims.clone(),
+            },
+            now,
+        );
+        Ok(claims)
     }
 }
 
