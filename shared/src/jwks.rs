@@ -5,6 +5,12 @@
 //! An unknown `kid` (the issuer rotated its keys) triggers at most one fetch at a time
 //! (single-flight) and at most one per cooldown, so a flood of made-up `kid`s cannot turn into
 //! a flood of requests to the issuer. A failed or unusable answer never replaces good keys.
+//!
+//! A JWKS snapshot given at deploy time (`JWKS_SNAPSHOT`, see [`crate::config`]) is loaded
+//! when the cache is built, so a cold start does not wait on the network for keys. Its keys
+//! count as stale from the start: their first use refreshes the JWKS from the issuer in the
+//! background (and an unknown `kid` fetches at once, as always), so a snapshot never outlives
+//! a key rotation by more than that one refresh.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -12,7 +18,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use tokio::time::Instant;
 
@@ -69,8 +75,10 @@ fn miss_of(set: &KeySet) -> KeyError {
 #[derive(Default)]
 struct KeySet {
     keys: KeyMap,
-    /// When the current keys were fetched; `None` until the first good answer.
+    /// When the current keys were fetched (or loaded); `None` until the first good answer.
     fetched_at: Option<Instant>,
+    /// The keys came from the snapshot and no fetch has replaced them yet: they are stale.
+    from_snapshot: bool,
     /// When a fetch last finished, good or bad: the start of the cooldown.
     last_attempt: Option<Instant>,
     /// Counts finished fetches, so a task that waited on another's fetch does not fetch again.
@@ -94,7 +102,8 @@ pub struct JwksCache {
 }
 
 impl JwksCache {
-    /// A cache for the configuration's JWKS URL. Nothing is fetched until the first lookup
+    /// A cache for the configuration's JWKS URL, holding the snapshot's keys when the
+    /// configuration has one (`JWKS_SNAPSHOT`). Nothing is fetched until the first lookup
     /// (or [`JwksCache::refresh`]).
     pub fn new(config: &AuthConfig) -> Result<Self, JwksError> {
         let client = reqwest::Client::builder()
@@ -105,7 +114,7 @@ impl JwksCache {
             .user_agent(concat!("organizer-jwks/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| JwksError::Fetch(e.to_string()))?;
-        Ok(Self {
+        let cache = Self {
             inner: Arc::new(Inner {
                 uri: config.jwks_uri.clone(),
                 client,
@@ -114,7 +123,32 @@ impl JwksCache {
                 keys: RwLock::new(KeySet::default()),
                 refresh: Arc::new(tokio::sync::Mutex::new(())),
             }),
-        })
+        };
+        if let Some(snapshot) = &config.jwks_snapshot {
+            cache.load_snapshot(snapshot.as_bytes())?;
+        }
+        Ok(cache)
+    }
+
+    /// Loads a JWKS snapshot (a JWKS document, minimized or not): its keys serve at once and
+    /// count as stale, so their first use refreshes them from the issuer in the background.
+    pub fn load_snapshot(&self, jwks: &[u8]) -> Result<usize, JwksError> {
+        let keys = parse_jwks(jwks)?;
+        let count = keys.len();
+        let mut set = self.write();
+        set.keys = keys;
+        set.fetched_at = Some(Instant::now());
+        set.from_snapshot = true;
+        tracing::info!(
+            keys = count,
+            "JWKS snapshot loaded; refreshed from the issuer on first use"
+        );
+        Ok(count)
+    }
+
+    /// Whether the keys held are the snapshot's, not yet replaced by a fetch.
+    pub fn serving_snapshot(&self) -> bool {
+        self.read().from_snapshot
     }
 
     /// Loads keys from a JWKS document already in hand (tests, benchmarks, an in-process
@@ -179,6 +213,15 @@ impl JwksCache {
         kids
     }
 
+    /// Fetches the JWKS once and returns it minimized: the usable keys only (the rules of
+    /// [`parse_jwks`]), each with `kty`, `kid`, `use`, `alg`, `n` and `e` and nothing else
+    /// (Auth0 adds `x5c` certificates, which would not fit Lambda's 4 KB of environment).
+    /// What `organizer jwks-snapshot` prints, for `JWKS_SNAPSHOT`.
+    pub async fn fetch_snapshot(&self) -> Result<String, JwksError> {
+        let body = self.fetch_body().await?;
+        minimize_jwks(&body)
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, KeySet> {
         // A poisoned lock only means a panic elsewhere while holding it; the data is still whole.
         self.inner.keys.read().unwrap_or_else(|e| e.into_inner())
@@ -189,8 +232,10 @@ impl JwksCache {
     }
 
     fn is_stale(&self, set: &KeySet) -> bool {
-        set.fetched_at
-            .is_none_or(|at| at.elapsed() >= self.inner.max_age)
+        set.from_snapshot
+            || set
+                .fetched_at
+                .is_none_or(|at| at.elapsed() >= self.inner.max_age)
     }
 
     fn may_fetch(&self, set: &KeySet) -> bool {
@@ -237,6 +282,7 @@ impl JwksCache {
                 }
                 set.keys = keys;
                 set.fetched_at = Some(now);
+                set.from_snapshot = false;
                 Ok(count)
             }
             Err(error) => {
@@ -247,6 +293,10 @@ impl JwksCache {
     }
 
     async fn fetch(&self) -> Result<KeyMap, JwksError> {
+        parse_jwks(&self.fetch_body().await?)
+    }
+
+    async fn fetch_body(&self) -> Result<Vec<u8>, JwksError> {
         let fetch = |e: reqwest::Error| JwksError::Fetch(e.to_string());
         let mut response = self
             .inner
@@ -271,7 +321,7 @@ impl JwksCache {
             }
             body.extend_from_slice(&chunk);
         }
-        parse_jwks(&body)
+        Ok(body)
     }
 }
 
@@ -291,15 +341,59 @@ struct RsaJwk {
     e: Option<String>,
 }
 
+/// A usable key of a JWKS: its JWK fields as published, and the parsed key.
+struct UsableKey {
+    kid: String,
+    n: String,
+    e: String,
+    key: RsaPublicKey,
+}
+
 /// Keeps the RSA keys meant for RS256 signatures: `use` is `sig` or absent, `alg` is `RS256`
 /// or absent, a `kid` is present, and the modulus is 2048 to 4096 bits. Other keys are skipped.
 pub fn parse_jwks(bytes: &[u8]) -> Result<KeyMap, JwksError> {
+    Ok(usable_keys(bytes)?
+        .into_iter()
+        .map(|k| (k.kid, Arc::new(k.key)))
+        .collect())
+}
+
+/// The JWKS with its usable keys only ([`parse_jwks`]), each reduced to `kty`, `kid`, `use`,
+/// `alg`, `n` and `e`: about 450 bytes per RSA-2048 key, against 1.8 KB with Auth0's `x5c`.
+pub fn minimize_jwks(bytes: &[u8]) -> Result<String, JwksError> {
+    #[derive(Serialize)]
+    struct MinimalJwk<'a> {
+        kty: &'static str,
+        kid: &'a str,
+        #[serde(rename = "use")]
+        use_: &'static str,
+        alg: &'static str,
+        n: &'a str,
+        e: &'a str,
+    }
+    let keys = usable_keys(bytes)?;
+    let keys: Vec<MinimalJwk> = keys
+        .iter()
+        .map(|k| MinimalJwk {
+            kty: "RSA",
+            kid: &k.kid,
+            use_: "sig",
+            alg: "RS256",
+            n: &k.n,
+            e: &k.e,
+        })
+        .collect();
+    serde_json::to_string(&serde_json::json!({ "keys": keys }))
+        .map_err(|e| JwksError::Malformed(e.to_string()))
+}
+
+fn usable_keys(bytes: &[u8]) -> Result<Vec<UsableKey>, JwksError> {
     if bytes.len() > MAX_JWKS_BYTES {
         return Err(JwksError::Oversized);
     }
     let set: JwkSet =
         serde_json::from_slice(bytes).map_err(|e| JwksError::Malformed(e.to_string()))?;
-    let mut keys = KeyMap::new();
+    let mut keys: Vec<UsableKey> = Vec::new();
     for value in set.keys {
         let Ok(jwk) = serde_json::from_value::<RsaJwk>(value) else {
             continue;
@@ -310,13 +404,13 @@ pub fn parse_jwks(bytes: &[u8]) -> Result<KeyMap, JwksError> {
         {
             continue;
         }
-        let (Some(kid), Some(n), Some(e)) = (jwk.kid, jwk.n, jwk.e) else {
+        let (Some(kid), Some(n64), Some(e64)) = (jwk.kid, jwk.n, jwk.e) else {
             continue;
         };
-        if kid.is_empty() || keys.contains_key(&kid) {
+        if kid.is_empty() || keys.iter().any(|k| k.kid == kid) {
             continue;
         }
-        let (Ok(n), Ok(e)) = (URL_SAFE_NO_PAD.decode(n), URL_SAFE_NO_PAD.decode(e)) else {
+        let (Ok(n), Ok(e)) = (URL_SAFE_NO_PAD.decode(&n64), URL_SAFE_NO_PAD.decode(&e64)) else {
             continue;
         };
         let modulus = strip_leading_zeros(&n);
@@ -332,7 +426,12 @@ pub fn parse_jwks(bytes: &[u8]) -> Result<KeyMap, JwksError> {
         let Ok(key) = RsaPublicKey::from_components(modulus, exponent) else {
             continue;
         };
-        keys.insert(kid, Arc::new(key));
+        keys.push(UsableKey {
+            kid,
+            n: n64,
+            e: e64,
+            key,
+        });
     }
     if keys.is_empty() {
         return Err(JwksError::NoUsableKey);

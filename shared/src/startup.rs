@@ -34,7 +34,12 @@ impl StartupError {
 
 /// Loads the signing keys before the first request, so it does not wait for them. A failure
 /// is only logged: the first request retries, and answers 503 while no key was ever loaded.
+/// With a JWKS snapshot (`JWKS_SNAPSHOT`) the keys are there already: nothing is fetched now,
+/// and their first use refreshes them in the background.
 pub async fn warm_up(verifier: &TokenVerifier) {
+    if verifier.keys().serving_snapshot() {
+        return;
+    }
     if let Err(error) = verifier.keys().refresh().await {
         tracing::warn!(%error, "JWKS not loaded at start-up; will retry on the first request");
     }
