@@ -61,7 +61,36 @@ pub enum JwksError {
     NoUsableKey,
 }
 
-type KeyMap = HashMap<String, Arc<RsaPublicKey>>;
+/// A key the JWKS publishes: its `kid` and the parsed RSA key.
+pub struct PublishedKey {
+    kid: Box<str>,
+    key: RsaPublicKey,
+}
+
+impl PublishedKey {
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// Whether `signature` is this key's RS256 signature of the message whose SHA-256 is
+    /// `digest`.
+    pub fn verifies(&self, digest: &aws_lc_rs::digest::Digest, signature: &[u8]) -> bool {
+        self.key.verifies(digest, signature)
+    }
+
+    /// The same key published under the same `kid`.
+    pub fn same_as(&self, other: &PublishedKey) -> bool {
+        self.kid == other.kid && self.key.same_key(&other.key)
+    }
+}
+
+impl std::fmt::Debug for PublishedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PublishedKey({}, {:?})", self.kid, self.key)
+    }
+}
+
+type KeyMap = HashMap<String, Arc<PublishedKey>>;
 
 /// Why a lookup found nothing: keys loaded but not this one, or no keys at all.
 fn miss_of(set: &KeySet) -> KeyError {
@@ -158,26 +187,35 @@ impl JwksCache {
         self.store(Ok(keys))
     }
 
-    /// The key for `kid`, fetching the JWKS when the `kid` is unknown and the cooldown allows.
-    pub async fn key(&self, kid: &str) -> Result<Arc<RsaPublicKey>, KeyError> {
-        // Each block takes the read lock once and drops it before anything else locks: std's
-        // RwLock may deadlock when a thread re-reads while a writer waits.
-        let (found, stale, generation, may_fetch, miss) = {
+    /// The key for `kid` if it is held, without waiting: stale keys are refreshed in the
+    /// background. `None` when it is not held: [`JwksCache::key`] then decides whether to fetch.
+    pub fn held_key(&self, kid: &str) -> Option<Arc<PublishedKey>> {
+        let (found, refresh) = {
             let set = self.read();
-            (
-                set.keys.get(kid).cloned(),
-                self.is_stale(&set),
-                set.generation,
-                self.may_fetch(&set),
-                miss_of(&set),
-            )
+            let found = set.keys.get(kid).cloned();
+            let refresh = found.is_some() && self.is_stale(&set) && self.may_fetch(&set);
+            (found, refresh)
         };
-        if let Some(key) = found {
-            if stale && may_fetch {
-                self.refresh_in_background();
-            }
+        if refresh {
+            self.refresh_in_background();
+        }
+        found
+    }
+
+    /// The key for `kid`, fetching the JWKS when the `kid` is unknown and the cooldown allows.
+    pub async fn key(&self, kid: &str) -> Result<Arc<PublishedKey>, KeyError> {
+        if let Some(key) = self.held_key(kid) {
             return Ok(key);
         }
+        // Each block takes the read lock once and drops it before anything else locks: std's
+        // RwLock may deadlock when a thread re-reads while a writer waits.
+        let (generation, may_fetch, miss) = {
+            let set = self.read();
+            if let Some(key) = set.keys.get(kid) {
+                return Ok(key.clone());
+            }
+            (set.generation, self.may_fetch(&set), miss_of(&set))
+        };
         if !may_fetch {
             return Err(miss);
         }
@@ -275,7 +313,7 @@ impl JwksCache {
                 // with it (the token cache) still recognises it.
                 for (kid, key) in keys.iter_mut() {
                     if let Some(old) = set.keys.get(kid)
-                        && old.same_key(key)
+                        && old.same_as(key)
                     {
                         *key = old.clone();
                     }
@@ -354,7 +392,13 @@ struct UsableKey {
 pub fn parse_jwks(bytes: &[u8]) -> Result<KeyMap, JwksError> {
     Ok(usable_keys(bytes)?
         .into_iter()
-        .map(|k| (k.kid, Arc::new(k.key)))
+        .map(|k| {
+            let key = Arc::new(PublishedKey {
+                kid: k.kid.as_str().into(),
+                key: k.key,
+            });
+            (k.kid, key)
+        })
         .collect())
 }
 

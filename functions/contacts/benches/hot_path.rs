@@ -88,7 +88,11 @@ fn main() {
         }
     });
     if let Ok(which) = std::env::var("HOT_PATH_PROFILE") {
-        let tokens = if which == "repeated" { &repeated } else { &tokens };
+        let tokens = if which == "repeated" {
+            &repeated
+        } else {
+            &tokens
+        };
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(20) {
             std::hint::black_box(per_op(&runtime, &verifier, tokens));
