@@ -44,8 +44,15 @@ fn event_headers(headers: &HeaderMap) -> Option<HeaderMap> {
         let Some(first) = values.next() else {
             continue;
         };
+        let second = values.next();
+        // The usual case, one value in UTF-8: passed on as it is (the event's JSON would carry
+        // the same string).
+        if second.is_none() && std::str::from_utf8(first.as_bytes()).is_ok() {
+            out.insert(name.clone(), first.clone());
+            continue;
+        }
         let mut joined = String::from_utf8_lossy(first.as_bytes()).into_owned();
-        for value in values {
+        for value in second.into_iter().chain(values) {
             joined.push(',');
             joined.push_str(&String::from_utf8_lossy(value.as_bytes()));
         }
