@@ -181,6 +181,12 @@ struct ServeArgs {
     site_dir: PathBuf,
 }
 
+/// The local stack serves many requests at once on a few threads; glibc's allocator spent a
+/// fifth of its CPU under load (README, "Benchmark"). The Lambda functions, one request at a
+/// time each, keep the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
