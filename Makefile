@@ -27,7 +27,8 @@ seed:
 lambda-build:
 	scripts/lambda-build.sh
 
-# Prints Lambda sizes and a local cold-start proxy (README, "Lambda functions locally").
+# Prints Lambda sizes, a local cold-start proxy with Lambda's network waits (JWKS_SNAPSHOT,
+# aws-lc jitter entropy) and peak RSS (README, "Lambda functions locally").
 figures:
 	scripts/lambda-figures.sh
 
