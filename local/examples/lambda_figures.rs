@@ -12,8 +12,8 @@
 //! The network is made to look like Lambda's, not like this machine's: the issuer's JWKS is
 //! served over https and answered after `FIGURES_DELAY_MS` (80 ms, like a fetch from Auth0
 //! over the internet), and DynamoDB Local is reached over https through a proxy that holds
-//! each new connection for the same delay (the first query's connection set-up); later
-//! queries reuse the connection. Each function runs with its keys fetched at init, and with
+//! each new connection for the same delay after its handshake (the first query's connection
+//! set-up); later queries reuse the connection. Each function runs with its keys fetched at init, and with
 //! `JWKS_SNAPSHOT` (no fetch at init; the snapshot's first use refreshes it in the background).
 //!
 //! With `FIGURES_NO_JITTER_BIN_DIR`, the same runs for binaries built with
@@ -159,7 +159,8 @@ async fn serve_jwks(listener: TcpListener, tls: TlsAcceptor, jwks: Arc<String>, 
 }
 
 /// DynamoDB over https: terminates TLS and forwards to DynamoDB Local, each new connection
-/// held for `delay` first (what a first query's connection costs in Lambda).
+/// held for `delay` after its handshake (the round trips of a first query's connection in
+/// Lambda; the client's own TLS work, its random generator's seeding included, stays before).
 async fn serve_dynamodb(
     listener: TcpListener,
     tls: TlsAcceptor,
@@ -169,10 +170,10 @@ async fn serve_dynamodb(
     while let Ok((tcp, _)) = listener.accept().await {
         let tls = tls.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
             let Ok(mut stream) = tls.accept(tcp).await else {
                 return;
             };
+            tokio::time::sleep(delay).await;
             let Ok(mut upstream) = TcpStream::connect(upstream).await else {
                 return;
             };
