@@ -28,8 +28,14 @@ if [ -n "${ORGANIZER_BIN:-}" ]; then
   cp "$ORGANIZER_BIN" "$work/organizer"
 else
   echo "==> cargo build --release -p organizer-local" >&2
-  # Copied at once: another checkout's build sharing the target folder may replace it later.
-  cargo build --release --quiet -p organizer-local && cp "$target/release/organizer" "$work/organizer"
+  # Another checkout sharing the target folder may put its own organizer there at any time:
+  # copy ours, have cargo (fresh, so quick) point the folder at ours again, and compare.
+  for _ in 1 2 3; do
+    cargo build --release --quiet -p organizer-local
+    cp "$target/release/organizer" "$work/organizer"
+    cargo build --release --quiet -p organizer-local
+    cmp -s "$target/release/organizer" "$work/organizer" && break
+  done
 fi
 if [ -n "${BASELINE:-}" ]; then cp "$BASELINE" "$work/baseline"; fi
 if [ ! -d bench/peers/node_modules ]; then
@@ -61,7 +67,7 @@ wait_port() { # PORT PID LOG
 # token and the peers' cached keys stay valid across restarts.
 start_stack() { # BINARY
   stop_stack
-  RUST_LOG=info "$1" serve --tenant-port "$tenant_port" --api-port "$api_port" \
+  env RUST_LOG=info ${TOKIO_WORKER_THREADS:+TOKIO_WORKER_THREADS=$TOKIO_WORKER_THREADS} "$1" serve --tenant-port "$tenant_port" --api-port "$api_port" \
     --site-port "$site_port" --second-site-port "$site2_port" --state-dir "$work/state" \
     >>"$work/stack.log" 2>&1 &
   stack_pid=$!

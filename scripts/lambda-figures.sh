@@ -26,15 +26,25 @@ cleanup_work() { rm -rf "$work"; }
 printf '==> release arm64 bootstraps (cargo lambda build --release --arm64)\n'
 scripts/lambda-build.sh
 
-# Builds the three functions for this host into TARGET_DIR and copies them to OUT at once
-# (another checkout sharing the target folder may replace them later).
+# Builds PACKAGES for this host into TARGET_DIR and copies them to OUT. Another checkout
+# sharing the target folder may put its own binaries there at any time: copy ours, have cargo
+# (fresh, so quick) point the folder at ours again, and compare.
+build_copy() { # TARGET_DIR OUT PACKAGE...
+  local dir=$1 out=$2 attempt p same
+  shift 2
+  mkdir -p "$out"
+  for attempt in 1 2 3; do
+    CARGO_TARGET_DIR="$dir" cargo build --release --quiet "${@/#/-p=}"
+    for p in "$@"; do cp "$dir/release/$p" "$out/"; done
+    CARGO_TARGET_DIR="$dir" cargo build --release --quiet "${@/#/-p=}"
+    same=1
+    for p in "$@"; do cmp -s "$dir/release/$p" "$out/$p" || same=0; done
+    [ "$same" = 1 ] && return 0
+  done
+}
 host_build() { # TARGET_DIR OUT
-  mkdir -p "$2"
-  CARGO_TARGET_DIR="$1" cargo build --release --quiet -p contacts -p calendar
-  cp "$1/release/contacts" "$1/release/calendar" "$2/"
-  # Alone: without the DynamoDB SDK (lambda-build.sh).
-  CARGO_TARGET_DIR="$1" cargo build --release --quiet -p authorizer
-  cp "$1/release/authorizer" "$2/"
+  build_copy "$1" "$2" contacts calendar
+  build_copy "$1" "$2" authorizer   # alone: without the DynamoDB SDK (lambda-build.sh)
 }
 printf '\n==> release binaries for this host (%s)\n' "$(rustc -vV | sed -n 's/^host: //p')"
 host_build "$target" "$work/bin"
