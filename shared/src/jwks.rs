@@ -59,6 +59,9 @@ pub enum JwksError {
     Malformed(String),
     #[error("the JWKS has no usable RS256 signing key")]
     NoUsableKey,
+    /// `JWKS_SNAPSHOT` is not a JWKS with a usable key (a start-up error naming the variable).
+    #[error("JWKS_SNAPSHOT: {0}")]
+    Snapshot(Box<JwksError>),
 }
 
 /// A key the JWKS publishes: its `kid` and the parsed RSA key.
@@ -154,7 +157,9 @@ impl JwksCache {
             }),
         };
         if let Some(snapshot) = &config.jwks_snapshot {
-            cache.load_snapshot(snapshot.as_bytes())?;
+            cache
+                .load_snapshot(snapshot.as_bytes())
+                .map_err(|e| JwksError::Snapshot(Box::new(e)))?;
         }
         Ok(cache)
     }
