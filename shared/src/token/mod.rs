@@ -8,14 +8,14 @@
 //!    and used only as a lookup key; `jku`, `x5u`, `jwk` and `x5c` are ignored;
 //! 3. the key for `kid` from the configured JWKS ([`JwksCache`]);
 //! 4. the RS256 signature over the header and claims as sent, with that key (aws-lc-rs);
-//! 5. the claims, parsed once and typed strictly ([`claims`]): `exp`, `iss`, `aud` required;
+//! 5. the claims, parsed once and typed strictly (`claims.rs`): `exp`, `iss`, `aud` required;
 //!    not expired, not before `nbf`, with the configured leeway; `iss` equal to the issuer;
 //!    the audience in `aud`; `iat` not in the future; `sub` a non-empty string; `scope` a
 //!    string; `permissions` an array of strings.
 //!
 //! Nothing in the claims is looked at before the signature has been verified.
 //!
-//! A token that passed every step is remembered ([`cache`]): the next request with the same
+//! A token that passed every step is remembered (`cache.rs`): the next request with the same
 //! token (same SHA-256) gets the same claims without steps 1–5, as long as it is before the
 //! token's `exp` and the JWKS still publishes the key that verified it. Scopes are checked by
 //! the caller on the claims, per route, hit or miss.
@@ -23,10 +23,9 @@
 mod cache;
 mod claims;
 
+use std::cell::RefCell;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
-
-use std::cell::RefCell;
 
 use aws_lc_rs::digest::{Context, Digest, SHA256};
 use base64::Engine;
