@@ -2,7 +2,7 @@
 # `make check` is the edit loop (fmt, clippy, the tests that need no DynamoDB Local or browser).
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: run test check bench seed build lambda-build figures deploy-check soak
+.PHONY: run test check bench bench-http seed build lambda-build figures deploy-check soak
 
 run:
 	scripts/site-deps.sh
@@ -17,13 +17,18 @@ check:
 bench:
 	cargo bench -p contacts --bench hot_path
 
+# GET /contacts under wrk, ours beside the two Node peers of bench/peers (README, "Benchmark").
+bench-http:
+	scripts/bench-http.sh
+
 seed:
 	cargo run -- seed $(ARGS)
 
 lambda-build:
 	scripts/lambda-build.sh
 
-# Prints Lambda sizes and a local cold-start proxy (README, "Lambda functions locally").
+# Prints Lambda sizes, a local cold-start proxy with Lambda's network waits (JWKS_SNAPSHOT,
+# aws-lc jitter entropy) and peak RSS (README, "Lambda functions locally").
 figures:
 	scripts/lambda-figures.sh
 

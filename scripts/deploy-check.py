@@ -54,6 +54,12 @@ SAMPLES = {
     "ApiThrottlingRateLimit": {"good": ["1", "100", "10000"], "bad": ["0", "10001", "", "fast"]},
     "ApiThrottlingBurstLimit": {"good": ["1", "200", "5000"], "bad": ["0", "5001", ""]},
     "ReservedConcurrency": {"good": ["", "0", "20", "9999"], "bad": ["-1", "020", "10000", "1.5", " "]},
+    "JwksSnapshot": {
+        "good": ["", '{"keys":[{"kty":"RSA","kid":"k1","use":"sig","alg":"RS256","n":"' + "x" * 342 + '","e":"AQAB"}]}',
+                 '{"keys":[{"kty":"RSA","kid":"a"},{"kty":"RSA","kid":"b"}]}'],
+        "bad": ['{"keys": [{"kty":"RSA"}]}', '[{"kty":"RSA"}]', "keys", '{"keys":[]}',
+                '{"keys":[{"kty":"RSA","n":"' + "x" * 3000 + '"}]}', " "],
+    },
 }
 
 # Parameter sets and the Rules assertions each must break (by AssertDescription's first words).

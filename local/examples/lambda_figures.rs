@@ -4,17 +4,32 @@
 //! starts a `provided.al2023` bootstrap, against a small Lambda Runtime API emulator served here:
 //!
 //! - **init**: from spawning the process to its first `GET /2018-06-01/runtime/invocation/next`
-//!   (configuration, the JWKS fetch from the dev tenant's keys served here, the DynamoDB client);
+//!   (configuration, the signing keys, the DynamoDB client);
 //! - **first**: from handing out the first event to its `POST .../response` (the first token
-//!   verification, the first DynamoDB query on a fresh connection);
+//!   verification, the first DynamoDB query on a new connection);
 //! - **warm**: the same for a second event in the same process.
 //!
-//! Several fresh processes per function; the median of each figure is printed. Prints, never
-//! asserts. Needs DynamoDB Local at `ORGANIZER_FIGURES_DYNAMODB` (the script starts one).
+//! The network is made to look like Lambda's, not like this machine's: the issuer's JWKS is
+//! served over https and answered after `FIGURES_DELAY_MS` (80 ms, like a fetch from Auth0
+//! over the internet), and DynamoDB Local is reached over https through a proxy that holds
+//! each new connection for the same delay after its handshake (the first query's connection
+//! set-up); later queries reuse the connection. Each function runs with its keys fetched at init, and with
+//! `JWKS_SNAPSHOT` (no fetch at init; the snapshot's first use refreshes it in the background).
+//!
+//! With `FIGURES_NO_JITTER_BIN_DIR`, the same runs for binaries built with
+//! `AWS_LC_SYS_NO_JITTER_ENTROPY=1`; with `FIGURES_BASELINE_BIN_DIR`, for older binaries (a
+//! before/after in one run). Then each function's peak RSS (`VmHWM`) after 1,000 warm
+//! invocations.
+//!
+//! Several fresh processes per function and variant; the median of each figure is printed.
+//! Prints, never asserts. Needs DynamoDB Local at `ORGANIZER_FIGURES_DYNAMODB` and a TLS
+//! certificate for localhost (`FIGURES_TLS_CERT`, `FIGURES_TLS_KEY`, and `FIGURES_TLS_CA_FILE`
+//! for the functions' `SSL_CERT_FILE`): the script makes both.
 //!
 //! Usage: `cargo run -p organizer-local --example lambda_figures -- <release bin dir> [runs]`
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
@@ -29,12 +44,20 @@ use axum::routing::{get, post};
 use organizer_local::tenant::Tenant;
 use organizer_local::tenant::config::TenantFile;
 use organizer_local::tenant::state::StateDir;
+use organizer_shared::jwks::minimize_jwks;
 use organizer_shared::signing::jwks_document;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Mutex, mpsc};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 /// How long one step may take before the run is abandoned (a wait, not a measurement).
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Warm invocations before the peak RSS is read.
+const RSS_INVOCATIONS: usize = 1000;
 
 /// What the emulator reports to the driver, with the instant it happened.
 enum Report {
@@ -107,10 +130,64 @@ async fn init_error(State(emulator): State<Arc<Emulator>>, body: Bytes) -> Statu
     StatusCode::ACCEPTED
 }
 
+/// The issuer's JWKS over https: a minimal HTTP/1.1 answer (`Connection: close`) written
+/// `delay` after the request arrived.
+async fn serve_jwks(listener: TcpListener, tls: TlsAcceptor, jwks: Arc<String>, delay: Duration) {
+    while let Ok((tcp, _)) = listener.accept().await {
+        let (tls, jwks) = (tls.clone(), jwks.clone());
+        tokio::spawn(async move {
+            let Ok(mut stream) = tls.accept(tcp).await else {
+                return;
+            };
+            let mut head = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 * 1024 {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            tokio::time::sleep(delay).await;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{jwks}",
+                jwks.len()
+            );
+            let _ = stream.write_all(answer.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        });
+    }
+}
+
+/// DynamoDB over https: terminates TLS and forwards to DynamoDB Local, each new connection
+/// held for `delay` after its handshake (the round trips of a first query's connection in
+/// Lambda; the client's own TLS work, its random generator's seeding included, stays before).
+async fn serve_dynamodb(
+    listener: TcpListener,
+    tls: TlsAcceptor,
+    upstream: SocketAddr,
+    delay: Duration,
+) {
+    while let Ok((tcp, _)) = listener.accept().await {
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let Ok(mut stream) = tls.accept(tcp).await else {
+                return;
+            };
+            tokio::time::sleep(delay).await;
+            let Ok(mut upstream) = TcpStream::connect(upstream).await else {
+                return;
+            };
+            let _ = tokio::io::copy_bidirectional(&mut stream, &mut upstream).await;
+        });
+    }
+}
+
 struct Run {
     init: Duration,
     first: Duration,
     warm: Duration,
+    /// `VmHWM` of the process after its last invocation, in KiB.
+    peak_rss_kb: Option<u64>,
 }
 
 async fn report(reports: &mut mpsc::UnboundedReceiver<Report>) -> Result<Report, String> {
@@ -156,8 +233,19 @@ async fn invoke(
     ))
 }
 
-/// One fresh process of `binary`, with its own emulator.
-async fn run_once(binary: &Path, env: &[(String, String)], event: &str) -> Result<Run, String> {
+fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// One fresh process of `binary`, with its own emulator: a first invocation, then `warm` more.
+async fn run_once(
+    binary: &Path,
+    env: &[(String, String)],
+    event: &str,
+    warm: usize,
+) -> Result<Run, String> {
     let (event_tx, event_rx) = mpsc::channel(1);
     let (report_tx, mut reports) = mpsc::unbounded_channel();
     let emulator = Arc::new(Emulator {
@@ -181,17 +269,26 @@ async fn run_once(binary: &Path, env: &[(String, String)], event: &str) -> Resul
         let _ = axum::serve(listener, app).await;
     });
 
+    // The function's logs (a JSON line per invocation) go to a file: a pipe nobody reads would
+    // fill up and stop it.
+    let log_path = std::env::temp_dir().join(format!(
+        "organizer-figures-{}.log",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+    let log_err = log.try_clone().map_err(|e| e.to_string())?;
     let started = Instant::now();
     let mut child = tokio::process::Command::new(binary)
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(log)
+        .stderr(log_err)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("{}: {e}", binary.display()))?;
+    let pid = child.id();
     let result = async {
         let Report::Next(at) = report(&mut reports).await? else {
             return Err("expected a next request first".to_string());
@@ -204,21 +301,28 @@ async fn run_once(binary: &Path, env: &[(String, String)], event: &str) -> Resul
         if !served {
             return Err(format!("the first invocation answered {answer}"));
         }
-        let (warm, _) = invoke(&event_tx, &mut reports, event).await?;
-        Ok(Run { init, first, warm })
+        let mut warms = Vec::with_capacity(warm);
+        for _ in 0..warm {
+            warms.push(invoke(&event_tx, &mut reports, event).await?.0);
+        }
+        Ok(Run {
+            init,
+            first,
+            warm: median(warms),
+            peak_rss_kb: pid.and_then(peak_rss_kb),
+        })
     }
     .await;
     let _ = child.start_kill();
-    let output = child.wait_with_output().await;
+    let _ = child.wait().await;
     server.abort();
+    let logs = std::fs::read_to_string(&log_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&log_path);
     result.map_err(|e| {
-        let logs = output
-            .map(|o| {
-                String::from_utf8_lossy(&o.stdout).into_owned()
-                    + &String::from_utf8_lossy(&o.stderr)
-            })
-            .unwrap_or_default();
-        format!("{e}\n{logs}")
+        // The last lines say what went wrong.
+        let tail: Vec<&str> = logs.lines().rev().take(20).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        format!("{e}\n{}", tail.join("\n"))
     })
 }
 
@@ -242,6 +346,80 @@ async fn main() -> ExitCode {
     }
 }
 
+fn env_path(name: &str) -> Result<PathBuf, String> {
+    std::env::var_os(name)
+        .map(PathBuf::from)
+        .ok_or_else(|| format!("{name} is not set; run scripts/lambda-figures.sh"))
+}
+
+fn tls_acceptor() -> Result<TlsAcceptor, String> {
+    let cert = env_path("FIGURES_TLS_CERT")?;
+    let key = env_path("FIGURES_TLS_KEY")?;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
+        .and_then(|certs| certs.collect::<Result<_, _>>())
+        .map_err(|e| format!("{}: {e}", cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(&key).map_err(|e| format!("{}: {e}", key.display()))?;
+    let config = ServerConfig::builder_with_provider(Arc::new(
+        tokio_rustls::rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .map_err(|e| e.to_string())?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// One function and how it is configured for a row.
+struct Row<'a> {
+    function: &'a str,
+    keys: &'a str,
+    env: Vec<(String, String)>,
+    event: String,
+}
+
+async fn measure(bin_dir: &Path, row: &Row<'_>, runs: usize) -> Result<Run, String> {
+    let binary = bin_dir.join(row.function);
+    if !binary.is_file() {
+        return Err(format!("{} is missing: build it first", binary.display()));
+    }
+    let (mut init, mut first, mut warm) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let run = run_once(&binary, &row.env, &row.event, 1)
+            .await
+            .map_err(|e| format!("{} ({}): {e}", row.function, row.keys))?;
+        init.push(run.init);
+        first.push(run.first);
+        warm.push(run.warm);
+    }
+    Ok(Run {
+        init: median(init),
+        first: median(first),
+        warm: median(warm),
+        peak_rss_kb: None,
+    })
+}
+
+async fn print_table(bin_dir: &Path, rows: &[Row<'_>], runs: usize) -> Result<(), String> {
+    println!(
+        "{:<11} {:<16} {:>9} {:>9} {:>12} {:>8}",
+        "function", "keys", "init", "first", "init+first", "warm"
+    );
+    for row in rows {
+        let run = measure(bin_dir, row, runs).await?;
+        println!(
+            "{:<11} {:<16} {:>9} {:>9} {:>12} {:>8}",
+            row.function,
+            row.keys,
+            ms(run.init),
+            ms(run.first),
+            ms(run.init + run.first),
+            ms(run.warm)
+        );
+    }
+    Ok(())
+}
+
 async fn figures() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let bin_dir = PathBuf::from(
@@ -253,8 +431,32 @@ async fn figures() -> Result<(), String> {
         .map(|r| r.parse().map_err(|_| format!("not a number of runs: {r}")))
         .transpose()?
         .unwrap_or(7);
+    let delay = Duration::from_millis(
+        std::env::var("FIGURES_DELAY_MS")
+            .ok()
+            .map(|d| d.parse().map_err(|_| format!("FIGURES_DELAY_MS: {d}")))
+            .transpose()?
+            .unwrap_or(80),
+    );
+    let mut builds = vec![(
+        "default (aws-lc-sys with its jitter entropy)".to_string(),
+        bin_dir.clone(),
+    )];
+    if let Some(dir) = std::env::var_os("FIGURES_NO_JITTER_BIN_DIR") {
+        builds.push(("AWS_LC_SYS_NO_JITTER_ENTROPY=1".into(), dir.into()));
+    }
+    if let Some(dir) = std::env::var_os("FIGURES_BASELINE_BIN_DIR") {
+        builds.push(("baseline".into(), dir.into()));
+    }
     let endpoint = std::env::var("ORGANIZER_FIGURES_DYNAMODB")
         .map_err(|_| "ORGANIZER_FIGURES_DYNAMODB (DynamoDB Local's URL) is not set; run scripts/lambda-figures.sh")?;
+    let upstream: SocketAddr = endpoint
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .map_err(|_| format!("ORGANIZER_FIGURES_DYNAMODB: not http://IP:PORT: {endpoint}"))?;
+    let ca_file = env_path("FIGURES_TLS_CA_FILE")?;
+    let tls = tls_acceptor()?;
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let scratch = std::env::temp_dir().join(format!(
         "organizer-figures-{}",
@@ -266,7 +468,7 @@ async fn figures() -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let issuer = format!(
-        "http://127.0.0.1:{}/",
+        "https://localhost:{}/",
         jwks_listener
             .local_addr()
             .map_err(|e| e.to_string())?
@@ -276,13 +478,24 @@ async fn figures() -> Result<(), String> {
     let file = TenantFile::load(&repo.join("tenant.yaml")).map_err(|e| e.to_string())?;
     let tenant = Tenant::load(issuer.clone(), file, &state).map_err(|e| e.to_string())?;
     let jwks = jwks_document(tenant.keys.keys.iter()).to_string();
-    let jwks_app = Router::new().route(
-        "/.well-known/jwks.json",
-        get(move || async move { ([("content-type", "application/json")], jwks) }),
+    let snapshot = minimize_jwks(jwks.as_bytes()).map_err(|e| e.to_string())?;
+    tokio::spawn(serve_jwks(
+        jwks_listener,
+        tls.clone(),
+        Arc::new(jwks),
+        delay,
+    ));
+    let dynamodb_listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let dynamodb = format!(
+        "https://localhost:{}",
+        dynamodb_listener
+            .local_addr()
+            .map_err(|e| e.to_string())?
+            .port()
     );
-    tokio::spawn(async move {
-        let _ = axum::serve(jwks_listener, jwks_app).await;
-    });
+    tokio::spawn(serve_dynamodb(dynamodb_listener, tls, upstream, delay));
     let files =
         organizer_local::events::write(&tenant, &repo.join("events"), &scratch.join("events"))?;
     let read = |name: &str| -> Result<String, String> {
@@ -311,51 +524,67 @@ async fn figures() -> Result<(), String> {
     base.insert("ALLOWED_ORIGINS", "http://localhost:3000".into());
     base.insert("CONTACTS_TABLE", contacts_table);
     base.insert("CALENDAR_TABLE", calendar_table);
-    base.insert("AWS_ENDPOINT_URL_DYNAMODB", endpoint);
+    base.insert("AWS_ENDPOINT_URL_DYNAMODB", dynamodb);
+    // The machine's CA bundle and this run's CA: the functions trust the https endpoints
+    // above, and load as many CA certificates as they would in Lambda.
+    base.insert("SSL_CERT_FILE", ca_file.display().to_string());
     // No region or keys: for a local endpoint the functions' client supplies the same ones as
     // the client that created the tables (DynamoDB Local keeps one database per key and region).
     base.insert("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".into());
     base.insert("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into());
     base.insert("RUST_LOG", "info".into());
 
-    println!(
-        "cold-start proxy: release binaries for this host from {}, {runs} fresh processes each, medians",
-        bin_dir.display()
-    );
-    println!(
-        "{:<11} {:>10} {:>10} {:>10}   event",
-        "function", "init", "first", "warm"
-    );
+    let mut rows = Vec::new();
     for (function, event_name) in [
         ("contacts", "contacts-list.json"),
         ("calendar", "calendar-list.json"),
         ("authorizer", "authorizer-valid.json"),
     ] {
-        let binary = bin_dir.join(function);
-        if !binary.is_file() {
-            return Err(format!("{} is missing: build it first", binary.display()));
-        }
-        let mut env: Vec<(String, String)> = base
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), v.clone()))
-            .collect();
-        env.push(("AWS_LAMBDA_FUNCTION_NAME".into(), function.into()));
         let event = read(event_name)?;
-        let (mut init, mut first, mut warm) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..runs {
-            let run = run_once(&binary, &env, &event)
-                .await
-                .map_err(|e| format!("{function}: {e}"))?;
-            init.push(run.init);
-            first.push(run.first);
-            warm.push(run.warm);
+        for (keys, with_snapshot) in [("fetched at init", false), ("JWKS_SNAPSHOT", true)] {
+            let mut env: Vec<(String, String)> = base
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), v.clone()))
+                .collect();
+            env.push(("AWS_LAMBDA_FUNCTION_NAME".into(), function.into()));
+            if with_snapshot {
+                env.push(("JWKS_SNAPSHOT".into(), snapshot.clone()));
+            }
+            rows.push(Row {
+                function,
+                keys,
+                env,
+                event: event.clone(),
+            });
         }
+    }
+
+    println!(
+        "cold-start proxy: release binaries for this host from {}, {runs} fresh processes each, medians",
+        bin_dir.display()
+    );
+    println!(
+        "network as in Lambda: the JWKS over https answered after +{} ms; DynamoDB over https, each new connection held +{} ms",
+        delay.as_millis(),
+        delay.as_millis()
+    );
+    for (label, dir) in &builds {
+        println!("\nbuild: {label} ({})", dir.display());
+        print_table(dir, &rows, runs).await?;
+    }
+
+    println!("\npeak RSS (VmHWM) after 1 + {RSS_INVOCATIONS} warm invocations, one process each:");
+    for row in rows.iter().filter(|r| r.keys == "JWKS_SNAPSHOT") {
+        let binary = bin_dir.join(row.function);
+        let run = run_once(&binary, &row.env, &row.event, RSS_INVOCATIONS)
+            .await
+            .map_err(|e| format!("{}: {e}", row.function))?;
         println!(
-            "{function:<11} {:>10} {:>10} {:>10}   {}",
-            ms(median(init)),
-            ms(median(first)),
-            ms(median(warm)),
-            event_name
+            "{:<11} {:>8}   (warm invocation median {})",
+            row.function,
+            run.peak_rss_kb
+                .map_or("?".into(), |kb| format!("{:.1} MB", kb as f64 / 1024.0)),
+            ms(run.warm)
         );
     }
     let _ = std::fs::remove_dir_all(&scratch);

@@ -4,6 +4,7 @@
 
 pub mod api_gateway;
 pub mod events;
+pub mod jwks_snapshot;
 pub mod load;
 pub mod site;
 pub mod tenant;

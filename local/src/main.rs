@@ -2,7 +2,8 @@
 //!
 //! - (no command) or `serve`: the offline local stack — dev tenant, API and site;
 //! - `seed`: creates the DynamoDB tables when missing and loads sample data for one user;
-//! - `keys rotate`: adds a new signing key to the dev tenant, keeping the previous one published.
+//! - `keys rotate`: adds a new signing key to the dev tenant, keeping the previous one published;
+//! - `jwks-snapshot`: prints a tenant's signing keys for the functions' `JWKS_SNAPSHOT`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -94,6 +95,15 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Print a tenant's signing keys, minimized, for the functions' JWKS_SNAPSHOT.
+    JwksSnapshot {
+        /// The tenant's issuer, e.g. https://my-tenant.eu.auth0.com/
+        #[arg(long)]
+        issuer: String,
+        /// Where the keys are, when not at the issuer's /.well-known/jwks.json.
+        #[arg(long)]
+        jwks_uri: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -175,6 +185,12 @@ struct ServeArgs {
     #[arg(long, env = "SITE_HOST", default_value = "localhost", value_parser = ["localhost", "127.0.0.1"])]
     site_host: String,
 }
+
+/// The local stack serves many requests at once on a few threads; glibc's allocator spent a
+/// fifth of its CPU under load (README, "Benchmark"). The Lambda functions, one request at a
+/// time each, keep the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -288,6 +304,19 @@ async fn main() -> ExitCode {
             match result {
                 Ok(audience) => {
                     eprintln!("wrote {count} tokens for {audience} to {}", out.display());
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some(Command::JwksSnapshot { issuer, jwks_uri }) => {
+            match organizer_local::jwks_snapshot::snapshot(&issuer, jwks_uri.as_deref()).await {
+                Ok(snapshot) => {
+                    println!("{snapshot}");
+                    eprintln!("{} bytes: give them as JWKS_SNAPSHOT", snapshot.len());
                     ExitCode::SUCCESS
                 }
                 Err(error) => {

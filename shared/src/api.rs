@@ -235,10 +235,26 @@ fn empty(status: StatusCode) -> Response<Body> {
     response
 }
 
+/// The size of the last JSON answer of this thread: the next one starts with room for it
+/// instead of growing from 128 bytes (a page of contacts is about 4 KB: six reallocations).
+fn size_hint() -> &'static std::thread::LocalKey<std::cell::Cell<usize>> {
+    thread_local! {
+        static LAST: std::cell::Cell<usize> = const { std::cell::Cell::new(256) };
+    }
+    &LAST
+}
+
 /// A JSON response that is never cached or sniffed.
 pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
-    let (status, text) = match serde_json::to_string(body) {
-        Ok(text) => (status, text),
+    let mut buffer = Vec::with_capacity(size_hint().get());
+    let serialized = serde_json::to_writer(&mut buffer, body)
+        .map_err(|_| ())
+        .and_then(|()| String::from_utf8(buffer).map_err(|_| ()));
+    let (status, text) = match serialized {
+        Ok(text) => {
+            size_hint().set(text.len().next_power_of_two().min(1 << 20));
+            (status, text)
+        }
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, r#"{"error":"server_error","error_description":"the server failed to answer this request"}"#.to_string()),
     };
     let mut response = Response::new(Body::Text(text));

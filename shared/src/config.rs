@@ -73,11 +73,19 @@ pub struct AuthConfig {
     pub jwks_cooldown: Duration,
     /// Keys older than this are refreshed in the background. Defaults to 10 minutes.
     pub jwks_max_age: Duration,
+    /// A JWKS given at deploy time (`JWKS_SNAPSHOT`), checked when the `JwksCache` is built (a
+    /// bad one stops start-up, naming the variable): its keys serve the first requests without
+    /// waiting on the network, and are refreshed from `jwks_uri` on first use (see
+    /// [`crate::jwks`]). Defaults to none: keys are fetched at start-up.
+    pub jwks_snapshot: Option<String>,
 }
+
+/// An example of `JWKS_SNAPSHOT`, for error messages.
+pub const SNAPSHOT_EXAMPLE: &str = r#"{"keys":[{"kty":"RSA","kid":"<kid>","use":"sig","alg":"RS256","n":"<modulus>","e":"AQAB"}]}"#;
 
 impl AuthConfig {
     /// Reads `AUTH0_DOMAIN` or `ISSUER`, `AUDIENCE`, `JWKS_URI`, `TOKEN_LEEWAY_SECONDS`,
-    /// `JWKS_COOLDOWN_SECONDS` and `JWKS_MAX_AGE_SECONDS`.
+    /// `JWKS_COOLDOWN_SECONDS`, `JWKS_MAX_AGE_SECONDS` and `JWKS_SNAPSHOT`.
     pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
         let issuer = match (non_empty(env, "ISSUER"), non_empty(env, "AUTH0_DOMAIN")) {
             (Some(_), Some(_)) => {
@@ -138,6 +146,7 @@ impl AuthConfig {
                 cooldown
             },
             jwks_max_age: seconds(env, "JWKS_MAX_AGE_SECONDS", 600, "600")?,
+            jwks_snapshot: non_empty(env, "JWKS_SNAPSHOT"),
         })
     }
 
@@ -151,6 +160,7 @@ impl AuthConfig {
             leeway: Duration::from_secs(30),
             jwks_cooldown: Duration::from_secs(30),
             jwks_max_age: Duration::from_secs(600),
+            jwks_snapshot: None,
         }
     }
 }
@@ -297,6 +307,20 @@ mod tests {
         assert_eq!(e.variable, "AUTH0_DOMAIN");
         let msg = e.to_string();
         assert!(msg.contains("AUTH0_DOMAIN=my-tenant.eu.auth0.com"), "{msg}");
+    }
+
+    #[test]
+    fn a_jwks_snapshot_is_read() {
+        let c = AuthConfig::from_env(&[
+            ("ISSUER", "http://localhost:4000/"),
+            ("JWKS_SNAPSHOT", "{}"),
+        ])
+        .unwrap();
+        assert_eq!(c.jwks_snapshot.as_deref(), Some("{}"));
+        let none =
+            AuthConfig::from_env(&[("ISSUER", "http://localhost:4000/"), ("JWKS_SNAPSHOT", " ")])
+                .unwrap();
+        assert_eq!(none.jwks_snapshot, None);
     }
 
     #[test]

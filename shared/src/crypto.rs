@@ -1,127 +1,128 @@
-//! The `jsonwebtoken` crypto provider this project installs: aws-lc-rs, as the crate's own
-//! `aws_lc_rs` provider, except that RS256 verification reuses parsed public keys.
+//! RSA public keys for RS256, parsed once by aws-lc-rs when the JWKS is loaded, and the
+//! `jsonwebtoken` crypto provider this project selects (aws-lc-rs, the one backend).
 //!
-//! `jsonwebtoken` re-imports the RSA key on every verification (modulus and exponent into a
-//! fresh key object, then a fresh Montgomery context), about a tenth of the cost of a verify.
-//! Its extension point is a process-wide `CryptoProvider` that is handed only a
-//! `DecodingKey`, so the parsed keys are kept here, keyed by the key's own bytes (a key can
-//! only ever match itself) and bounded in number. Everything else is the stock provider.
+//! The token pipeline checks signatures here, directly on the parsed key, and parses a token's
+//! header and claims once itself ([`crate::token`]); `jsonwebtoken` is only used to sign
+//! (the dev tenant, tests). Before, `jsonwebtoken::decode` re-imported the key per token and
+//! parsed the header three times and the claims twice.
 
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::OnceLock;
 
+use aws_lc_rs::digest::Digest;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
-use jsonwebtoken::crypto::{CryptoProvider, JwtVerifier};
-use jsonwebtoken::errors::{Error, ErrorKind};
-use jsonwebtoken::signature::{Error as SignatureError, Verifier};
-use jsonwebtoken::{Algorithm, DecodingKey, DecodingKeyKind};
 
-/// More distinct keys than any issuer publishes at once; past this the memo starts over.
-const MAX_PARSED_KEYS: usize = 32;
-
-type Memo = RwLock<Vec<((Vec<u8>, Vec<u8>), Arc<ParsedPublicKey>)>>;
-
-fn memo() -> &'static Memo {
-    static MEMO: OnceLock<Memo> = OnceLock::new();
-    MEMO.get_or_init(|| RwLock::new(Vec::new()))
-}
-
-/// Installs the provider for this process, once. Returns false when another provider was
-/// installed first (then verification is as correct, only slower).
+/// Selects `jsonwebtoken`'s aws-lc-rs provider for this process, once, so that no feature
+/// unification can make it guess. Returns false when another provider was installed first.
 pub fn install() -> bool {
-    static PROVIDER: OnceLock<CryptoProvider> = OnceLock::new();
     static INSTALLED: OnceLock<bool> = OnceLock::new();
-    *INSTALLED.get_or_init(|| {
-        let provider = PROVIDER.get_or_init(|| CryptoProvider {
-            signer_factory: DEFAULT_PROVIDER.signer_factory,
-            verifier_factory: new_verifier,
-            key_utils: DEFAULT_PROVIDER.key_utils.clone(),
-        });
-        let installed = provider.install_default().is_ok();
-        if !installed {
-            tracing::warn!("another jsonwebtoken CryptoProvider was installed first; RS256 keys are re-parsed per token");
-        }
-        installed
-    })
+    *INSTALLED.get_or_init(|| DEFAULT_PROVIDER.install_default().is_ok())
 }
 
-fn new_verifier(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>, Error> {
-    match (algorithm, key.kind()) {
-        (Algorithm::RS256, DecodingKeyKind::RsaModulusExponent { n, e }) => {
-            Ok(Box::new(ParsedRs256(parsed(n, e)?)))
-        }
-        _ => (DEFAULT_PROVIDER.verifier_factory)(algorithm, key),
+/// An RSA public key of the JWKS, parsed once, that checks RS256 signatures
+/// (RSASSA-PKCS1-v1_5 with SHA-256).
+pub struct RsaPublicKey {
+    n: Vec<u8>,
+    e: Vec<u8>,
+    parsed: ParsedPublicKey,
+}
+
+/// The crypto library refused the key.
+#[derive(Debug, PartialEq, Eq)]
+pub struct KeyRejected;
+
+impl RsaPublicKey {
+    /// The key of modulus `n` and exponent `e` (big-endian, no leading zeros).
+    pub fn from_components(n: &[u8], e: &[u8]) -> Result<Self, KeyRejected> {
+        let der = RsaPublicKeyComponents { n, e }
+            .as_der()
+            .map_err(|_| KeyRejected)?;
+        let parsed = ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der.as_ref())
+            .map_err(|_| KeyRejected)?;
+        Ok(Self {
+            n: n.to_vec(),
+            e: e.to_vec(),
+            parsed,
+        })
+    }
+
+    /// Whether `signature` is this key's RS256 signature of the message whose SHA-256 is
+    /// `digest` (the pipeline hashes the signing input once, on its way to the token's digest).
+    pub fn verifies(&self, digest: &Digest, signature: &[u8]) -> bool {
+        digest.algorithm() == &aws_lc_rs::digest::SHA256
+            && self.parsed.verify_digest_sig(digest, signature).is_ok()
+    }
+
+    /// Whether both are the same key (same modulus and exponent).
+    pub fn same_key(&self, other: &RsaPublicKey) -> bool {
+        self.n == other.n && self.e == other.e
     }
 }
 
-/// The parsed key for (n, e), parsed on first use.
-pub fn parsed(n: &[u8], e: &[u8]) -> Result<Arc<ParsedPublicKey>, Error> {
-    {
-        let keys = memo().read().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, key)) = keys.iter().find(|((kn, ke), _)| kn == n && ke == e) {
-            return Ok(key.clone());
-        }
-    }
-    let der = RsaPublicKeyComponents { n, e }
-        .as_der()
-        .map_err(|_| Error::from(ErrorKind::InvalidKeyFormat))?;
-    let key = Arc::new(
-        ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der.as_ref())
-            .map_err(|e| Error::from(ErrorKind::InvalidRsaKey(e.to_string())))?,
-    );
-    let mut keys = memo().write().unwrap_or_else(|p| p.into_inner());
-    if keys.len() >= MAX_PARSED_KEYS {
-        keys.clear();
-    }
-    keys.push(((n.to_vec(), e.to_vec()), key.clone()));
-    Ok(key)
-}
-
-struct ParsedRs256(Arc<ParsedPublicKey>);
-
-impl Verifier<Vec<u8>> for ParsedRs256 {
-    fn verify(&self, message: &[u8], signature: &Vec<u8>) -> Result<(), SignatureError> {
-        self.0
-            .verify_sig(message, signature)
-            .map_err(SignatureError::from_source)
-    }
-}
-
-impl JwtVerifier for ParsedRs256 {
-    fn algorithm(&self) -> Algorithm {
-        Algorithm::RS256
+impl std::fmt::Debug for RsaPublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RsaPublicKey({} bits)", self.n.len() * 8)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::TestIssuer;
+    use aws_lc_rs::digest::{SHA256, SHA384, digest};
 
-    #[tokio::test]
-    async fn the_provider_is_installed_and_keys_are_parsed_once() {
-        let issuer = TestIssuer::new();
-        let verifier = issuer.verifier();
-        assert!(install(), "our provider must be the process default");
-        let jwk = issuer.key.public_jwk();
+    fn components() -> (Vec<u8>, Vec<u8>) {
+        use base64::Engine;
+        let jwk = crate::testing::shared_key().public_jwk();
         let b64 = |v: &serde_json::Value| {
-            use base64::Engine;
             base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .decode(v.as_str().unwrap())
                 .unwrap()
         };
-        let (n, e) = (b64(&jwk["n"]), b64(&jwk["e"]));
-        assert!(Arc::ptr_eq(
-            &parsed(&n, &e).unwrap(),
-            &parsed(&n, &e).unwrap()
-        ));
-        assert!(verifier.verify(&issuer.token("auth0|a", "x")).await.is_ok());
-        // A tampered signature still fails through the cached key.
-        let token = issuer.token("auth0|a", "x");
-        let at = token.len() - 20;
-        let flipped = if &token[at..=at] == "A" { "B" } else { "A" };
-        let tampered = format!("{}{flipped}{}", &token[..at], &token[at + 1..]);
-        assert!(verifier.verify(&tampered).await.is_err());
+        (b64(&jwk["n"]), b64(&jwk["e"]))
+    }
+
+    #[test]
+    fn checks_rs256_signatures_of_a_digest() {
+        assert!(install(), "the aws-lc-rs provider is the process default");
+        let key = crate::testing::shared_key();
+        let (n, e) = components();
+        let public = RsaPublicKey::from_components(&n, &e).unwrap();
+        let token = key.sign(&serde_json::json!({"sub": "a"})).unwrap();
+        let (input, signature) = token.rsplit_once('.').unwrap();
+        use base64::Engine;
+        let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(signature)
+            .unwrap();
+        assert!(public.verifies(&digest(&SHA256, input.as_bytes()), &signature));
+        // Another message, a tampered signature, or a digest of another algorithm: refused.
+        assert!(!public.verifies(&digest(&SHA256, b"other"), &signature));
+        let mut tampered = signature.clone();
+        tampered[7] ^= 1;
+        assert!(!public.verifies(&digest(&SHA256, input.as_bytes()), &tampered));
+        assert!(!public.verifies(&digest(&SHA384, input.as_bytes()), &signature));
+        // The attacker's key does not verify our signatures, and is not the same key.
+        let other = crate::testing::other_key().public_jwk();
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+        let other = RsaPublicKey::from_components(
+            &B64.decode(other["n"].as_str().unwrap()).unwrap(),
+            &B64.decode(other["e"].as_str().unwrap()).unwrap(),
+        )
+        .unwrap();
+        assert!(!other.verifies(&digest(&SHA256, input.as_bytes()), &signature));
+        assert!(!other.same_key(&public));
+        assert!(
+            RsaPublicKey::from_components(&n, &e)
+                .unwrap()
+                .same_key(&public)
+        );
+    }
+
+    #[test]
+    fn garbage_is_not_a_key() {
+        assert_eq!(
+            RsaPublicKey::from_components(&[0x42; 8], &[1, 0, 1]).unwrap_err(),
+            KeyRejected
+        );
     }
 }

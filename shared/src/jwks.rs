@@ -5,6 +5,12 @@
 //! An unknown `kid` (the issuer rotated its keys) triggers at most one fetch at a time
 //! (single-flight) and at most one per cooldown, so a flood of made-up `kid`s cannot turn into
 //! a flood of requests to the issuer. A failed or unusable answer never replaces good keys.
+//!
+//! A JWKS snapshot given at deploy time (`JWKS_SNAPSHOT`, see [`crate::config`]) is loaded
+//! when the cache is built, so a cold start does not wait on the network for keys. Its keys
+//! count as stale from the start: their first use refreshes the JWKS from the issuer in the
+//! background (and an unknown `kid` fetches at once, as always), so a snapshot never outlives
+//! a key rotation by more than that one refresh.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -12,12 +18,12 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::DecodingKey;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use tokio::time::Instant;
 
 use crate::config::AuthConfig;
+use crate::crypto::RsaPublicKey;
 
 /// The longest JWKS document we read. Auth0's is about 3 KB; anything near this is not a JWKS.
 pub const MAX_JWKS_BYTES: usize = 64 * 1024;
@@ -53,9 +59,41 @@ pub enum JwksError {
     Malformed(String),
     #[error("the JWKS has no usable RS256 signing key")]
     NoUsableKey,
+    /// `JWKS_SNAPSHOT` is not a JWKS with a usable key (a start-up error naming the variable).
+    #[error("JWKS_SNAPSHOT: {0}")]
+    Snapshot(Box<JwksError>),
 }
 
-type KeyMap = HashMap<String, Arc<DecodingKey>>;
+/// A key the JWKS publishes: its `kid` and the parsed RSA key.
+pub struct PublishedKey {
+    kid: Box<str>,
+    key: RsaPublicKey,
+}
+
+impl PublishedKey {
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// Whether `signature` is this key's RS256 signature of the message whose SHA-256 is
+    /// `digest`.
+    pub fn verifies(&self, digest: &aws_lc_rs::digest::Digest, signature: &[u8]) -> bool {
+        self.key.verifies(digest, signature)
+    }
+
+    /// The same key published under the same `kid`.
+    pub fn same_as(&self, other: &PublishedKey) -> bool {
+        self.kid == other.kid && self.key.same_key(&other.key)
+    }
+}
+
+impl std::fmt::Debug for PublishedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PublishedKey({}, {:?})", self.kid, self.key)
+    }
+}
+
+type KeyMap = HashMap<String, Arc<PublishedKey>>;
 
 /// Why a lookup found nothing: keys loaded but not this one, or no keys at all.
 fn miss_of(set: &KeySet) -> KeyError {
@@ -69,8 +107,10 @@ fn miss_of(set: &KeySet) -> KeyError {
 #[derive(Default)]
 struct KeySet {
     keys: KeyMap,
-    /// When the current keys were fetched; `None` until the first good answer.
+    /// When the current keys were fetched (or loaded); `None` until the first good answer.
     fetched_at: Option<Instant>,
+    /// The keys came from the snapshot and no fetch has replaced them yet: they are stale.
+    from_snapshot: bool,
     /// When a fetch last finished, good or bad: the start of the cooldown.
     last_attempt: Option<Instant>,
     /// Counts finished fetches, so a task that waited on another's fetch does not fetch again.
@@ -94,7 +134,8 @@ pub struct JwksCache {
 }
 
 impl JwksCache {
-    /// A cache for the configuration's JWKS URL. Nothing is fetched until the first lookup
+    /// A cache for the configuration's JWKS URL, holding the snapshot's keys when the
+    /// configuration has one (`JWKS_SNAPSHOT`). Nothing is fetched until the first lookup
     /// (or [`JwksCache::refresh`]).
     pub fn new(config: &AuthConfig) -> Result<Self, JwksError> {
         let client = reqwest::Client::builder()
@@ -105,7 +146,7 @@ impl JwksCache {
             .user_agent(concat!("organizer-jwks/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| JwksError::Fetch(e.to_string()))?;
-        Ok(Self {
+        let cache = Self {
             inner: Arc::new(Inner {
                 uri: config.jwks_uri.clone(),
                 client,
@@ -114,7 +155,34 @@ impl JwksCache {
                 keys: RwLock::new(KeySet::default()),
                 refresh: Arc::new(tokio::sync::Mutex::new(())),
             }),
-        })
+        };
+        if let Some(snapshot) = &config.jwks_snapshot {
+            cache
+                .load_snapshot(snapshot.as_bytes())
+                .map_err(|e| JwksError::Snapshot(Box::new(e)))?;
+        }
+        Ok(cache)
+    }
+
+    /// Loads a JWKS snapshot (a JWKS document, minimized or not): its keys serve at once and
+    /// count as stale, so their first use refreshes them from the issuer in the background.
+    pub fn load_snapshot(&self, jwks: &[u8]) -> Result<usize, JwksError> {
+        let keys = parse_jwks(jwks)?;
+        let count = keys.len();
+        let mut set = self.write();
+        set.keys = keys;
+        set.fetched_at = Some(Instant::now());
+        set.from_snapshot = true;
+        tracing::info!(
+            keys = count,
+            "JWKS snapshot loaded; refreshed from the issuer on first use"
+        );
+        Ok(count)
+    }
+
+    /// Whether the keys held are the snapshot's, not yet replaced by a fetch.
+    pub fn serving_snapshot(&self) -> bool {
+        self.read().from_snapshot
     }
 
     /// Loads keys from a JWKS document already in hand (tests, benchmarks, an in-process
@@ -124,26 +192,35 @@ impl JwksCache {
         self.store(Ok(keys))
     }
 
-    /// The key for `kid`, fetching the JWKS when the `kid` is unknown and the cooldown allows.
-    pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, KeyError> {
-        // Each block takes the read lock once and drops it before anything else locks: std's
-        // RwLock may deadlock when a thread re-reads while a writer waits.
-        let (found, stale, generation, may_fetch, miss) = {
+    /// The key for `kid` if it is held, without waiting: stale keys are refreshed in the
+    /// background. `None` when it is not held: [`JwksCache::key`] then decides whether to fetch.
+    pub fn held_key(&self, kid: &str) -> Option<Arc<PublishedKey>> {
+        let (found, refresh) = {
             let set = self.read();
-            (
-                set.keys.get(kid).cloned(),
-                self.is_stale(&set),
-                set.generation,
-                self.may_fetch(&set),
-                miss_of(&set),
-            )
+            let found = set.keys.get(kid).cloned();
+            let refresh = found.is_some() && self.is_stale(&set) && self.may_fetch(&set);
+            (found, refresh)
         };
-        if let Some(key) = found {
-            if stale && may_fetch {
-                self.refresh_in_background();
-            }
+        if refresh {
+            self.refresh_in_background();
+        }
+        found
+    }
+
+    /// The key for `kid`, fetching the JWKS when the `kid` is unknown and the cooldown allows.
+    pub async fn key(&self, kid: &str) -> Result<Arc<PublishedKey>, KeyError> {
+        if let Some(key) = self.held_key(kid) {
             return Ok(key);
         }
+        // Each block takes the read lock once and drops it before anything else locks: std's
+        // RwLock may deadlock when a thread re-reads while a writer waits.
+        let (generation, may_fetch, miss) = {
+            let set = self.read();
+            if let Some(key) = set.keys.get(kid) {
+                return Ok(key.clone());
+            }
+            (set.generation, self.may_fetch(&set), miss_of(&set))
+        };
         if !may_fetch {
             return Err(miss);
         }
@@ -179,14 +256,29 @@ impl JwksCache {
         kids
     }
 
+    /// Fetches the JWKS once and returns it minimized: the usable keys only (the rules of
+    /// [`parse_jwks`]), each with `kty`, `kid`, `use`, `alg`, `n` and `e` and nothing else
+    /// (Auth0 adds `x5c` certificates, which would not fit Lambda's 4 KB of environment).
+    /// What `organizer jwks-snapshot` prints, for `JWKS_SNAPSHOT`.
+    pub async fn fetch_snapshot(&self) -> Result<String, JwksError> {
+        let body = self.fetch_body().await?;
+        minimize_jwks(&body)
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, KeySet> {
         // A poisoned lock only means a panic elsewhere while holding it; the data is still whole.
         self.inner.keys.read().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, KeySet> {
+        self.inner.keys.write().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn is_stale(&self, set: &KeySet) -> bool {
-        set.fetched_at
-            .is_none_or(|at| at.elapsed() >= self.inner.max_age)
+        set.from_snapshot
+            || set
+                .fetched_at
+                .is_none_or(|at| at.elapsed() >= self.inner.max_age)
     }
 
     fn may_fetch(&self, set: &KeySet) -> bool {
@@ -214,16 +306,26 @@ impl JwksCache {
 
     /// Keeps good keys, counts the attempt either way, and hands the outcome back.
     fn store(&self, result: Result<KeyMap, JwksError>) -> Result<usize, JwksError> {
-        let mut set = self.inner.keys.write().unwrap_or_else(|e| e.into_inner());
+        let mut set = self.write();
         let now = Instant::now();
         set.last_attempt = Some(now);
         set.generation += 1;
         match result {
-            Ok(keys) => {
+            Ok(mut keys) => {
                 let count = keys.len();
                 tracing::info!(uri = %self.inner.uri, keys = count, "JWKS loaded");
+                // A key that is still published stays the same object, so what was verified
+                // with it (the token cache) still recognises it.
+                for (kid, key) in keys.iter_mut() {
+                    if let Some(old) = set.keys.get(kid)
+                        && old.same_as(key)
+                    {
+                        *key = old.clone();
+                    }
+                }
                 set.keys = keys;
                 set.fetched_at = Some(now);
+                set.from_snapshot = false;
                 Ok(count)
             }
             Err(error) => {
@@ -234,6 +336,10 @@ impl JwksCache {
     }
 
     async fn fetch(&self) -> Result<KeyMap, JwksError> {
+        parse_jwks(&self.fetch_body().await?)
+    }
+
+    async fn fetch_body(&self) -> Result<Vec<u8>, JwksError> {
         let fetch = |e: reqwest::Error| JwksError::Fetch(e.to_string());
         let mut response = self
             .inner
@@ -258,7 +364,7 @@ impl JwksCache {
             }
             body.extend_from_slice(&chunk);
         }
-        parse_jwks(&body)
+        Ok(body)
     }
 }
 
@@ -278,15 +384,65 @@ struct RsaJwk {
     e: Option<String>,
 }
 
+/// A usable key of a JWKS: its JWK fields as published, and the parsed key.
+struct UsableKey {
+    kid: String,
+    n: String,
+    e: String,
+    key: RsaPublicKey,
+}
+
 /// Keeps the RSA keys meant for RS256 signatures: `use` is `sig` or absent, `alg` is `RS256`
 /// or absent, a `kid` is present, and the modulus is 2048 to 4096 bits. Other keys are skipped.
 pub fn parse_jwks(bytes: &[u8]) -> Result<KeyMap, JwksError> {
+    Ok(usable_keys(bytes)?
+        .into_iter()
+        .map(|k| {
+            let key = Arc::new(PublishedKey {
+                kid: k.kid.as_str().into(),
+                key: k.key,
+            });
+            (k.kid, key)
+        })
+        .collect())
+}
+
+/// The JWKS with its usable keys only ([`parse_jwks`]), each reduced to `kty`, `kid`, `use`,
+/// `alg`, `n` and `e`: about 450 bytes per RSA-2048 key, against 1.8 KB with Auth0's `x5c`.
+pub fn minimize_jwks(bytes: &[u8]) -> Result<String, JwksError> {
+    #[derive(Serialize)]
+    struct MinimalJwk<'a> {
+        kty: &'static str,
+        kid: &'a str,
+        #[serde(rename = "use")]
+        use_: &'static str,
+        alg: &'static str,
+        n: &'a str,
+        e: &'a str,
+    }
+    let keys = usable_keys(bytes)?;
+    let keys: Vec<MinimalJwk> = keys
+        .iter()
+        .map(|k| MinimalJwk {
+            kty: "RSA",
+            kid: &k.kid,
+            use_: "sig",
+            alg: "RS256",
+            n: &k.n,
+            e: &k.e,
+        })
+        .collect();
+    serde_json::to_string(&serde_json::json!({ "keys": keys }))
+        .map_err(|e| JwksError::Malformed(e.to_string()))
+}
+
+fn usable_keys(bytes: &[u8]) -> Result<Vec<UsableKey>, JwksError> {
     if bytes.len() > MAX_JWKS_BYTES {
         return Err(JwksError::Oversized);
     }
     let set: JwkSet =
         serde_json::from_slice(bytes).map_err(|e| JwksError::Malformed(e.to_string()))?;
-    let mut keys = KeyMap::new();
+    let mut keys: Vec<UsableKey> = Vec::new();
     for value in set.keys {
         let Ok(jwk) = serde_json::from_value::<RsaJwk>(value) else {
             continue;
@@ -297,13 +453,13 @@ pub fn parse_jwks(bytes: &[u8]) -> Result<KeyMap, JwksError> {
         {
             continue;
         }
-        let (Some(kid), Some(n), Some(e)) = (jwk.kid, jwk.n, jwk.e) else {
+        let (Some(kid), Some(n64), Some(e64)) = (jwk.kid, jwk.n, jwk.e) else {
             continue;
         };
-        if kid.is_empty() || keys.contains_key(&kid) {
+        if kid.is_empty() || keys.iter().any(|k| k.kid == kid) {
             continue;
         }
-        let (Ok(n), Ok(e)) = (URL_SAFE_NO_PAD.decode(n), URL_SAFE_NO_PAD.decode(e)) else {
+        let (Ok(n), Ok(e)) = (URL_SAFE_NO_PAD.decode(&n64), URL_SAFE_NO_PAD.decode(&e64)) else {
             continue;
         };
         let modulus = strip_leading_zeros(&n);
@@ -314,15 +470,17 @@ pub fn parse_jwks(bytes: &[u8]) -> Result<KeyMap, JwksError> {
         {
             continue;
         }
-        // Parse once here: a key the crypto library refuses is skipped, and the parsed key is
+        // Parsed once here: a key the crypto library refuses is skipped, and the parsed key is
         // ready for the first token.
-        if crate::crypto::parsed(modulus, exponent).is_err() {
+        let Ok(key) = RsaPublicKey::from_components(modulus, exponent) else {
             continue;
-        }
-        keys.insert(
+        };
+        keys.push(UsableKey {
             kid,
-            Arc::new(DecodingKey::from_rsa_raw_components(modulus, exponent)),
-        );
+            n: n64,
+            e: e64,
+            key,
+        });
     }
     if keys.is_empty() {
         return Err(JwksError::NoUsableKey);

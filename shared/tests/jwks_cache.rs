@@ -285,3 +285,109 @@ async fn stale_keys_are_refreshed_in_the_background() {
     assert_eq!(cache.kids(), [other_key().kid()]);
     assert!(hits(&issuer) >= 2);
 }
+
+// The JWKS snapshot (`JWKS_SNAPSHOT`).
+
+fn snapshot_of(keys: &[&SigningKey]) -> String {
+    organizer_shared::jwks::minimize_jwks(
+        jwks_document(keys.iter().copied()).to_string().as_bytes(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_snapshot_serves_at_once_then_refreshes_in_the_background() {
+    let (issuer, mut config) = serve(&[shared_key()]).await;
+    config.jwks_snapshot = Some(snapshot_of(&[shared_key()]));
+    let verifier = TokenVerifier::from_config(&config).unwrap();
+    assert!(verifier.keys().serving_snapshot());
+    // Start-up fetches nothing when a snapshot is there.
+    organizer_shared::startup::warm_up(&verifier).await;
+    assert_eq!(hits(&issuer), 0);
+    // The issuer answers nothing for now: the first request is served from the snapshot anyway.
+    *issuer.hold.lock().await = true;
+    let token = TestIssuer {
+        key: shared_key(),
+        config: config.clone(),
+    }
+    .token("auth0|a", "read:contacts");
+    let first = tokio::time::timeout(Duration::from_secs(10), verifier.verify(&token)).await;
+    assert!(
+        first
+            .expect("the first request waited on the network")
+            .is_ok()
+    );
+    // ... and its use started one refresh from the issuer, which replaces the snapshot.
+    issuer.arrived.notified().await;
+    *issuer.hold.lock().await = false;
+    issuer.release.notify_one();
+    for _ in 0..200 {
+        if !verifier.keys().serving_snapshot() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(!verifier.keys().serving_snapshot());
+    assert_eq!(hits(&issuer), 1);
+    assert!(verifier.verify(&token).await.is_ok());
+    assert_eq!(hits(&issuer), 1, "fresh keys are not fetched again");
+}
+
+#[tokio::test]
+async fn a_snapshot_does_not_outlive_a_rotation_by_more_than_one_refresh() {
+    // The snapshot has the old key; the issuer has rotated to the new one only.
+    let (issuer, mut config) = serve(&[other_key()]).await;
+    config.jwks_snapshot = Some(snapshot_of(&[shared_key()]));
+    let cache = JwksCache::new(&config).unwrap();
+    assert_eq!(cache.kids(), [shared_key().kid()]);
+    // The old key serves its first use, which refreshes the keys from the issuer.
+    assert!(cache.key(shared_key().kid()).await.is_ok());
+    for _ in 0..200 {
+        if cache.kids() == [other_key().kid()] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(cache.kids(), [other_key().kid()]);
+    assert!(cache.key(other_key().kid()).await.is_ok());
+    assert_eq!(hits(&issuer), 1);
+}
+
+#[tokio::test]
+async fn an_unknown_kid_fetches_at_once_despite_a_snapshot() {
+    let (issuer, mut config) = serve(&[shared_key(), other_key()]).await;
+    config.jwks_snapshot = Some(snapshot_of(&[shared_key()]));
+    let cache = JwksCache::new(&config).unwrap();
+    assert!(cache.key(other_key().kid()).await.is_ok());
+    assert_eq!(hits(&issuer), 1);
+    assert!(!cache.serving_snapshot());
+}
+
+#[test]
+fn a_minimized_jwks_keeps_the_usable_keys_and_six_fields() {
+    let mut full = jwks_document([shared_key(), other_key()]);
+    // What Auth0 adds, and a key we would not use.
+    full["keys"][0]["x5c"] = json!(["MIIC...certificate..."]);
+    full["keys"][0]["x5t"] = json!("thumbprint");
+    let mut enc = other_key().public_jwk();
+    enc["use"] = json!("enc");
+    enc["kid"] = json!("encryption");
+    full["keys"].as_array_mut().unwrap().push(enc);
+    let minimized = organizer_shared::jwks::minimize_jwks(full.to_string().as_bytes()).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&minimized).unwrap();
+    let keys = value["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    for key in keys {
+        let mut fields: Vec<&str> = key
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        fields.sort();
+        assert_eq!(fields, ["alg", "e", "kid", "kty", "n", "use"]);
+    }
+    assert_eq!(keys[0]["n"], shared_key().public_jwk()["n"]);
+    // Two RSA-2048 keys fit Lambda's 4 KB of environment with room to spare.
+    assert!(minimized.len() < 1100, "{}", minimized.len());
+}

@@ -1,9 +1,15 @@
 //! `make bench`: figures for the hot path, printed, never asserted.
 //!
-//! 1. Token verification of distinct valid RS256 tokens on one core (warm JWKS cache), as
-//!    ns/op and as a ratio to `openssl speed rsa2048`'s RSA-2048 verify rate measured in the
-//!    same run (target: at least 0.85x).
-//! 2. A warm `GET /contacts` handler call on the in-memory store (verification included).
+//! 1. Token verification on one core (warm JWKS cache):
+//!    - distinct tokens: more distinct valid RS256 tokens than the verified-token cache holds,
+//!      taken in turn, so every one misses the cache and runs the whole pipeline (and the cache
+//!      evicts one entry per token); as ns/op and as a ratio to `openssl speed rsa2048`'s
+//!      RSA-2048 verify rate measured in the same run (goal: at least 0.9x);
+//!    - one repeated token: the cache hit (goal: at least 1,000,000 ops/s).
+//! 2. A warm `GET /contacts` handler call on the in-memory store, one repeated token.
+//!
+//! To profile one loop alone, `HOT_PATH_PROFILE=distinct` (or `repeated`) runs only that loop
+//! for 20 s after minting, e.g. under `perf record -g`.
 
 // A benchmark that hits an error has nothing to report: failing loudly is right.
 #![allow(clippy::expect_used)]
@@ -18,9 +24,11 @@ use organizer_shared::routes::Service;
 use organizer_shared::store::memory::MemoryContactStore;
 use organizer_shared::store::{ContactStore, sample};
 use organizer_shared::testing::{EventBuilder, TEST_AUDIENCE, TestIssuer};
+use organizer_shared::token::TOKEN_CACHE_CAPACITY;
 
 const FIXTURE: &str = include_str!("../tests/fixtures/apigw-v2-get-contacts.json");
-const DISTINCT_TOKENS: usize = 4000;
+/// More than the cache holds: taken in turn, each token was evicted before it comes back.
+const DISTINCT_TOKENS: usize = TOKEN_CACHE_CAPACITY + TOKEN_CACHE_CAPACITY / 5;
 /// Each measurement runs this long, three times, alternating with OpenSSL so both see the same
 /// machine; the best round of each is reported (the usual way to factor out a noisy host).
 const RUN_FOR: Duration = Duration::from_secs(1);
@@ -35,6 +43,25 @@ fn openssl_verify_per_second() -> Option<f64> {
     // Machine-readable line: +F2:<index>:<bits>:<sign/s>:<verify/s>
     let line = text.lines().find(|l| l.starts_with("+F2:"))?;
     line.rsplit(':').next()?.trim().parse().ok()
+}
+
+/// ns per call of `f` over `tokens`, taken in turn for RUN_FOR.
+fn per_op(
+    runtime: &tokio::runtime::Runtime,
+    verifier: &organizer_shared::TokenVerifier,
+    tokens: &[String],
+) -> f64 {
+    runtime.block_on(async {
+        let start = Instant::now();
+        let mut ops = 0usize;
+        while start.elapsed() < RUN_FOR {
+            for t in tokens {
+                std::hint::black_box(verifier.verify(t).await.expect("valid token"));
+            }
+            ops += tokens.len();
+        }
+        start.elapsed().as_nanos() as f64 / ops as f64
+    })
 }
 
 fn main() {
@@ -53,47 +80,46 @@ fn main() {
             )
         })
         .collect();
+    let repeated = vec![tokens[0].clone(); 1000];
 
     runtime.block_on(async {
         for t in &tokens {
             verifier.verify(t).await.expect("valid token");
         }
     });
-    let mut verify_ns = f64::INFINITY;
+    if let Ok(which) = std::env::var("HOT_PATH_PROFILE") {
+        let tokens = if which == "repeated" {
+            &repeated
+        } else {
+            &tokens
+        };
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            std::hint::black_box(per_op(&runtime, &verifier, tokens));
+        }
+        return;
+    }
+    let mut distinct_ns = f64::INFINITY;
+    let mut repeated_ns = f64::INFINITY;
     let mut openssl: Option<f64> = None;
     for round in 1..=ROUNDS {
         eprintln!(
-            "round {round}/{ROUNDS}: token verification for {RUN_FOR:?}, then openssl speed rsa2048 ..."
+            "round {round}/{ROUNDS}: token verification, distinct then repeated, for {RUN_FOR:?} each, then openssl speed rsa2048 ..."
         );
-        let (ops, elapsed) = runtime.block_on(async {
-            let start = Instant::now();
-            let mut ops = 0usize;
-            while start.elapsed() < RUN_FOR {
-                for t in &tokens {
-                    std::hint::black_box(verifier.verify(t).await.expect("valid token"));
-                }
-                ops += tokens.len();
-            }
-            (ops, start.elapsed())
-        });
-        verify_ns = verify_ns.min(elapsed.as_nanos() as f64 / ops as f64);
+        distinct_ns = distinct_ns.min(per_op(&runtime, &verifier, &tokens));
+        repeated_ns = repeated_ns.min(per_op(&runtime, &verifier, &repeated));
         if let Some(rate) = openssl_verify_per_second() {
             openssl = Some(openssl.map_or(rate, |best| best.max(rate)));
         }
     }
-    let verify_rate = 1e9 / verify_ns;
+    let distinct_rate = 1e9 / distinct_ns;
 
     eprintln!("measuring warm GET /contacts handler calls ...");
     let store = Arc::new(MemoryContactStore::default());
     let handler_ns = runtime.block_on(async {
-        for (i, _) in tokens.iter().enumerate().take(200) {
-            let owner = format!("auth0|user-{i}");
-            for c in sample::contacts(&owner) {
-                store
-                    .create_contact(&owner, &c, None)
-                    .await
-                    .expect("create");
-            }
+        let owner = "auth0|user-0";
+        for c in sample::contacts(owner) {
+            store.create_contact(owner, &c, None).await.expect("create");
         }
         let api = ContactsApi {
             context: ApiContext::new(
@@ -107,9 +133,12 @@ fn main() {
         let mut total = Duration::ZERO;
         let mut calls = 0usize;
         while total < RUN_FOR {
-            let requests: Vec<_> = tokens
-                .iter()
-                .map(|t| EventBuilder::from_fixture(FIXTURE).bearer(t).build())
+            let requests: Vec<_> = (0..1000)
+                .map(|_| {
+                    EventBuilder::from_fixture(FIXTURE)
+                        .bearer(&tokens[0])
+                        .build()
+                })
                 .collect();
             let start = Instant::now();
             for request in requests {
@@ -118,7 +147,7 @@ fn main() {
                 std::hint::black_box(response);
             }
             total += start.elapsed();
-            calls += tokens.len();
+            calls += 1000;
         }
         total.as_nanos() as f64 / calls as f64
     });
@@ -126,17 +155,17 @@ fn main() {
     println!();
     println!("best of {ROUNDS} one-second rounds each, ours and OpenSSL's alternating:");
     println!(
-        "token verification (RS256, distinct tokens, 1 core): {verify_ns:>9.0} ns/op  {verify_rate:>9.0} ops/s"
+        "token verification (RS256, distinct tokens, 1 core):  {distinct_ns:>9.0} ns/op  {distinct_rate:>9.0} ops/s   ({DISTINCT_TOKENS} tokens in turn: every one a cache miss)"
     );
     match openssl {
         Some(reference) => {
             let reference_ns = 1e9 / reference;
             println!(
-                "openssl speed rsa2048 verify (reference):          {reference_ns:>9.0} ns/op  {reference:>9.0} ops/s"
+                "openssl speed rsa2048 verify (reference):           {reference_ns:>9.0} ns/op  {reference:>9.0} ops/s"
             );
             println!(
-                "ratio to OpenSSL RSA-2048 verify:                  {:>9.2}x  (target >= 0.85x)",
-                verify_rate / reference
+                "ratio to OpenSSL RSA-2048 verify:                   {:>9.2}x  (goal >= 0.9x)",
+                distinct_rate / reference
             );
         }
         None => println!(
@@ -144,7 +173,11 @@ fn main() {
         ),
     }
     println!(
-        "warm GET /contacts handler call (in-memory store):  {handler_ns:>9.0} ns/op  {:>9.0} req/s",
+        "token verification (one repeated token, cache hit):  {repeated_ns:>9.0} ns/op  {:>9.0} ops/s   (goal >= 1000000 ops/s)",
+        1e9 / repeated_ns
+    );
+    println!(
+        "warm GET /contacts handler call (in-memory store):   {handler_ns:>9.0} ns/op  {:>9.0} req/s",
         1e9 / handler_ns
     );
 }

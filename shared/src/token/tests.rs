@@ -296,3 +296,163 @@ async fn claims_of_the_wrong_type_are_refused() {
         assert!(verify(&token).await.is_err(), "{name}: {value}");
     }
 }
+
+// The verified-token cache, through the pipeline.
+
+fn verifier_with_capacity(issuer: &TestIssuer, capacity: usize) -> crate::TokenVerifier {
+    let cache = crate::JwksCache::new(&issuer.config).unwrap();
+    cache
+        .load(
+            crate::signing::jwks_document([issuer.key])
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap();
+    crate::TokenVerifier::with_cache_capacity(&issuer.config, cache, capacity)
+}
+
+#[tokio::test]
+async fn a_cache_hit_returns_the_same_claims_and_scopes_are_still_checked() {
+    let issuer = TestIssuer::new();
+    let verifier = issuer.verifier();
+    let token = issuer.token("auth0|alice", "openid read:contacts");
+    let first = verifier.verify_shared(&token).await.unwrap();
+    assert_eq!(verifier.cached_tokens(), 1);
+    let second = verifier.verify_shared(&token).await.unwrap();
+    assert!(
+        std::sync::Arc::ptr_eq(&first, &second),
+        "served from the cache"
+    );
+    assert_eq!(verifier.verify(&token).await.unwrap(), *first);
+    assert_eq!(verifier.cached_tokens(), 1);
+    // The scope check runs on the claims, per route, hit or not.
+    assert!(crate::ScopeCheck(&["read:contacts"]).check(&second).is_ok());
+    assert!(
+        crate::ScopeCheck(&["read:calendar"])
+            .check(&second)
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn a_cached_token_is_refused_once_expired() {
+    let mut issuer = TestIssuer::new();
+    issuer.config.leeway = std::time::Duration::ZERO;
+    let verifier = verifier_with_capacity(&issuer, 10);
+    let now = jsonwebtoken::get_current_timestamp();
+    let token = issuer.sign(&with(issuer.claims("auth0|a", "read:contacts"), |c| {
+        c.insert("exp".into(), json!(now + 1));
+    }));
+    assert!(verifier.verify(&token).await.is_ok());
+    assert_eq!(verifier.cached_tokens(), 1);
+    while jsonwebtoken::get_current_timestamp() <= now + 1 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Past exp (and the leeway of 0): cached or not, the token is refused.
+    match verifier.verify(&token).await {
+        Err(AuthError::InvalidToken(why)) => assert!(why.contains("expired"), "{why}"),
+        other => panic!("expected expired, got {other:?}"),
+    }
+    assert_eq!(verifier.cached_tokens(), 0);
+}
+
+#[tokio::test]
+async fn a_token_that_failed_is_not_cached() {
+    let issuer = TestIssuer::new();
+    let verifier = issuer.verifier();
+    let good = issuer.token("auth0|a", "read:contacts");
+    let (input, sig) = good.rsplit_once('.').unwrap();
+    let mut bytes = sig.to_string().into_bytes();
+    bytes[5] = if bytes[5] == b'A' { b'B' } else { b'A' };
+    let tampered = format!("{input}.{}", String::from_utf8(bytes).unwrap());
+    let wrong_audience = issuer.sign(&with(issuer.claims("auth0|a", "read:contacts"), |c| {
+        c.insert("aud".into(), json!("another-api"));
+    }));
+    for _ in 0..3 {
+        for token in [&tampered, &wrong_audience] {
+            assert!(matches!(
+                verifier.verify(token).await,
+                Err(AuthError::InvalidToken(_))
+            ));
+        }
+    }
+    assert_eq!(verifier.cached_tokens(), 0);
+    // The genuine token is still verified and cached afterwards.
+    assert!(verifier.verify(&good).await.is_ok());
+    assert_eq!(verifier.cached_tokens(), 1);
+}
+
+#[tokio::test]
+async fn a_cached_token_stops_when_its_key_is_retired() {
+    let issuer = TestIssuer::new();
+    let verifier = issuer.verifier();
+    let token = issuer.token("auth0|a", "read:contacts");
+    assert!(verifier.verify(&token).await.is_ok());
+    // The JWKS now publishes another key only: the cached token is verified again, and fails.
+    verifier
+        .keys()
+        .load(
+            crate::signing::jwks_document([other_key()])
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap();
+    match verifier.verify(&token).await {
+        Err(AuthError::InvalidToken(why)) => assert!(why.contains("unknown key"), "{why}"),
+        other => panic!("expected an unknown key, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_cache_is_bounded() {
+    let issuer = TestIssuer::new();
+    let verifier = verifier_with_capacity(&issuer, 3);
+    let tokens: Vec<String> = (0..5)
+        .map(|i| issuer.token(&format!("auth0|u{i}"), "read:contacts"))
+        .collect();
+    for token in &tokens {
+        assert!(verifier.verify(token).await.is_ok());
+    }
+    assert_eq!(verifier.cached_tokens(), 3);
+    // Evicted or not, every token still verifies.
+    for token in &tokens {
+        assert_eq!(
+            verifier.verify(token).await.unwrap().scopes,
+            ["read:contacts"]
+        );
+    }
+    assert_eq!(verifier.cached_tokens(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_cache_is_shared_safely_by_concurrent_requests() {
+    let issuer = TestIssuer::new();
+    let verifier = std::sync::Arc::new(verifier_with_capacity(&issuer, 8));
+    let valid: Vec<String> = (0..12)
+        .map(|i| issuer.token(&format!("auth0|u{i}"), "read:contacts"))
+        .collect();
+    let invalid = issuer.sign(&with(issuer.claims("auth0|x", "read:contacts"), |c| {
+        c.insert("iss".into(), json!("https://evil.example.test/"));
+    }));
+    let tasks: Vec<_> = (0..8)
+        .map(|t| {
+            let verifier = verifier.clone();
+            let valid = valid.clone();
+            let invalid = invalid.clone();
+            tokio::spawn(async move {
+                for round in 0..100 {
+                    let i = (t * 7 + round) % valid.len();
+                    let claims = verifier.verify(&valid[i]).await.unwrap();
+                    assert_eq!(claims.sub, format!("auth0|u{i}"));
+                    if round % 10 == 0 {
+                        assert!(verifier.verify(&invalid).await.is_err());
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert!(verifier.cached_tokens() <= 8);
+}
