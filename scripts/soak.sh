@@ -22,8 +22,10 @@ tenant_port=$(free_port) api_port=$(free_port) site_port=$(free_port) site2_port
   --second-site-port "$site2_port" --state-dir "$work/state" >"$work/stack.log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+# Ready when the tenant serves its keys: the ports are bound before the tenant has loaded (or,
+# on a first run, made) its signing key, and minting tokens before that would race it.
 for _ in $(seq 1 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$api_port") 2>/dev/null && break
+  curl -sf -m 2 -o /dev/null "http://localhost:$tenant_port/.well-known/jwks.json" && break
   kill -0 "$pid" 2>/dev/null || { cat "$work/stack.log" >&2; echo "error: the stack exited" >&2; exit 1; }
   sleep 0.2
 done
