@@ -55,6 +55,27 @@ fn read_if_present(path: &Path) -> Result<Option<String>, StateError> {
 /// Writes a file readable by its owner only, from the first byte: a temporary file created
 /// with mode 0600, then renamed over the old one (so a reader never sees half a file).
 pub fn write_private_file(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = write_private_temp(path, text)?;
+    fs::rename(&tmp, path)
+}
+
+/// Like [`write_private_file`], but only when `path` does not exist yet; false when another
+/// process got there first. Processes starting on an empty state folder at once (`make run`
+/// beside `organizer tokens`) thus all keep the first one's key and secrets, and none
+/// replaces a file another has already handed out.
+pub fn create_private_file(path: &Path, text: &str) -> std::io::Result<bool> {
+    let tmp = write_private_temp(path, text)?;
+    // A hard link fails if the name exists, and the file appears whole or not at all.
+    let linked = fs::hard_link(&tmp, path);
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+fn write_private_temp(path: &Path, text: &str) -> std::io::Result<PathBuf> {
     use std::io::Write;
     let tmp = path.with_extension(format!("tmp-{}", random_hex(4)));
     let mut options = fs::OpenOptions::new();
@@ -71,7 +92,7 @@ pub fn write_private_file(path: &Path, text: &str) -> std::io::Result<()> {
         let _ = fs::remove_file(&tmp);
         return Err(e);
     }
-    fs::rename(&tmp, path)
+    Ok(tmp)
 }
 
 /// Random URL-safe text with `bytes` bytes of entropy.
@@ -146,16 +167,14 @@ impl StateDir {
     /// The key ring, with a first RSA-2048 key generated when there is none.
     pub fn keys(&self) -> Result<KeyRing, StateError> {
         let manifest_path = self.root.join("keys/manifest.json");
-        let mut manifest: KeyManifest = match read_if_present(&manifest_path)? {
-            Some(text) => serde_json::from_str(&text).map_err(|e| StateError::Damaged {
-                path: manifest_path.display().to_string(),
-                problem: e.to_string(),
-            })?,
-            None => KeyManifest::default(),
+        let manifest = match self.read_manifest(&manifest_path)? {
+            Some(manifest) if !manifest.order.is_empty() => manifest,
+            Some(mut manifest) => {
+                self.add_key(&mut manifest)?;
+                manifest
+            }
+            None => self.create_first_key(&manifest_path)?,
         };
-        if manifest.order.is_empty() {
-            self.add_key(&mut manifest)?;
-        }
         let mut keys = Vec::new();
         for name in &manifest.order {
             let path = self.root.join("keys").join(name);
@@ -167,6 +186,40 @@ impl StateDir {
             keys.push(key);
         }
         Ok(KeyRing { keys })
+    }
+
+    fn read_manifest(&self, path: &Path) -> Result<Option<KeyManifest>, StateError> {
+        read_if_present(path)?
+            .map(|text| {
+                serde_json::from_str(&text).map_err(|e| StateError::Damaged {
+                    path: path.display().to_string(),
+                    problem: e.to_string(),
+                })
+            })
+            .transpose()
+    }
+
+    /// The first key of an empty folder. Several processes may get here at once: the first
+    /// manifest written wins, and the others drop their key and read the winner's.
+    fn create_first_key(&self, manifest_path: &Path) -> Result<KeyManifest, StateError> {
+        let key = SigningKey::generate().map_err(|e| StateError::Damaged {
+            path: "keys".into(),
+            problem: e.to_string(),
+        })?;
+        let name = format!("{}.pem", key.kid());
+        let key_path = self.root.join("keys").join(&name);
+        self.write_private(&key_path, &key.to_pkcs8_pem())?;
+        let manifest = KeyManifest { order: vec![name] };
+        let text = serde_json::to_string_pretty(&manifest).unwrap_or_default();
+        if create_private_file(manifest_path, &text).map_err(io(manifest_path))? {
+            return Ok(manifest);
+        }
+        let _ = fs::remove_file(&key_path);
+        self.read_manifest(manifest_path)?
+            .ok_or_else(|| StateError::Damaged {
+                path: manifest_path.display().to_string(),
+                problem: "removed while the first key was being made".into(),
+            })
     }
 
     fn add_key(&self, manifest: &mut KeyManifest) -> Result<String, StateError> {
@@ -213,29 +266,49 @@ impl StateDir {
         names: &[String],
     ) -> Result<BTreeMap<String, ClientCredentials>, StateError> {
         let path = self.root.join("clients.json");
-        let mut clients: BTreeMap<String, ClientCredentials> = match read_if_present(&path)? {
-            Some(text) => serde_json::from_str(&text).map_err(|e| StateError::Damaged {
-                path: path.display().to_string(),
-                problem: e.to_string(),
-            })?,
-            None => BTreeMap::new(),
+        let read = |text: String| {
+            serde_json::from_str::<BTreeMap<String, ClientCredentials>>(&text).map_err(|e| {
+                StateError::Damaged {
+                    path: path.display().to_string(),
+                    problem: e.to_string(),
+                }
+            })
         };
-        let mut changed = false;
-        for name in names {
-            if !clients.contains_key(name) {
-                // Auth0 client ids are 32 characters; secrets are long random strings.
-                let id = random_hex(16);
-                clients.insert(
-                    name.clone(),
-                    ClientCredentials {
-                        client_id: id,
-                        client_secret: random_token(48),
-                    },
-                );
-                changed = true;
+        let assign = |clients: &mut BTreeMap<String, ClientCredentials>| {
+            let mut changed = false;
+            for name in names {
+                if !clients.contains_key(name) {
+                    // Auth0 client ids are 32 characters; secrets are long random strings.
+                    clients.insert(
+                        name.clone(),
+                        ClientCredentials {
+                            client_id: random_hex(16),
+                            client_secret: random_token(48),
+                        },
+                    );
+                    changed = true;
+                }
             }
-        }
-        if changed {
+            changed
+        };
+        let mut clients = match read_if_present(&path)? {
+            Some(text) => read(text)?,
+            None => {
+                // An empty folder: the first process to write the file wins (see
+                // `create_private_file`); the others use what it wrote.
+                let mut clients = BTreeMap::new();
+                assign(&mut clients);
+                let text = serde_json::to_string_pretty(&clients).unwrap_or_default();
+                if create_private_file(&path, &text).map_err(io(&path))? {
+                    return Ok(clients);
+                }
+                match read_if_present(&path)? {
+                    Some(text) => read(text)?,
+                    None => BTreeMap::new(),
+                }
+            }
+        };
+        if assign(&mut clients) {
             self.write_private(
                 &path,
                 &serde_json::to_string_pretty(&clients).unwrap_or_default(),
@@ -293,6 +366,39 @@ mod tests {
         assert_eq!(state.clients(&["A".into()]).unwrap(), first);
         let kid = state.keys().unwrap().active().kid().to_string();
         assert_eq!(state.keys().unwrap().active().kid(), kid);
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn processes_starting_on_an_empty_folder_agree_on_one_key_and_one_set_of_clients() {
+        // `make run` and `organizer tokens` (or two stacks) may start on a fresh folder at
+        // once; each must end up with the same signing key and client secrets, or tokens
+        // signed by one are refused by the other as signed with an unknown key.
+        let root = temp_dir();
+        let results: Vec<(String, BTreeMap<String, ClientCredentials>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..6)
+                .map(|_| {
+                    let root = root.clone();
+                    s.spawn(move || {
+                        let state = StateDir::open(&root).unwrap();
+                        let kid = state.keys().unwrap().active().kid().to_string();
+                        (kid, state.clients(&["A".into(), "B".into()]).unwrap())
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (kid, clients) in &results[1..] {
+            assert_eq!(kid, &results[0].0, "one signing key");
+            assert_eq!(clients, &results[0].1, "one set of client credentials");
+        }
+        let state = StateDir::open(&root).unwrap();
+        assert_eq!(
+            state.keys().unwrap().active().kid(),
+            results[0].0,
+            "the one on disk"
+        );
+        assert_eq!(state.keys().unwrap().keys.len(), 1);
         fs::remove_dir_all(root).unwrap();
     }
 }
