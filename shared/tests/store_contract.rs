@@ -112,6 +112,7 @@ contract!(
     delete_removes_and_a_stale_delete_is_refused,
     concurrent_creates_never_overshoot_the_quota,
     deleting_gives_room_back,
+    concurrent_writes_to_one_item_let_exactly_one_through,
     an_idempotency_key_creates_once,
     concurrent_creates_with_one_key_create_one_item,
     expired_records_are_absent_and_overwritten,
@@ -928,6 +929,123 @@ async fn concurrent_creates_never_overshoot_the_quota(s: Stores) {
         event_ids(events.as_ref(), owner).await.len(),
         QUOTA as usize,
         "{kind}"
+    );
+}
+
+/// Twenty tabs (or a retrying client) writing one item at the same moment: one replace per
+/// version and one delete per item get through, and a delete gives its room back once, not
+/// once per request (a counter decremented by every attempt would let the owner overshoot).
+async fn concurrent_writes_to_one_item_let_exactly_one_through(s: Stores) {
+    const QUOTA: u32 = 3;
+    let kind = s.kind;
+    let (contacts, events) = s.with_quota(QUOTA, QUOTA);
+    let owner = "auth0|racing";
+    for i in 0..QUOTA {
+        create(
+            contacts.as_ref(),
+            owner,
+            &contact(&format!("c-{i}"), "Filler"),
+        )
+        .await;
+    }
+
+    // Twenty replaces of c-1, all from version 1.
+    let store = contacts.clone();
+    let (replaced, failures) = concurrently(20, move |i| {
+        let store = store.clone();
+        async move {
+            store
+                .replace_contact(
+                    owner,
+                    "c-1",
+                    &fields("c-1", &format!("Tab {i}")),
+                    "2026-02-01T00:00:00Z",
+                    Some(1),
+                )
+                .await
+        }
+    })
+    .await;
+    assert_eq!(replaced, 1, "{kind}: {failures:?}");
+    assert!(
+        failures
+            .iter()
+            .all(|f| matches!(f, WriteError::Stale { current } if current.version == 2)),
+        "{kind}: {failures:?}"
+    );
+    let winner = contacts.get_contact(owner, "c-1").await.unwrap().unwrap();
+    assert_eq!(winner.version, 2, "{kind}");
+
+    // Twenty deletes of c-0, with and without If-Match.
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = contacts.clone();
+            tokio::spawn(async move {
+                let if_version = (i % 2 == 0).then_some(1);
+                store.delete_contact(owner, "c-0", if_version).await
+            })
+        })
+        .collect();
+    let mut deleted = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => deleted += 1,
+            Err(WriteError::NotFound) => {}
+            Err(other) => panic!("{kind}: a losing delete should find nothing: {other:?}"),
+        }
+    }
+    assert_eq!(deleted, 1, "{kind}");
+    // Exactly one place came back.
+    create(contacts.as_ref(), owner, &contact("c-3", "One more")).await;
+    let full = contacts
+        .create_contact(owner, &contact("c-4", "Too many"), None)
+        .await;
+    assert!(
+        matches!(full, Err(WriteError::QuotaExceeded { limit: QUOTA })),
+        "{kind}: {full:?}"
+    );
+    assert_eq!(
+        contact_names(contacts.as_ref(), owner).await.len(),
+        QUOTA as usize,
+        "{kind}"
+    );
+
+    // The same for events.
+    for i in 0..QUOTA {
+        events
+            .create_event(
+                owner,
+                &event(&format!("e-{i}"), "2026-03-01T09:00:00Z"),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = events.clone();
+            tokio::spawn(async move { store.delete_event(owner, "e-0", None).await })
+        })
+        .collect();
+    let mut deleted = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => deleted += 1,
+            Err(WriteError::NotFound) => {}
+            Err(other) => panic!("{kind}: a losing delete should find nothing: {other:?}"),
+        }
+    }
+    assert_eq!(deleted, 1, "{kind}");
+    events
+        .create_event(owner, &event("e-3", "2026-03-01T09:00:00Z"), None)
+        .await
+        .unwrap();
+    let full = events
+        .create_event(owner, &event("e-4", "2026-03-01T09:00:00Z"), None)
+        .await;
+    assert!(
+        matches!(full, Err(WriteError::QuotaExceeded { limit: QUOTA })),
+        "{kind}: {full:?}"
     );
 }
 
