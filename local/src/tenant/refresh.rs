@@ -53,6 +53,11 @@ pub struct Exchanged {
     pub scopes: Vec<String>,
 }
 
+/// One sign-in's chain of refresh tokens, named without its tokens (so that what issued it, an
+/// authorization code, can revoke it later without keeping a token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FamilyId(u64);
+
 type Digest32 = [u8; 32];
 
 fn digest(token: &str) -> Digest32 {
@@ -262,6 +267,19 @@ impl RefreshTokens {
             grant,
             scopes,
         })
+    }
+
+    /// The family `token` belongs to.
+    pub fn family_of(&self, token: &str) -> Option<FamilyId> {
+        self.lock()
+            .tokens
+            .get(&digest(token))
+            .map(|r| FamilyId(r.family))
+    }
+
+    /// Revokes a whole family: every token in it stops working.
+    pub fn revoke_family(&self, family: FamilyId) {
+        self.lock().revoke(family.0);
     }
 
     /// Revokes the family of `token` when it belongs to `client_id`; whether one was revoked.

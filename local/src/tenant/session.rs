@@ -6,19 +6,27 @@
 //! `idle_session_lifetime` without use (a `prompt=none` check counts as use) and
 //! `session_lifetime` after sign-in, however often it is used.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::auth_request::AuthRequest;
 use super::config::TenantSettings;
-use super::refresh::RefreshTokens;
+use super::refresh::{FamilyId, RefreshTokens};
 use super::state::random_token;
 use super::throttle::LoginThrottle;
 use super::transactions::Transactions;
 
 /// Authorization codes live at most this long (RFC 9700 asks for short-lived codes).
 pub const CODE_TTL: Duration = Duration::from_secs(60);
+
+/// How long a redeemed code is remembered, so that a replay is told from an unknown code and
+/// revokes what the code gave (RFC 6749 4.1.2).
+pub const SPENT_CODE_MEMORY: Duration = Duration::from_secs(3600);
+
+/// At most this many spent codes are remembered; beyond, a replay is refused as an unknown
+/// code, without revoking (memory stays bounded whatever the traffic).
+pub const MAX_SPENT_CODES: usize = 100_000;
 
 #[derive(Clone)]
 pub struct Session {
@@ -42,6 +50,36 @@ pub struct IssuedCode {
     pub user_id: String,
     pub session_id: String,
     created: Instant,
+}
+
+/// What a redeemed code left behind.
+struct SpentCode {
+    /// The refresh-token family its exchange started, once known.
+    family: Option<FamilyId>,
+    /// Presented again: whatever it gave, or will give, is revoked.
+    replayed: bool,
+}
+
+/// Live codes and recently spent ones, under one lock so a code is in exactly one of them.
+#[derive(Default)]
+struct Codes {
+    live: HashMap<String, IssuedCode>,
+    spent: HashMap<String, SpentCode>,
+    /// The spent codes, oldest first: forgetting the expired ones costs no scan.
+    spent_order: VecDeque<(Instant, String)>,
+}
+
+impl Codes {
+    fn forget_old_spent(&mut self, now: Instant) {
+        while let Some((spent, _)) = self.spent_order.front() {
+            if now.duration_since(*spent) < SPENT_CODE_MEMORY {
+                break;
+            }
+            if let Some((_, code)) = self.spent_order.pop_front() {
+                self.spent.remove(&code);
+            }
+        }
+    }
 }
 
 /// How long sessions last.
@@ -72,7 +110,7 @@ impl Default for SessionLifetimes {
 #[derive(Default)]
 pub struct Runtime {
     lifetimes: SessionLifetimes,
-    codes: Mutex<HashMap<String, IssuedCode>>,
+    codes: Mutex<Codes>,
     sessions: Mutex<HashMap<String, Session>>,
     consents: Mutex<HashMap<(String, String), BTreeSet<String>>>,
     /// Sign-ins in progress.
@@ -97,9 +135,9 @@ impl Runtime {
 
     pub fn issue_code(&self, request: &AuthRequest, user_id: &str, session_id: &str) -> String {
         let mut codes = lock(&self.codes);
-        codes.retain(|_, c| c.created.elapsed() < CODE_TTL);
+        codes.live.retain(|_, c| c.created.elapsed() < CODE_TTL);
         let code = random_token(32);
-        codes.insert(
+        codes.live.insert(
             code.clone(),
             IssuedCode {
                 request: request.clone(),
@@ -111,11 +149,51 @@ impl Runtime {
         code
     }
 
-    /// Takes a code out: whatever happens next, it cannot be used again.
+    /// Takes a code out: whatever happens next, it cannot be used again. A code presented
+    /// again is a replay: the refresh tokens its first exchange answered are revoked (now, or
+    /// by [`Runtime::code_started_family`] if that exchange has not finished yet).
     pub fn redeem_code(&self, code: &str) -> Option<IssuedCode> {
-        lock(&self.codes)
-            .remove(code)
-            .filter(|c| c.created.elapsed() < CODE_TTL)
+        let mut codes = lock(&self.codes);
+        let now = Instant::now();
+        codes.forget_old_spent(now);
+        if let Some(spent) = codes.spent.get_mut(code) {
+            spent.replayed = true;
+            let family = spent.family;
+            drop(codes);
+            if let Some(family) = family {
+                self.refresh_tokens.revoke_family(family);
+            }
+            return None;
+        }
+        let issued = codes.live.remove(code)?;
+        if codes.spent.len() < MAX_SPENT_CODES {
+            codes.spent.insert(
+                code.to_string(),
+                SpentCode {
+                    family: None,
+                    replayed: false,
+                },
+            );
+            codes.spent_order.push_back((now, code.to_string()));
+        }
+        (issued.created.elapsed() < CODE_TTL).then_some(issued)
+    }
+
+    /// Records the refresh-token family a redeemed code's exchange started; revokes it at once
+    /// when the code was replayed in the meantime.
+    pub fn code_started_family(&self, code: &str, family: FamilyId) {
+        let mut codes = lock(&self.codes);
+        let replayed = match codes.spent.get_mut(code) {
+            Some(spent) => {
+                spent.family = Some(family);
+                spent.replayed
+            }
+            None => false,
+        };
+        drop(codes);
+        if replayed {
+            self.refresh_tokens.revoke_family(family);
+        }
     }
 
     pub fn new_session(&self, user_id: &str) -> Session {
@@ -167,7 +245,7 @@ impl Runtime {
     /// Ends a session, and with it the codes issued in it that were not redeemed yet.
     pub fn end_session(&self, id: &str) {
         lock(&self.sessions).remove(id);
-        lock(&self.codes).retain(|_, c| c.session_id != id);
+        lock(&self.codes).live.retain(|_, c| c.session_id != id);
     }
 
     pub fn has_consent(&self, user_id: &str, client_id: &str, scopes: &[String]) -> bool {
@@ -211,5 +289,31 @@ mod tests {
         let idle = runtime.new_session("u");
         std::thread::sleep(Duration::from_millis(300));
         assert!(runtime.session(&idle.id).is_none(), "idle too long");
+    }
+
+    #[test]
+    fn spent_codes_are_forgotten_oldest_first_after_their_memory() {
+        let mut codes = Codes::default();
+        let start = Instant::now();
+        for (i, at) in [start, start + Duration::from_secs(60)]
+            .into_iter()
+            .enumerate()
+        {
+            let code = format!("code-{i}");
+            codes.spent.insert(
+                code.clone(),
+                SpentCode {
+                    family: None,
+                    replayed: false,
+                },
+            );
+            codes.spent_order.push_back((at, code));
+        }
+        codes.forget_old_spent(start + SPENT_CODE_MEMORY - Duration::from_secs(1));
+        assert_eq!(codes.spent.len(), 2, "both still remembered");
+        codes.forget_old_spent(start + SPENT_CODE_MEMORY + Duration::from_secs(1));
+        assert!(!codes.spent.contains_key("code-0"));
+        assert!(codes.spent.contains_key("code-1"));
+        assert_eq!(codes.spent_order.len(), 1);
     }
 }

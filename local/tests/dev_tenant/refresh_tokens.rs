@@ -138,6 +138,78 @@ async fn a_reused_refresh_token_revokes_its_family() {
     stack.stop().await;
 }
 
+/// Signs the demo user in with code + PKCE asking for `scope`; the code and its verifier.
+async fn code_and_verifier(stack: &RunningStack, scope: &str) -> (String, String) {
+    let (verifier, challenge) = pkce();
+    let mut extra = code_flow(&challenge).to_vec();
+    extra.push(("scope", scope));
+    let url = authorize_url(stack, &extra);
+    let back = sign_in(stack, &browser(), &url, DEFAULT_PASSWORD, "accept").await;
+    (
+        get(&query_params(&back), "code").unwrap().to_string(),
+        verifier,
+    )
+}
+
+/// A code used twice was intercepted (RFC 6749 4.1.2: the server "SHOULD revoke all tokens
+/// previously issued based on that authorization code"): the replay is refused and the refresh
+/// token the first exchange answered stops working. The access token cannot be recalled (a
+/// signed JWT); it ends with its own lifetime.
+#[tokio::test]
+async fn a_replayed_code_revokes_the_refresh_token_it_gave() {
+    let stack = stack().await;
+    let (code, verifier) = code_and_verifier(&stack, OFFLINE).await;
+    let (status, first) = exchange(&stack, &code, Some(&verifier)).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let rt = first["refresh_token"].as_str().unwrap().to_string();
+    let (status, replay) = exchange(&stack, &code, Some(&verifier)).await;
+    assert_eq!(
+        (status, replay["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "{replay}"
+    );
+    assert_invalid_grant(
+        &refresh(&stack, &rt, &[], false).await,
+        "the refresh token of a replayed code",
+    );
+    // Another sign-in of the same user and application is not touched.
+    let other = code_tokens(&stack, OFFLINE).await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(refresh(&stack, &other, &[], false).await.0, StatusCode::OK);
+    stack.stop().await;
+}
+
+/// Twenty exchanges of one code sent at once: one answers; the nineteen others are replays,
+/// and they revoke the refresh token the one got, whichever came first.
+#[tokio::test]
+async fn concurrent_exchanges_of_one_code_answer_once_and_revoke_it() {
+    let stack = std::sync::Arc::new(stack().await);
+    let (code, verifier) = code_and_verifier(&stack, OFFLINE).await;
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (stack, code, verifier) = (stack.clone(), code.clone(), verifier.clone());
+            tokio::spawn(async move { exchange(&stack, &code, Some(&verifier)).await })
+        })
+        .collect();
+    let mut answered = Vec::new();
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        match status {
+            StatusCode::OK => answered.push(body),
+            StatusCode::BAD_REQUEST => assert_eq!(body["error"], "invalid_grant", "{body}"),
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert_eq!(answered.len(), 1, "{answered:?}");
+    let rt = answered[0]["refresh_token"].as_str().unwrap();
+    assert_invalid_grant(
+        &refresh(&stack, rt, &[], false).await,
+        "the refresh token of a code exchanged twenty times at once",
+    );
+}
+
 /// Twenty exchanges of one token sent at once: one answers, nineteen are reuse.
 #[tokio::test]
 async fn concurrent_exchanges_of_one_token_are_one_exchange() {

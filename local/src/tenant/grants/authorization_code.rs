@@ -1,7 +1,8 @@
 //! `grant_type=authorization_code` with PKCE: a code issued by /authorize is exchanged once,
 //! within 60 s, by the client it was issued to, with the same redirect_uri and, when the code
 //! carries a challenge, a verifier whose S256 hash matches it. A verifier sent for a code that
-//! had no challenge is refused (downgrade protection).
+//! had no challenge is refused (downgrade protection). A code presented again revokes the
+//! refresh token its exchange answered (RFC 6749 4.1.2).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -69,6 +70,9 @@ pub fn grant(tenant: &Tenant, client: &Client, params: &Params) -> Result<Value,
         issue::InSession::Live(&issued.session_id),
     )?;
     if let Some(refresh) = issue::refresh_token_for(tenant, &request, user) {
+        if let Some(family) = tenant.runtime.refresh_tokens.family_of(&refresh) {
+            tenant.runtime.code_started_family(code, family);
+        }
         tokens.insert("refresh_token".into(), json!(refresh));
     }
     Ok(json!(tokens))
