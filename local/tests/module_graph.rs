@@ -61,10 +61,41 @@ fn module_of(root: &Path, file: &Path) -> Vec<String> {
 /// The source without comments, string and char literals, and inline test modules (a
 /// message that says "use one of …" is not an import).
 fn code_of(text: &str) -> String {
-    let text = match text.find("#[cfg(test)]\nmod tests") {
-        Some(at) => &text[..at],
-        None => text,
-    };
+    without_test_modules(&without_comments_and_literals(text))
+}
+
+/// Drops each `#[cfg(test)] mod tests { … }` block (braces matched, so code after one counts).
+fn without_test_modules(code: &str) -> String {
+    let mut out = String::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("#[cfg(test)]\nmod tests") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at..];
+        let Some(open) = after.find('{') else {
+            return out;
+        };
+        let mut depth = 0;
+        let mut end = after.len();
+        for (i, c) in after[open..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = open + i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn without_comments_and_literals(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::new();
     let mut i = 0;
@@ -333,4 +364,12 @@ fn the_reader_sees_edges_and_cycles() {
         find_cycle(&edges),
         Some(vec!["a".into(), "b".into(), "a".into()])
     );
+    // A test module is left out, and what follows it is read.
+    let code = code_of(
+        "use super::a;\n#[cfg(test)]\nmod tests {\n    use super::*;\n    fn f() { if x { y } }\n}\nuse super::b; // \"use super::c\"\n",
+    );
+    assert!(code.contains("use super::a;"), "{code}");
+    assert!(!code.contains("use super::*"), "{code}");
+    assert!(code.contains("use super::b;"), "{code}");
+    assert!(!code.contains("super::c"), "{code}");
 }
