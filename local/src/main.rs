@@ -384,7 +384,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
     println!();
     println!("  dev tenant  {}/   (issuer)", stack.tenant_url);
     println!(
-        "  API         {}   (GET /contacts, /calendar)",
+        "  API         {}   (/contacts, /calendar: GET, POST; /{{id}}: GET, PUT, DELETE)",
         stack.api_url
     );
     for (n, url) in stack.site_urls.iter().enumerate() {
