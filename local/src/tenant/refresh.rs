@@ -187,9 +187,12 @@ impl RefreshTokens {
         settings: &RefreshTokenSettings,
         requested: Option<&[String]>,
     ) -> Result<Exchanged, Refusal> {
-        let now = Instant::now();
         let hash = digest(token);
         let mut guard = self.lock();
+        // The clock is read under the lock: a request that waited for it must not carry an
+        // instant older than the exchange that got in first (it would measure zero since that
+        // use, "within the leeway", and two exchanges of one token would both succeed).
+        let now = Instant::now();
         let inner = &mut *guard;
         let record = inner.tokens.get(&hash).ok_or(Refusal::Unknown)?;
         let family_id = record.family;
@@ -205,6 +208,22 @@ impl RefreshTokens {
                 >= Duration::from_secs(settings.idle_token_lifetime);
         if expired_family(family, settings, now) || idle {
             return Err(Refusal::Expired);
+        }
+        // Reuse first: a used token is theft whatever else the request asks.
+        let mut replaced_successor = None;
+        if settings.rotates()
+            && let Some(used) = record.used
+        {
+            // The previous token, again, within the leeway (none by default): its successor
+            // is replaced, the family goes on. Anything else is reuse.
+            let is_previous = record.successor == Some(family.current);
+            let within = settings.leeway > 0
+                && now.duration_since(used) <= Duration::from_secs(settings.leeway);
+            if !(is_previous && within) {
+                inner.revoke(family_id);
+                return Err(Refusal::Reused);
+            }
+            replaced_successor = record.successor;
         }
         let scopes = match requested {
             None => family.grant.scopes.clone(),
@@ -231,18 +250,8 @@ impl RefreshTokens {
                 scopes,
             });
         }
-        if let Some(used) = record.used {
-            // The previous token, again, within the leeway: its successor is replaced, the
-            // family goes on. Anything else is reuse.
-            let is_previous = record.successor == Some(family.current);
-            let within = now.duration_since(used) <= Duration::from_secs(settings.leeway);
-            if !(is_previous && within) {
-                inner.revoke(family_id);
-                return Err(Refusal::Reused);
-            }
-            if let Some(successor) = record.successor {
-                inner.tokens.remove(&successor);
-            }
+        if let Some(successor) = replaced_successor {
+            inner.tokens.remove(&successor);
         }
         let next = random_token(32);
         let next_hash = digest(&next);
@@ -334,6 +343,68 @@ mod tests {
         // The used one again: reuse, and the whole family is revoked.
         assert_eq!(
             tokens.exchange(&first, "spa", &s, None).err(),
+            Some(Refusal::Reused)
+        );
+        assert_eq!(
+            tokens.exchange(&second.token, "spa", &s, None).err(),
+            Some(Refusal::Revoked)
+        );
+    }
+
+    /// Exchanges of one token racing each other, with no leeway: exactly one succeeds, and
+    /// the others are reuse that revokes the family. (With the clock read before the lock,
+    /// a loser's earlier `now` measured zero since the winner's use: "within a 0 s leeway".)
+    #[test]
+    fn racing_exchanges_without_leeway_are_one_exchange_and_reuse() {
+        let tokens = std::sync::Arc::new(RefreshTokens::default());
+        let s = settings(0);
+        for round in 0..300 {
+            let first = tokens.issue(grant(), |_| s.clone());
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    let (tokens, first, s, barrier) =
+                        (tokens.clone(), first.clone(), s.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        tokens.exchange(&first, "spa", &s, None)
+                    })
+                })
+                .collect();
+            let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+            let won: Vec<&Exchanged> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+            assert_eq!(
+                won.len(),
+                1,
+                "round {round}: {} exchanges succeeded",
+                won.len()
+            );
+            assert!(
+                results
+                    .iter()
+                    .filter_map(|r| r.as_ref().err())
+                    .all(|e| matches!(e, Refusal::Reused | Refusal::Revoked)),
+                "round {round}"
+            );
+            assert!(
+                tokens.exchange(&won[0].token, "spa", &s, None).is_err(),
+                "round {round}: the family survived a reuse"
+            );
+        }
+    }
+
+    /// A used token is reuse whatever else the request asks: a wider scope does not let it
+    /// off with `invalid_scope`.
+    #[test]
+    fn reuse_is_detected_before_the_scope_is_checked() {
+        let tokens = RefreshTokens::default();
+        let s = settings(0);
+        let first = tokens.issue(grant(), |_| s.clone());
+        let second = tokens.exchange(&first, "spa", &s, None).unwrap();
+        assert_eq!(
+            tokens
+                .exchange(&first, "spa", &s, Some(&["write:contacts".into()]))
+                .err(),
             Some(Refusal::Reused)
         );
         assert_eq!(
