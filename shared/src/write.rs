@@ -197,16 +197,39 @@ impl JsonObject {
     }
 }
 
+/// Characters refused in text: the C0/C1 controls (`char::is_control`), the Unicode line and
+/// paragraph separators (line breaks too, outside category Cc), and the bidirectional
+/// embedding, override and isolate controls, which can make a name display as something else
+/// ("Trojan Source", CVE-2021-42574).
+fn is_refused_control(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// Invisible characters that do not count as content: a value of only these is empty.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
+}
+
 fn clean_text(name: &str, value: &str, max: usize) -> Result<String, ApiError> {
-    if value.chars().any(char::is_control) {
+    if value.chars().any(is_refused_control) {
         return Err(bad(format!(
-            "{name} contains a control character (line breaks and tabs included)"
+            "{name} contains a control character (line breaks, tabs and direction overrides included)"
         )));
     }
-    let text = ComposingNormalizerBorrowed::new_nfc()
-        .normalize(value)
-        .trim()
-        .to_string();
+    let normalized = ComposingNormalizerBorrowed::new_nfc().normalize(value);
+    let trimmed = normalized.trim();
+    let text = if trimmed
+        .chars()
+        .all(|c| is_invisible(c) || c.is_whitespace())
+    {
+        String::new()
+    } else {
+        trimmed.to_string()
+    };
     if text.chars().count() > max {
         return Err(bad(format!("{name} is longer than {max} characters")));
     }
@@ -258,11 +281,13 @@ pub fn if_match(request: &Request) -> Result<Option<u64>, ApiError> {
     if value == "*" {
         return Ok(None);
     }
+    // Only a tag exactly as `etag` writes it: `"01"` or `"+2"` name no version this API sent,
+    // even though they parse as numbers.
     value
         .strip_prefix('"')
         .and_then(|v| v.strip_suffix('"'))
         .and_then(|v| v.parse::<u64>().ok())
-        .filter(|v| *v > 0)
+        .filter(|v| *v > 0 && etag(*v) == value)
         .map(Some)
         .ok_or_else(|| bad("If-Match must be one ETag this API sent, e.g. \"3\""))
 }
@@ -504,14 +529,29 @@ mod tests {
             )
             .contains("control")
         );
-        assert!(
-            message(
-                object("{\"name\":\"   \"}")
-                    .unwrap()
-                    .text("name", true, 200)
-            )
-            .contains("empty")
-        );
+        for refused in [
+            "a\\u2028b",
+            "a\\u2029b",
+            "evil\\u202Egnp.exe",
+            "a\\u2066b",
+            "a\\u0085b",
+        ] {
+            let body = format!("{{\"name\":\"{refused}\"}}");
+            assert!(
+                message(object(&body).unwrap().text("name", true, 200)).contains("control"),
+                "{refused}"
+            );
+        }
+        for empty in ["   ", "\\u200B", " \\u200B\\u2060 \\uFEFF"] {
+            let body = format!("{{\"name\":\"{empty}\"}}");
+            assert!(
+                message(object(&body).unwrap().text("name", true, 200)).contains("empty"),
+                "{empty}"
+            );
+        }
+        // Joiners inside real text stay (emoji sequences, scripts that need them).
+        let o = object("{\"name\":\"Ann\\u200Dé\"}").unwrap();
+        assert_eq!(o.text("name", true, 200).unwrap(), "Ann\u{200D}é");
         assert!(message(object("{}").unwrap().text("name", true, 200)).contains("required"));
         assert!(
             message(object("{\"name\":5}").unwrap().text("name", true, 200)).contains("string")
@@ -589,7 +629,16 @@ mod tests {
         r.headers_mut()
             .insert(header::IF_MATCH, HeaderValue::from_static("*"));
         assert_eq!(if_match(&r).unwrap(), None);
-        for bad_value in ["3", "W/\"3\"", "\"x\"", "\"0\"", "\"1\", \"2\""] {
+        for bad_value in [
+            "3",
+            "W/\"3\"",
+            "\"x\"",
+            "\"0\"",
+            "\"1\", \"2\"",
+            "\"03\"",
+            "\"+3\"",
+            "\" 3\"",
+        ] {
             r.headers_mut()
                 .insert(header::IF_MATCH, HeaderValue::from_static(bad_value));
             assert!(
