@@ -28,6 +28,10 @@ use serde_json::json;
 /// Payloads above this are refused, as API Gateway refuses bodies over its limit.
 const MAX_BODY: usize = 1024 * 1024;
 
+/// A client that has not sent its whole body by then gets a 408 and the connection is free:
+/// a request announcing more bytes than it sends is not waited for forever.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub struct LocalApi {
     pub contacts: ContactsApi,
     pub calendar: CalendarApi,
@@ -153,12 +157,36 @@ fn service_for(path: &str) -> Option<Service> {
 
 pub async fn proxy(State(api): State<Arc<LocalApi>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let Ok(body) = to_bytes(body, MAX_BODY).await else {
-        return (
+    let too_large = || {
+        (
             StatusCode::PAYLOAD_TOO_LARGE,
             axum::Json(json!({"message": "Request Entity Too Large"})),
         )
-            .into_response();
+            .into_response()
+    };
+    // A declared length over the limit is refused before waiting for any of it.
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY as u64) {
+        return too_large();
+    }
+    let body = match tokio::time::timeout(BODY_TIMEOUT, to_bytes(body, MAX_BODY)).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => return too_large(),
+        Err(_) => {
+            let mut response = (
+                StatusCode::REQUEST_TIMEOUT,
+                axum::Json(json!({"message": "Request Timeout"})),
+            )
+                .into_response();
+            response
+                .headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+            return response;
+        }
     };
     let bad_request = || {
         (

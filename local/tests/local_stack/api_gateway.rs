@@ -81,6 +81,39 @@ async fn hostile_requests_get_a_400_not_a_reset() {
     stack.stop().await;
 }
 
+/// A request that announces a body and does not send it is answered (408), not waited for;
+/// one that announces more than the limit is refused before any of it arrives (413).
+#[tokio::test]
+async fn a_body_announced_but_not_sent_is_answered_not_waited_for() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stack = stack().await;
+    let token = machine_token(&stack, None).await;
+    let port = stack.api_url.rsplit(':').next().unwrap().to_string();
+    for (length, expected) in [(20_000, "HTTP/1.1 408"), (2_000_000, "HTTP/1.1 413")] {
+        let mut socket = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
+            .await
+            .unwrap();
+        let head = format!(
+            "POST /contacts HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n{{}}"
+        );
+        socket.write_all(head.as_bytes()).await.unwrap();
+        // The socket stays open: only the server can end this. The guard turns a hang into
+        // a failure instead of a stuck test run.
+        let mut answer = vec![0; 512];
+        let read = tokio::time::timeout(
+            std::time::Duration::from_secs(120),
+            socket.read(&mut answer),
+        )
+        .await
+        .expect("no answer: the server is still waiting for the body")
+        .unwrap();
+        let answer = String::from_utf8_lossy(&answer[..read]).to_string();
+        assert!(answer.starts_with(expected), "{length}: {answer:.80}");
+    }
+    assert_eq!(api_get(&stack, "/contacts", &token).await.0, StatusCode::OK);
+    stack.stop().await;
+}
+
 /// A literal '+' offset in the calendar window is read as the offset it means.
 #[tokio::test]
 async fn a_literal_plus_in_the_calendar_window_is_read_as_an_offset() {
