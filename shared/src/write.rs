@@ -79,8 +79,20 @@ impl JsonObject {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        let mime = content_type.split(';').next().unwrap_or("").trim();
+        let mut parts = content_type.split(';');
+        let mime = parts.next().unwrap_or("").trim();
         if !mime.eq_ignore_ascii_case("application/json") {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        // JSON is UTF-8 (RFC 8259): a body declared in another charset would be read as
+        // something its sender did not mean.
+        let other_charset = parts.any(|parameter| {
+            parameter.split_once('=').is_some_and(|(name, value)| {
+                name.trim().eq_ignore_ascii_case("charset")
+                    && !value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+            })
+        });
+        if other_charset {
             return Err(ApiError::UnsupportedMediaType);
         }
         let bytes: &[u8] = match request.body() {
@@ -244,10 +256,11 @@ fn check_address(name: &str, address: &str) -> Result<(), ApiError> {
         && address.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
                 && local.len() <= 64
+                && !local.starts_with('.')
+                && !local.ends_with('.')
+                && !local.contains("..")
                 && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !domain.contains("..")
+                && domain.split('.').all(is_domain_label)
         })
         && !address
             .chars()
@@ -257,6 +270,15 @@ fn check_address(name: &str, address: &str) -> Result<(), ApiError> {
     } else {
         Err(bad(format!("{name} {address:?} is not an e-mail address")))
     }
+}
+
+/// A DNS label as addresses use them: 1–63 bytes of letters (any script), digits and hyphens,
+/// not starting or ending with a hyphen.
+fn is_domain_label(label: &str) -> bool {
+    (1..=63).contains(&label.len())
+        && !label.starts_with('-')
+        && !label.ends_with('-')
+        && label.chars().all(|c| c.is_alphanumeric() || c == '-')
 }
 
 /// The strong `ETag` of an item at `version`.
@@ -498,10 +520,27 @@ mod tests {
             JsonObject::from_request(&request("text/plain", "{}"), &[]),
             Err(ApiError::UnsupportedMediaType)
         ));
-        assert!(
-            JsonObject::from_request(&request("application/json; charset=utf-8", "{}"), &[])
-                .is_ok()
-        );
+        for accepted in [
+            "application/json; charset=utf-8",
+            "Application/JSON;charset=\"UTF-8\"",
+        ] {
+            assert!(
+                JsonObject::from_request(&request(accepted, "{}"), &[]).is_ok(),
+                "{accepted}"
+            );
+        }
+        for refused in [
+            "application/json; charset=latin1",
+            "application/json; charset=utf-16",
+        ] {
+            assert!(
+                matches!(
+                    JsonObject::from_request(&request(refused, "{}"), &[]),
+                    Err(ApiError::UnsupportedMediaType)
+                ),
+                "{refused}"
+            );
+        }
         let big = format!("{{\"name\":\"{}\"}}", "x".repeat(MAX_BODY_BYTES));
         assert!(matches!(
             object(&big),
@@ -584,12 +623,24 @@ mod tests {
             "a b@example.com",
             "a@@example.com",
             "a@example..com",
+            ".a@example.com",
+            "a.@example.com",
+            "a..b@example.com",
+            "a@-example.com",
+            "a@example-.com",
+            "a@ex_ample.com",
         ] {
             let body = format!("{{\"email\":\"{bad_address}\"}}");
             assert!(
                 message(object(&body).unwrap().email("email")).contains("e-mail"),
                 "{bad_address}"
             );
+        }
+        let long_label = format!("{{\"email\":\"a@{}.com\"}}", "x".repeat(64));
+        assert!(message(object(&long_label).unwrap().email("email")).contains("e-mail"));
+        for good in ["a.b+tag@mail.example.co.uk", "zoë@exämple.de", "a@x-1.io"] {
+            let body = format!("{{\"email\":\"{good}\"}}");
+            assert!(object(&body).unwrap().email("email").is_ok(), "{good}");
         }
         let list = object(r#"{"list":["a@example.com","b@example.com"]}"#).unwrap();
         assert_eq!(list.addresses("list", 50).unwrap().len(), 2);
