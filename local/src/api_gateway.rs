@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use axum::body::{Body, to_bytes};
+use axum::body::{Body, HttpBody, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -155,8 +155,9 @@ fn service_for(path: &str) -> Option<Service> {
     service_named(path.split('/').find(|s| !s.is_empty())?)
 }
 
-pub async fn proxy(State(api): State<Arc<LocalApi>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
+/// The request's body, as API Gateway would take it: refused at once when its declared length
+/// is over the limit (413), and not waited for beyond [`BODY_TIMEOUT`] (408).
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, Response> {
     let too_large = || {
         (
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -164,18 +165,19 @@ pub async fn proxy(State(api): State<Arc<LocalApi>>, request: Request) -> Respon
         )
             .into_response()
     };
-    // A declared length over the limit is refused before waiting for any of it.
-    let declared = parts
-        .headers
+    let declared = headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > MAX_BODY as u64) {
-        return too_large();
+        return Err(too_large());
     }
-    let body = match tokio::time::timeout(BODY_TIMEOUT, to_bytes(body, MAX_BODY)).await {
-        Ok(Ok(body)) => body,
-        Ok(Err(_)) => return too_large(),
+    // A request known to have no body (most `GET`s) needs no timer.
+    if HttpBody::size_hint(&body).exact() == Some(0) {
+        return to_bytes(body, MAX_BODY).await.map_err(|_| too_large());
+    }
+    match tokio::time::timeout(BODY_TIMEOUT, to_bytes(body, MAX_BODY)).await {
+        Ok(read) => read.map_err(|_| too_large()),
         Err(_) => {
             let mut response = (
                 StatusCode::REQUEST_TIMEOUT,
@@ -185,8 +187,16 @@ pub async fn proxy(State(api): State<Arc<LocalApi>>, request: Request) -> Respon
             response
                 .headers_mut()
                 .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
-            return response;
+            Err(response)
         }
+    }
+}
+
+pub async fn proxy(State(api): State<Arc<LocalApi>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = match read_body(&parts.headers, body).await {
+        Ok(body) => body,
+        Err(response) => return response,
     };
     let bad_request = || {
         (
