@@ -15,17 +15,33 @@ use crate::common::{edited_tenant_file, fresh_state, stack, start_stack};
 
 const OFFLINE: &str = "openid profile offline_access read:contacts read:calendar";
 
-/// Signs the demo user in with code + PKCE asking for `scope`; the token response.
-async fn code_tokens(stack: &RunningStack, scope: &str) -> Value {
+/// Signs the demo user in with code + PKCE asking for `scope`; the code and its verifier.
+async fn code_and_verifier(stack: &RunningStack, scope: &str) -> (String, String) {
     let (verifier, challenge) = pkce();
     let mut extra = code_flow(&challenge).to_vec();
     extra.push(("scope", scope));
     let url = authorize_url(stack, &extra);
     let back = sign_in(stack, &browser(), &url, DEFAULT_PASSWORD, "accept").await;
-    let code = get(&query_params(&back), "code").unwrap().to_string();
+    (
+        get(&query_params(&back), "code").unwrap().to_string(),
+        verifier,
+    )
+}
+
+/// Signs the demo user in with code + PKCE asking for `scope`; the token response.
+async fn code_tokens(stack: &RunningStack, scope: &str) -> Value {
+    let (code, verifier) = code_and_verifier(stack, scope).await;
     let (status, body) = exchange(stack, &code, Some(&verifier)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
+}
+
+/// A sign-in's refresh token (`offline_access` and both read scopes).
+async fn offline_refresh_token(stack: &RunningStack) -> String {
+    code_tokens(stack, OFFLINE).await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// `grant_type=refresh_token` from the SPA's origin, as a form (or JSON); status and body.
@@ -115,10 +131,7 @@ async fn offline_access_gives_a_refresh_token_that_rotates() {
 #[tokio::test]
 async fn a_reused_refresh_token_revokes_its_family() {
     let stack = stack().await;
-    let rt1 = code_tokens(&stack, OFFLINE).await["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let rt1 = offline_refresh_token(&stack).await;
     let (_, second) = refresh(&stack, &rt1, &[], false).await;
     let rt2 = second["refresh_token"].as_str().unwrap().to_string();
     assert_invalid_grant(
@@ -130,25 +143,9 @@ async fn a_reused_refresh_token_revokes_its_family() {
         "its successor after reuse",
     );
     // Another sign-in is another family, unaffected.
-    let other = code_tokens(&stack, OFFLINE).await["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let other = offline_refresh_token(&stack).await;
     assert_eq!(refresh(&stack, &other, &[], false).await.0, StatusCode::OK);
     stack.stop().await;
-}
-
-/// Signs the demo user in with code + PKCE asking for `scope`; the code and its verifier.
-async fn code_and_verifier(stack: &RunningStack, scope: &str) -> (String, String) {
-    let (verifier, challenge) = pkce();
-    let mut extra = code_flow(&challenge).to_vec();
-    extra.push(("scope", scope));
-    let url = authorize_url(stack, &extra);
-    let back = sign_in(stack, &browser(), &url, DEFAULT_PASSWORD, "accept").await;
-    (
-        get(&query_params(&back), "code").unwrap().to_string(),
-        verifier,
-    )
 }
 
 /// A code used twice was intercepted (RFC 6749 4.1.2: the server "SHOULD revoke all tokens
@@ -173,10 +170,7 @@ async fn a_replayed_code_revokes_the_refresh_token_it_gave() {
         "the refresh token of a replayed code",
     );
     // Another sign-in of the same user and application is not touched.
-    let other = code_tokens(&stack, OFFLINE).await["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let other = offline_refresh_token(&stack).await;
     assert_eq!(refresh(&stack, &other, &[], false).await.0, StatusCode::OK);
     stack.stop().await;
 }
@@ -214,10 +208,7 @@ async fn concurrent_exchanges_of_one_code_answer_once_and_revoke_it() {
 #[tokio::test]
 async fn concurrent_exchanges_of_one_token_are_one_exchange() {
     let stack = stack().await;
-    let rt = code_tokens(&stack, OFFLINE).await["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let rt = offline_refresh_token(&stack).await;
     let stack = std::sync::Arc::new(stack);
     let tasks: Vec<_> = (0..20)
         .map(|_| {
@@ -239,10 +230,7 @@ async fn concurrent_exchanges_of_one_token_are_one_exchange() {
 #[tokio::test]
 async fn a_narrower_scope_may_be_asked_for_a_wider_one_never() {
     let stack = stack().await;
-    let rt = code_tokens(&stack, OFFLINE).await["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let rt = offline_refresh_token(&stack).await;
     let (status, wider) = refresh(
         &stack,
         &rt,
@@ -271,10 +259,7 @@ async fn a_narrower_scope_may_be_asked_for_a_wider_one_never() {
 #[tokio::test]
 async fn refresh_tokens_are_bound_to_their_client_and_revocable() {
     let stack = stack().await;
-    let rt = code_tokens(&stack, OFFLINE).await["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let rt = offline_refresh_token(&stack).await;
     // The second SPA (another public client) cannot use it.
     let other = stack
         .tenant
@@ -361,10 +346,7 @@ async fn lifetimes_and_leeway_come_from_the_client_settings() {
         edited
     });
     let stack = start_stack(&file, fresh_state(), 0).await;
-    let rt1 = code_tokens(&stack, OFFLINE).await["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let rt1 = offline_refresh_token(&stack).await;
     let (status, _) = refresh(&stack, &rt1, &[], false).await;
     assert_eq!(status, StatusCode::OK);
     // Within the leeway: the previous token again is not reuse.
