@@ -932,6 +932,22 @@ async fn concurrent_creates_never_overshoot_the_quota(s: Stores) {
     );
 }
 
+/// How many of these racing deletes went through; every other one must have found nothing.
+async fn deletes_that_won<T: std::fmt::Debug>(
+    kind: &str,
+    tasks: Vec<tokio::task::JoinHandle<Result<(), WriteError<T>>>>,
+) -> usize {
+    let mut deleted = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => deleted += 1,
+            Err(WriteError::NotFound) => {}
+            Err(other) => panic!("{kind}: a losing delete should find nothing: {other:?}"),
+        }
+    }
+    deleted
+}
+
 /// Twenty tabs (or a retrying client) writing one item at the same moment: one replace per
 /// version and one delete per item get through, and a delete gives its room back once, not
 /// once per request (a counter decremented by every attempt would let the owner overshoot).
@@ -986,15 +1002,7 @@ async fn concurrent_writes_to_one_item_let_exactly_one_through(s: Stores) {
             })
         })
         .collect();
-    let mut deleted = 0;
-    for task in tasks {
-        match task.await.unwrap() {
-            Ok(()) => deleted += 1,
-            Err(WriteError::NotFound) => {}
-            Err(other) => panic!("{kind}: a losing delete should find nothing: {other:?}"),
-        }
-    }
-    assert_eq!(deleted, 1, "{kind}");
+    assert_eq!(deletes_that_won(kind, tasks).await, 1, "{kind}");
     // Exactly one place came back.
     create(contacts.as_ref(), owner, &contact("c-3", "One more")).await;
     let full = contacts
@@ -1027,15 +1035,7 @@ async fn concurrent_writes_to_one_item_let_exactly_one_through(s: Stores) {
             tokio::spawn(async move { store.delete_event(owner, "e-0", None).await })
         })
         .collect();
-    let mut deleted = 0;
-    for task in tasks {
-        match task.await.unwrap() {
-            Ok(()) => deleted += 1,
-            Err(WriteError::NotFound) => {}
-            Err(other) => panic!("{kind}: a losing delete should find nothing: {other:?}"),
-        }
-    }
-    assert_eq!(deleted, 1, "{kind}");
+    assert_eq!(deletes_that_won(kind, tasks).await, 1, "{kind}");
     events
         .create_event(owner, &event("e-3", "2026-03-01T09:00:00Z"), None)
         .await
