@@ -108,6 +108,8 @@ test('an Editor adds, edits and deletes a contact and an event, and sees them af
     await screenshot(page, 'w02-create-answer-lost');
     await calendar.getByRole('button', { name: 'Save' }).click();
     await calendar.getByTestId('status-calendar').filter({ hasText: 'Added “Planning lunch”.' }).waitFor();
+    // The status comes first, the reloaded list after it: wait for the list that marks it saved.
+    await calendar.locator('li.saved', { hasText: 'Planning lunch' }).waitFor();
     assert.equal(keys.length, 2);
     assert.match(keys[0], /^[0-9a-f-]{36}$/);
     assert.equal(keys[1], keys[0], 'the retry reuses the Idempotency-Key');
