@@ -3,7 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { PASSWORD, freshBrowser, screenshot, startStack, visibleText } from './harness.mjs';
+import { freshBrowser, screenshot, startStack, visibleText } from './harness.mjs';
+import {
+  eventually, logIn, overrideConfig, panel, signedIn, signedOut, watchProblems,
+} from './steps.mjs';
 
 // Short only here: the app's default is Auth0's advice, 15 minutes.
 const POLL_SECONDS = 2;
@@ -29,16 +32,6 @@ function watchTenantNavigations(page) {
   return seen;
 }
 
-/** The same app with some config.json keys changed, as an operator would configure it. */
-async function overrideConfig(browser, site, patch) {
-  await browser.route(`${site}/config.json`, async (route) => {
-    const response = await route.fetch();
-    const config = { ...(await response.json()), ...patch };
-    for (const [key, value] of Object.entries(patch)) if (value === undefined) delete config[key];
-    await route.fulfill({ response, json: config });
-  });
-}
-
 /** Matches requests for one path of the API. */
 function apiPath(path) {
   return (url) => url.origin === stack.api && url.pathname === path;
@@ -52,14 +45,6 @@ function answerAs(route, status, body, headers = {}) {
 
 const INVALID_TOKEN = { error: 'invalid_token', error_description: 'token expired' };
 
-/** Collects Content-Security-Policy violations and page errors: the app must cause none. */
-function watchProblems(page) {
-  const problems = [];
-  page.on('console', (m) => { if (/Content Security Policy|Refused to/.test(m.text())) problems.push(m.text()); });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  return problems;
-}
-
 /** Silent checks (prompt=none requests to /authorize) seen by the browser, in order. */
 function watchSilentChecks(browser, log) {
   browser.on('request', (request) => {
@@ -68,36 +53,6 @@ function watchSilentChecks(browser, log) {
       log.push('check');
     }
   });
-}
-
-async function signedIn(page, name) {
-  await page.locator('body[data-state="signed-in"]').waitFor();
-  assert.equal(await page.getByTestId('user-name').textContent(), name);
-}
-
-async function signedOut(page) {
-  await page.locator('body[data-state="signed-out"]').waitFor();
-  await page.getByRole('button', { name: 'Log in' }).first().waitFor();
-}
-
-/** Clicks Log in, fills the tenant's login page, and answers its consent page. */
-async function logIn(page, user, { consent = 'Accept', expectLogin = true } = {}) {
-  await page.getByRole('button', { name: 'Log in' }).first().click();
-  await page.waitForURL((url) => url.href.startsWith(stack.tenant));
-  if (expectLogin) {
-    await page.getByLabel('Email').fill(`${user}@e2e.test`);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Continue' }).click();
-  }
-  if (consent) {
-    await page.getByRole('button', { name: consent }).click();
-  }
-}
-
-async function panel(page, id) {
-  const node = page.locator(`#panel-${id}`);
-  await node.locator(':scope:not([data-state="loading"])').waitFor();
-  return { node, state: await node.getAttribute('data-state') };
 }
 
 test('log in, consent, both APIs; reload stays signed in silently; logout in another tab ends it', async () => {
@@ -118,7 +73,7 @@ test('log in, consent, both APIs; reload stays signed in silently; logout in ano
     ]);
     await screenshot(page, '01-signed-out');
 
-    await logIn(page, 'alice');
+    await logIn(stack, page, 'alice');
     await signedIn(page, 'Alice');
     // The token came in the fragment of callback.html; it is gone from the address bar.
     assert.equal(new URL(page.url()).hash, '');
@@ -183,7 +138,7 @@ test('declining consent explains what happened', async () => {
     const page = await browser.newPage();
     await page.goto(stack.site);
     await signedOut(page);
-    await logIn(page, 'bob', { consent: 'Decline' });
+    await logIn(stack, page, 'bob', { consent: 'Decline' });
     await signedOut(page);
     const notice = page.locator('[data-notice="access_denied"]');
     await notice.waitFor();
@@ -208,7 +163,7 @@ test('single sign-on and single logout between an implicit-grant app and a code 
     browser.on('framenavigated', (frame) => { if (frame.url().startsWith(stack.secondSite) && /access_token=/.test(frame.url())) fragments.push(frame.url()); });
     const first = await browser.newPage();
     await first.goto(stack.site);
-    await logIn(first, 'carol');
+    await logIn(stack, first, 'carol');
     await signedIn(first, 'Carol');
 
     // The second application: the tenant session exists, but this client has no consent yet.
@@ -217,7 +172,7 @@ test('single sign-on and single logout between an implicit-grant app and a code 
     await signedOut(second);
     await second.locator('[data-notice="consent_required"]').waitFor();
     // Log in there: no password (single sign-on), only the consent page.
-    await logIn(second, 'carol', { expectLogin: false });
+    await logIn(stack, second, 'carol', { expectLogin: false });
     await signedIn(second, 'Carol');
     assert.ok(grants.includes('authorization_code'), `grants: ${grants}`);
     assert.deepEqual(fragments, [], 'no token in a URL of the code app');
@@ -240,7 +195,7 @@ test('single sign-on and single logout between an implicit-grant app and a code 
     await screenshot(again, '06-second-app-signed-out-elsewhere');
 
     // Log in on the first again: the second signs in at its next poll (single sign-on).
-    await logIn(first, 'carol', { consent: null });
+    await logIn(stack, first, 'carol', { consent: null });
     await signedIn(first, 'Carol');
     await signedIn(again, 'Carol');
 
@@ -261,7 +216,7 @@ test('a token without read:calendar shows contacts and says which permission is 
     await overrideConfig(browser, stack.site, { scope: 'openid profile email read:contacts' });
     const page = await browser.newPage();
     await page.goto(stack.site);
-    await logIn(page, 'dave');
+    await logIn(stack, page, 'dave');
     await signedIn(page, 'Dave');
     assert.deepEqual(await page.getByTestId('scopes').locator('li').allTextContents(), ['read:contacts']);
     assert.equal((await panel(page, 'contacts')).state, 'ready');
@@ -301,7 +256,7 @@ test('a rejected token is renewed silently and the call goes through', async () 
     const page = await browser.newPage();
     await page.goto(stack.site);
     await signedOut(page);
-    await logIn(page, 'erin');
+    await logIn(stack, page, 'erin');
     await signedIn(page, 'Erin');
     assert.equal((await panel(page, 'contacts')).state, 'ready');
     assert.equal(tokens.length, 2, 'one rejected call, one retry');
@@ -320,7 +275,7 @@ test('when renewal finds the session over, the app asks to log in again', async 
     await overrideConfig(browser, stack.site, { sessionCheckSeconds: 600, pageSize: 5 });
     const page = await browser.newPage();
     await page.goto(stack.site);
-    await logIn(page, 'frank');
+    await logIn(stack, page, 'frank');
     await signedIn(page, 'Frank');
     assert.equal((await panel(page, 'contacts')).state, 'ready');
     // The session ends elsewhere; the poll is far away, and the API now refuses the token.
@@ -343,7 +298,7 @@ test('pages through the real API with its cursors', async () => {
     await overrideConfig(browser, stack.site, { pageSize: 5 });
     const page = await browser.newPage();
     await page.goto(stack.site);
-    await logIn(page, 'gina');
+    await logIn(stack, page, 'gina');
     await signedIn(page, 'Gina');
     const contacts = (await panel(page, 'contacts')).node;
     assert.equal(await contacts.locator('li').count(), 5);
@@ -384,7 +339,7 @@ test('hostile or broken answers and links are shown as text, never as markup', a
     assert.equal(new URL(page.url()).hash, '');
     assert.doesNotMatch(await page.locator('main').textContent(), /locked|555-0100/);
 
-    await logIn(page, 'hank');
+    await logIn(stack, page, 'hank');
     await signedIn(page, 'Hank');
     const hostile = '<img src=x onerror="window.__pwned=1">';
     const contactsApi = apiPath('/contacts');
@@ -436,7 +391,7 @@ test('polls checkSession every 15 minutes unless configured otherwise', async ()
     const page = await browser.newPage();
     await page.clock.install();
     await page.goto(stack.site);
-    await logIn(page, 'ivan');
+    await logIn(stack, page, 'ivan');
     await signedIn(page, 'Ivan');
     const before = log.length;
     await page.clock.runFor(14 * 60_000);
@@ -444,7 +399,7 @@ test('polls checkSession every 15 minutes unless configured otherwise', async ()
     await page.clock.runFor(61_000);
     await page.waitForTimeout(0);
     await signedIn(page, 'Ivan');
-    await expectEventually(() => log.length > before, 'a check at 15 minutes');
+    await eventually(() => log.length > before, 'a check at 15 minutes');
   } finally {
     await browser.close();
   }
@@ -455,7 +410,7 @@ test('two tabs of the code app: logging out in one signs the other out within a 
   try {
     const first = await browser.newPage();
     await first.goto(stack.secondSite);
-    await logIn(first, 'judy');
+    await logIn(stack, first, 'judy');
     await signedIn(first, 'Judy');
     const second = await browser.newPage();
     await second.goto(stack.secondSite);
@@ -481,11 +436,3 @@ test('two tabs of the code app: logging out in one signs the other out within a 
     await browser.close();
   }
 });
-
-async function expectEventually(predicate, what) {
-  for (let i = 0; i < 100; i++) {
-    if (predicate()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`never happened: ${what}`);
-}

@@ -149,9 +149,8 @@ export async function startStack({ users, sessionCheckSeconds, siteHost = 'local
   };
 }
 
-/** A browser with a fresh profile (its own --user-data-dir), as a new user would have. */
-export async function freshBrowser() {
-  const profile = mkdtempSync(join(tmpdir(), 'organizer-chromium-'));
+/** Chromium on a profile folder of its own, removed when the browser closes. */
+async function browserWithProfile(profile) {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
@@ -170,6 +169,11 @@ export async function freshBrowser() {
   return context;
 }
 
+/** A browser with a fresh profile (its own --user-data-dir), as a new user would have. */
+export async function freshBrowser() {
+  return browserWithProfile(mkdtempSync(join(tmpdir(), 'organizer-chromium-')));
+}
+
 /**
  * A browser that allows third-party cookies, as a default desktop Chrome does: a persistent
  * profile whose preferences say so (see ../shared/reference/browser-testing.md). There the
@@ -180,21 +184,7 @@ export async function browserAllowingThirdPartyCookies() {
   mkdirSync(join(profile, 'Default'), { recursive: true });
   writeFileSync(join(profile, 'Default', 'Preferences'),
     JSON.stringify({ profile: { cookie_controls_mode: 0, block_third_party_cookies: false } }));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_FLAGS,
-    viewport: { width: 1100, height: 800 },
-  });
-  context.setDefaultTimeout(20_000);
-  context.once('close', () => {
-    try {
-      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
-    } catch {
-      // left in the temp folder
-    }
-  });
-  return context;
+  return browserWithProfile(profile);
 }
 
 /**
