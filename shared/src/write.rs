@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::api::json;
+use crate::api::{json, json_text};
 use crate::error::ApiError;
 use crate::store::idempotency::{IdempotencyRecord, epoch_now, expires_at};
 use crate::store::{Stored, WriteError};
@@ -406,18 +406,9 @@ fn replay(record: &IdempotencyRecord, fingerprint: &str) -> Result<Response<Body
     if record.fingerprint != fingerprint {
         return Err(ApiError::IdempotencyKeyReused);
     }
-    let mut response = Response::new(Body::Text(record.body.clone()));
-    *response.status_mut() = StatusCode::from_u16(record.status).unwrap_or(StatusCode::CREATED);
+    let status = StatusCode::from_u16(record.status).unwrap_or(StatusCode::CREATED);
+    let mut response = json_text(status, record.body.clone());
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
     h.insert("idempotent-replayed", HeaderValue::from_static("true"));
     for (name, value) in [
         (header::LOCATION, &record.location),

@@ -10,11 +10,9 @@ use std::sync::Arc;
 
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use organizer_shared::api::{ApiContext, ListBody, Query, json};
+use organizer_shared::api::{ApiContext, ListBody, Query, item_id, json};
 use organizer_shared::routes::Operation;
-use organizer_shared::store::model::{
-    Event, EventFields, is_event_sort_key, is_valid_id, normalize_bound,
-};
+use organizer_shared::store::model::{Event, EventFields, is_event_sort_key, normalize_bound};
 use organizer_shared::store::{EventStore, PageRequest, TimeRange, cursor};
 use organizer_shared::write::{self, JsonObject, NewItem};
 use organizer_shared::{AccessClaims, ApiError};
@@ -71,16 +69,7 @@ fn time_range(query: &Query) -> Result<TimeRange, ApiError> {
 async fn route(api: &CalendarApi, request: &Request) -> Result<Response<Body>, ApiError> {
     let (route, id) = api.context.route(request)?;
     let claims = api.context.authorize(request, route.scope).await?;
-    let id = || -> Result<&str, ApiError> {
-        let id = id.as_deref().unwrap_or("");
-        if is_valid_id(id) {
-            Ok(id)
-        } else {
-            Err(ApiError::BadRequest(
-                "event ids are 1 to 64 letters, digits, '-' or '_'".into(),
-            ))
-        }
-    };
+    let id = || item_id(id.as_deref(), "event");
     match route.operation {
         Operation::List => list(api, request, &claims).await,
         Operation::Get => get(api, id()?, &claims).await,

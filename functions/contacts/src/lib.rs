@@ -12,11 +12,9 @@ use std::sync::Arc;
 
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use organizer_shared::api::{ApiContext, ListBody, Query, json};
+use organizer_shared::api::{ApiContext, ListBody, Query, item_id, json};
 use organizer_shared::routes::Operation;
-use organizer_shared::store::model::{
-    Contact, ContactFields, is_contact_sort_key, is_valid_id, now_rfc3339,
-};
+use organizer_shared::store::model::{Contact, ContactFields, is_contact_sort_key, now_rfc3339};
 use organizer_shared::store::{ContactStore, PageRequest, cursor};
 use organizer_shared::write::{self, JsonObject, NewItem};
 use organizer_shared::{AccessClaims, ApiError};
@@ -44,16 +42,7 @@ pub async fn handle(api: &ContactsApi, request: Request) -> Response<Body> {
 async fn route(api: &ContactsApi, request: &Request) -> Result<Response<Body>, ApiError> {
     let (route, id) = api.context.route(request)?;
     let claims = api.context.authorize(request, route.scope).await?;
-    let id = || -> Result<&str, ApiError> {
-        let id = id.as_deref().unwrap_or("");
-        if is_valid_id(id) {
-            Ok(id)
-        } else {
-            Err(ApiError::BadRequest(
-                "contact ids are 1 to 64 letters, digits, '-' or '_'".into(),
-            ))
-        }
-    };
+    let id = || item_id(id.as_deref(), "contact");
     match route.operation {
         Operation::List => list(api, request, &claims).await,
         Operation::Get => get(api, id()?, &claims).await,
