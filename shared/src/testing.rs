@@ -157,7 +157,18 @@ impl EventBuilder {
     }
 }
 
-/// The status, headers and JSON body of a response.
+/// The status, headers and JSON body of a response: what a handler test asserts on.
+pub fn response_parts(
+    response: &lambda_http::Response<lambda_http::Body>,
+) -> (http::StatusCode, http::HeaderMap, Value) {
+    (
+        response.status(),
+        response.headers().clone(),
+        response_json(response),
+    )
+}
+
+/// The JSON body of a response (`null` when it has none).
 pub fn response_json(response: &lambda_http::Response<lambda_http::Body>) -> Value {
     match response.body() {
         lambda_http::Body::Text(text) => {

@@ -176,6 +176,21 @@ async fn create(store: &dyn ContactStore, owner: &str, c: &Contact) -> Stored<Co
     store.create_contact(owner, c, None).await.unwrap()
 }
 
+/// `n` contacts `{prefix}-0`… named `name`, to fill a quota.
+async fn fill_contacts(store: &dyn ContactStore, owner: &str, prefix: &str, name: &str, n: u32) {
+    for i in 0..n {
+        create(store, owner, &contact(&format!("{prefix}-{i}"), name)).await;
+    }
+}
+
+/// `n` events `{prefix}-0`… at one time, to fill a quota.
+async fn fill_events(store: &dyn EventStore, owner: &str, prefix: &str, n: u32) {
+    for i in 0..n {
+        let e = event(&format!("{prefix}-{i}"), "2026-03-01T09:00:00Z");
+        store.create_event(owner, &e, None).await.unwrap();
+    }
+}
+
 async fn all_contacts(store: &dyn ContactStore, owner: &str, limit: usize) -> (Vec<String>, usize) {
     let mut names = Vec::new();
     let mut pages = 0;
@@ -861,22 +876,8 @@ async fn concurrent_creates_never_overshoot_the_quota(s: Stores) {
     let kind = s.kind;
     let (contacts, events) = s.with_quota(QUOTA, QUOTA);
     let owner = "auth0|busy";
-    for i in 0..QUOTA - 5 {
-        create(
-            contacts.as_ref(),
-            owner,
-            &contact(&format!("c-{i}"), "Filler"),
-        )
-        .await;
-        events
-            .create_event(
-                owner,
-                &event(&format!("e-{i}"), "2026-03-01T09:00:00Z"),
-                None,
-            )
-            .await
-            .unwrap();
-    }
+    fill_contacts(contacts.as_ref(), owner, "c", "Filler", QUOTA - 5).await;
+    fill_events(events.as_ref(), owner, "e", QUOTA - 5).await;
     // Someone else's data does not count against this user.
     create(contacts.as_ref(), "auth0|other", &contact("c-x", "Other")).await;
 
@@ -956,14 +957,7 @@ async fn concurrent_writes_to_one_item_let_exactly_one_through(s: Stores) {
     let kind = s.kind;
     let (contacts, events) = s.with_quota(QUOTA, QUOTA);
     let owner = "auth0|racing";
-    for i in 0..QUOTA {
-        create(
-            contacts.as_ref(),
-            owner,
-            &contact(&format!("c-{i}"), "Filler"),
-        )
-        .await;
-    }
+    fill_contacts(contacts.as_ref(), owner, "c", "Filler", QUOTA).await;
 
     // Twenty replaces of c-1, all from version 1.
     let store = contacts.clone();
@@ -1019,16 +1013,7 @@ async fn concurrent_writes_to_one_item_let_exactly_one_through(s: Stores) {
     );
 
     // The same for events.
-    for i in 0..QUOTA {
-        events
-            .create_event(
-                owner,
-                &event(&format!("e-{i}"), "2026-03-01T09:00:00Z"),
-                None,
-            )
-            .await
-            .unwrap();
-    }
+    fill_events(events.as_ref(), owner, "e", QUOTA).await;
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let store = events.clone();
@@ -1053,14 +1038,7 @@ async fn deleting_gives_room_back(s: Stores) {
     let kind = s.kind;
     let (contacts, events) = s.with_quota(3, 2);
     let owner = "auth0|full";
-    for i in 0..3 {
-        create(
-            contacts.as_ref(),
-            owner,
-            &contact(&format!("c-{i}"), "Filler"),
-        )
-        .await;
-    }
+    fill_contacts(contacts.as_ref(), owner, "c", "Filler", 3).await;
     let full = contacts
         .create_contact(owner, &contact("c-3", "One more"), None)
         .await;
@@ -1109,16 +1087,7 @@ async fn deleting_gives_room_back(s: Stores) {
         "{kind}"
     );
 
-    for i in 0..2 {
-        events
-            .create_event(
-                owner,
-                &event(&format!("e-{i}"), "2026-03-01T09:00:00Z"),
-                None,
-            )
-            .await
-            .unwrap();
-    }
+    fill_events(events.as_ref(), owner, "e", 2).await;
     let full = events
         .create_event(owner, &event("e-2", "2026-03-01T09:00:00Z"), None)
         .await;
@@ -1430,14 +1399,7 @@ async fn seeding_twice_keeps_the_counter_right(s: Stores) {
         .await
         .unwrap();
     assert_eq!(again, (0, 0), "{kind}");
-    for i in 0..3 {
-        create(
-            contacts.as_ref(),
-            owner,
-            &contact(&format!("c-mine-{i}"), "Mine"),
-        )
-        .await;
-    }
+    fill_contacts(contacts.as_ref(), owner, "c-mine", "Mine", 3).await;
     let full = contacts
         .create_contact(owner, &contact("c-mine-3", "Mine"), None)
         .await;
@@ -1445,16 +1407,7 @@ async fn seeding_twice_keeps_the_counter_right(s: Stores) {
         matches!(full, Err(WriteError::QuotaExceeded { .. })),
         "{kind}: {full:?}"
     );
-    for i in 0..2 {
-        events
-            .create_event(
-                owner,
-                &event(&format!("e-mine-{i}"), "2026-03-01T09:00:00Z"),
-                None,
-            )
-            .await
-            .unwrap();
-    }
+    fill_events(events.as_ref(), owner, "e-mine", 2).await;
     let full = events
         .create_event(owner, &event("e-mine-2", "2026-03-01T09:00:00Z"), None)
         .await;

@@ -11,7 +11,7 @@ use http::StatusCode;
 use organizer_shared::api::{ApiContext, Cors};
 use organizer_shared::routes::Service;
 use organizer_shared::store::memory::MemoryEventStore;
-use organizer_shared::testing::{EventBuilder, TEST_AUDIENCE, TestIssuer, response_json};
+use organizer_shared::testing::{EventBuilder, TEST_AUDIENCE, TestIssuer, response_parts};
 use serde_json::{Value, json};
 
 const FIXTURE: &str = include_str!("fixtures/apigw-v2-get-calendar.json");
@@ -31,12 +31,7 @@ fn api() -> (CalendarApi, TestIssuer) {
 }
 
 async fn call(api: &CalendarApi, event: EventBuilder) -> (StatusCode, http::HeaderMap, Value) {
-    let response = handle(api, event.build()).await;
-    (
-        response.status(),
-        response.headers().clone(),
-        response_json(&response),
-    )
+    response_parts(&handle(api, event.build()).await)
 }
 
 fn request(method: &str, path: &str, token: &str) -> EventBuilder {

@@ -10,7 +10,7 @@ use organizer_shared::api::{ApiContext, Cors};
 use organizer_shared::routes::Service;
 use organizer_shared::store::memory::MemoryContactStore;
 use organizer_shared::store::{ContactStore, sample};
-use organizer_shared::testing::{EventBuilder, TEST_AUDIENCE, TestIssuer, response_json};
+use organizer_shared::testing::{EventBuilder, TEST_AUDIENCE, TestIssuer, response_parts};
 use serde_json::Value;
 
 const FIXTURE: &str = include_str!("fixtures/apigw-v2-get-contacts.json");
@@ -40,12 +40,7 @@ fn event() -> EventBuilder {
 }
 
 async fn call(api: &ContactsApi, event: EventBuilder) -> (StatusCode, http::HeaderMap, Value) {
-    let response = handle(api, event.build()).await;
-    (
-        response.status(),
-        response.headers().clone(),
-        response_json(&response),
-    )
+    response_parts(&handle(api, event.build()).await)
 }
 
 #[tokio::test]

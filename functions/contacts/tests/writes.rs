@@ -12,7 +12,7 @@ use http::StatusCode;
 use organizer_shared::api::{ApiContext, Cors};
 use organizer_shared::routes::Service;
 use organizer_shared::store::memory::MemoryContactStore;
-use organizer_shared::testing::{EventBuilder, TEST_AUDIENCE, TestIssuer, response_json};
+use organizer_shared::testing::{EventBuilder, TEST_AUDIENCE, TestIssuer, response_parts};
 use serde_json::{Value, json};
 
 const FIXTURE: &str = include_str!("fixtures/apigw-v2-get-contacts.json");
@@ -46,12 +46,7 @@ fn event() -> EventBuilder {
 }
 
 async fn call(api: &ContactsApi, event: EventBuilder) -> (StatusCode, http::HeaderMap, Value) {
-    let response = handle(api, event.build()).await;
-    (
-        response.status(),
-        response.headers().clone(),
-        response_json(&response),
-    )
+    response_parts(&handle(api, event.build()).await)
 }
 
 fn post(token: &str, body: &Value) -> EventBuilder {
