@@ -51,5 +51,10 @@ fn handle(
         )));
     };
     let client = client_auth::authenticate(tenant, headers, &params)?;
+    if !client.allows_grant(grant_type) {
+        return Err(OAuthError::unauthorized_client(format!(
+            "Grant type '{grant_type}' not allowed for the client."
+        )));
+    }
     grant(tenant, client, &params)
 }

@@ -295,6 +295,30 @@ async fn a_client_may_use_only_its_own_grant_types() {
         "unauthorized_client",
         "SPA with client credentials",
     );
+    // The machine client, authenticated, with the grants it is not registered for.
+    let (id, secret) = app.credentials(MACHINE);
+    for (grant_type, name, value) in [
+        ("authorization_code", "code", "any"),
+        ("refresh_token", "refresh_token", "any"),
+    ] {
+        let answer = app
+            .post_form(
+                TOKEN,
+                &[
+                    ("grant_type", grant_type),
+                    (name, value),
+                    ("client_id", &id),
+                    ("client_secret", &secret),
+                ],
+            )
+            .await;
+        assert_oauth_error(
+            &answer,
+            StatusCode::FORBIDDEN,
+            "unauthorized_client",
+            grant_type,
+        );
+    }
 }
 
 #[tokio::test]

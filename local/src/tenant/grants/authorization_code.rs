@@ -15,11 +15,6 @@ use crate::tenant::issue;
 use crate::tenant::params::Params;
 
 pub fn grant(tenant: &Tenant, client: &Client, params: &Params) -> Result<Value, OAuthError> {
-    if !client.allows_grant("authorization_code") {
-        return Err(OAuthError::unauthorized_client(
-            "Grant type 'authorization_code' not allowed for the client.",
-        ));
-    }
     let code = params
         .get("code")
         .ok_or_else(|| OAuthError::invalid_request("Missing required parameter: code"))?;

@@ -10,7 +10,7 @@ use crate::tenant::params::Params;
 
 pub fn grant(tenant: &Tenant, client: &Client, params: &Params) -> Result<Value, OAuthError> {
     // A public client has no secret, so anyone who knows its id could use this grant.
-    if !client.is_confidential() || !client.allows_grant("client_credentials") {
+    if !client.is_confidential() {
         return Err(OAuthError::unauthorized_client(
             "Grant type 'client_credentials' not allowed for the client.",
         ));

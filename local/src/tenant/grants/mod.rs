@@ -1,5 +1,6 @@
 //! Grants of the token endpoint, looked up by `grant_type`. Each grant is a function of the
-//! tenant, the authenticated client and the parameters.
+//! tenant, the authenticated client and the parameters; the token endpoint has already checked
+//! that the client may use it (`grant_types` in `tenant.yaml`).
 
 pub mod authorization_code;
 pub mod client_credentials;

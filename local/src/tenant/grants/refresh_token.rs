@@ -23,11 +23,6 @@ fn invalid() -> OAuthError {
 }
 
 pub fn grant(tenant: &Tenant, client: &Client, params: &Params) -> Result<Value, OAuthError> {
-    if !client.allows_grant("refresh_token") {
-        return Err(OAuthError::unauthorized_client(
-            "Grant type 'refresh_token' not allowed for the client.",
-        ));
-    }
     let token = params
         .get("refresh_token")
         .ok_or_else(|| OAuthError::invalid_request("Missing required parameter: refresh_token"))?;
