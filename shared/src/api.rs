@@ -227,7 +227,8 @@ fn header_str(request: &Request, name: header::HeaderName) -> Option<&str> {
     request.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
-fn empty(status: StatusCode) -> Response<Body> {
+/// An answer without a body (a preflight's, a delete's), never cached.
+pub fn empty(status: StatusCode) -> Response<Body> {
     let mut response = Response::new(Body::Empty);
     *response.status_mut() = status;
     response

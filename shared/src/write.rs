@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::api::{json, json_text};
+use crate::api::{empty, json, json_text};
 use crate::error::ApiError;
 use crate::store::idempotency::{IdempotencyRecord, epoch_now, expires_at};
 use crate::store::{Stored, WriteError};
@@ -329,12 +329,7 @@ pub fn stored_response<T: Serialize>(stored: &Stored<T>) -> Response<Body> {
 
 /// `204 No Content`, never cached.
 pub fn no_content() -> Response<Body> {
-    let mut response = Response::new(Body::Empty);
-    *response.status_mut() = StatusCode::NO_CONTENT;
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    empty(StatusCode::NO_CONTENT)
 }
 
 /// A write's failure as the API answers it; `what` names the items ("contacts").
@@ -377,11 +372,7 @@ pub fn idempotency_key(request: &Request) -> Result<Option<String>, ApiError> {
                 "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters"
             ))
         })?;
-    Ok(Some(hex(&Sha256::digest(key.as_bytes()))))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Ok(Some(hex::encode(Sha256::digest(key.as_bytes()))))
 }
 
 /// A create: the new item (id and timestamps chosen), where it lives, and the request's
@@ -399,7 +390,7 @@ pub fn fingerprint<F: Serialize>(route: &str, fields: &F) -> String {
     hash.update(route.as_bytes());
     hash.update([0]);
     hash.update(serde_json::to_vec(fields).unwrap_or_default());
-    hex(&hash.finalize())
+    hex::encode(hash.finalize())
 }
 
 fn replay(record: &IdempotencyRecord, fingerprint: &str) -> Result<Response<Body>, ApiError> {

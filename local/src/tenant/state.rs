@@ -111,7 +111,7 @@ pub fn random_hex(bytes: usize) -> String {
     if SystemRandom::new().fill(&mut buf).is_err() {
         panic!("the operating system's random number generator failed");
     }
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(buf)
 }
 
 /// A client's credentials as the tenant assigned them.

@@ -10,14 +10,13 @@ use std::sync::RwLock;
 
 use async_trait::async_trait;
 
-use super::idempotency::{IdempotencyRecord, epoch_now, is_valid_key_hash};
+use super::idempotency::{IdempotencyRecord, epoch_now};
 use super::model::{
     Contact, ContactFields, Event, EventFields, Stored, contact_sort_key, event_sort_key,
-    is_valid_id,
 };
 use super::{
     ContactStore, DEFAULT_CONTACT_QUOTA, DEFAULT_EVENT_QUOTA, EventStore, Page, PageRequest,
-    StoreError, TimeRange, WriteError, event_bounds, into_page,
+    StoreError, TimeRange, WriteError, check_key_hash, check_new_id, event_bounds, into_page,
 };
 
 /// Items of one kind, ordered by (owner, sort key) and findable by (owner, id), with each
@@ -73,15 +72,9 @@ impl<T: Clone> Table<T> {
         record: Option<&IdempotencyRecord>,
         quota: u32,
     ) -> Result<Stored<T>, WriteError<T>> {
-        if !is_valid_id(id) {
-            return Err(
-                StoreError::Backend(format!("refusing to create an item with id {id:?}")).into(),
-            );
-        }
+        check_new_id(id)?;
         if let Some(record) = record {
-            if !is_valid_key_hash(&record.key_hash) {
-                return Err(bad_key_hash().into());
-            }
+            check_key_hash(&record.key_hash)?;
             if let Some(existing) = self.live_record(owner, &record.key_hash, epoch_now()) {
                 return Err(WriteError::IdempotencyKeyUsed(Box::new(existing)));
             }
@@ -196,18 +189,12 @@ fn lock_err() -> StoreError {
     StoreError::Backend("in-memory store lock poisoned".into())
 }
 
-fn bad_key_hash() -> StoreError {
-    StoreError::Backend("an idempotency key hash must be 1 to 128 letters or digits".into())
-}
-
 fn record<T: Clone>(
     table: &RwLock<Table<T>>,
     owner: &str,
     key_hash: &str,
 ) -> Result<Option<IdempotencyRecord>, StoreError> {
-    if !is_valid_key_hash(key_hash) {
-        return Err(bad_key_hash());
-    }
+    check_key_hash(key_hash)?;
     Ok(table
         .read()
         .map_err(|_| lock_err())?

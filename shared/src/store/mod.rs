@@ -80,6 +80,30 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// A key hash a store can put in a sort key, or the error both stores answer. The API hashes
+/// every key it is sent, so another value here is a bug, never a client's mistake.
+pub(crate) fn check_key_hash(key_hash: &str) -> Result<(), StoreError> {
+    if idempotency::is_valid_key_hash(key_hash) {
+        Ok(())
+    } else {
+        Err(StoreError::Backend(
+            "an idempotency key hash must be 1 to 128 letters or digits".into(),
+        ))
+    }
+}
+
+/// An id a store may create an item with, or the error both stores answer (the API makes ids,
+/// so another one is a bug).
+pub(crate) fn check_new_id(id: &str) -> Result<(), StoreError> {
+    if model::is_valid_id(id) {
+        Ok(())
+    } else {
+        Err(StoreError::Backend(format!(
+            "refusing to create an item with id {id:?}"
+        )))
+    }
+}
+
 /// Why a write did not happen. Nothing was changed in every case.
 #[derive(Debug, Error)]
 pub enum WriteError<T> {

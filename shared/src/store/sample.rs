@@ -53,8 +53,7 @@ const MEETINGS: &[(&str, &str, i64)] = &[
 
 fn stable_id(prefix: &str, owner: &str, index: usize) -> String {
     let digest = Sha256::digest(format!("{prefix}\0{owner}\0{index}").as_bytes());
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{prefix}-{hex}")
+    format!("{prefix}-{}", hex::encode(&digest[..8]))
 }
 
 /// A sample person's address: `ada.lovelace@analytical.example`.

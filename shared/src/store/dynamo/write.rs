@@ -19,9 +19,9 @@ use super::item::{
     COUNT_ATTRIBUTE, COUNTER_ID, Codec, Item, VERSION_ATTRIBUTE, n, record_from, record_id,
     record_item, s, stored,
 };
-use crate::store::idempotency::{IdempotencyRecord, TTL_ATTRIBUTE, epoch_now, is_valid_key_hash};
+use crate::store::idempotency::{IdempotencyRecord, TTL_ATTRIBUTE, epoch_now};
 use crate::store::model::{Stored, is_valid_id};
-use crate::store::{StoreError, WriteError};
+use crate::store::{StoreError, WriteError, check_key_hash, check_new_id};
 
 /// How many times a write that conflicts with a concurrent transaction (or is throttled) is
 /// tried before the store answers [`StoreError::Unavailable`].
@@ -33,10 +33,6 @@ const BACKOFF_CAP_MS: u64 = 500;
 
 fn build_error(error: BuildError) -> StoreError {
     StoreError::Backend(format!("building a DynamoDB request: {error}"))
-}
-
-fn bad_key_hash() -> StoreError {
-    StoreError::Backend("an idempotency key hash must be 1 to 128 letters or digits".into())
 }
 
 /// Expression attribute names and values, collected while an expression is written (DynamoDB
@@ -205,9 +201,7 @@ impl ItemTable {
         owner: &str,
         key_hash: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        if !is_valid_key_hash(key_hash) {
-            return Err(bad_key_hash());
-        }
+        check_key_hash(key_hash)?;
         let out = self
             .client
             .get_item()
@@ -293,15 +287,9 @@ impl ItemTable {
         item: &T,
         record: Option<&IdempotencyRecord>,
     ) -> Result<Stored<T>, WriteError<T>> {
-        if !is_valid_id(item.id()) {
-            return Err(StoreError::Backend(format!(
-                "refusing to create an item with id {:?}",
-                item.id()
-            ))
-            .into());
-        }
-        if record.is_some_and(|r| !is_valid_key_hash(&r.key_hash)) {
-            return Err(bad_key_hash().into());
+        check_new_id(item.id())?;
+        if let Some(record) = record {
+            check_key_hash(&record.key_hash)?;
         }
         let mut attributes: Item = item
             .attributes()
