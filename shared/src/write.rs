@@ -412,53 +412,46 @@ fn replay(record: &IdempotencyRecord, fingerprint: &str) -> Result<Response<Body
     Ok(response)
 }
 
-/// Creates an item, idempotently when `key_hash` (an `Idempotency-Key`) is given: a live
-/// record for the key answers with the first answer (same fingerprint) or 422 (another
-/// request), and creates nothing; otherwise the record is written in the same transaction as
-/// the item, so two requests racing with one key create one item. `lookup` reads a record;
+/// Creates an item, idempotently when `key_hash` (an `Idempotency-Key`) is given: the record
+/// of the first answer is written in the same transaction as the item, and the store refuses
+/// a key that has a live record with that record, so the first answer is replayed (same
+/// fingerprint) or the request is a 422 (another request), and nothing is created. No read
+/// comes first: a retry is rare, and two requests racing with one key take this path anyway.
 /// `create` writes the item (with the record, if any).
-pub async fn create<T, L, C, LF, CF>(
+pub async fn create<T, C, CF>(
     new: NewItem<'_, T>,
     key_hash: Option<String>,
     what: &'static str,
-    lookup: L,
     create: C,
 ) -> Result<Response<Body>, ApiError>
 where
     T: Serialize,
-    L: FnOnce(String) -> LF,
-    LF: Future<Output = Result<Option<IdempotencyRecord>, crate::store::StoreError>>,
     C: FnOnce(Option<IdempotencyRecord>) -> CF,
     CF: Future<Output = Result<Stored<T>, WriteError<T>>>,
 {
+    // The answer's body, serialized once: for the record and for the answer (a store gives
+    // back the item it was given).
     let body = serde_json::to_string(new.item)
         .map_err(|e| ApiError::Internal(format!("cannot serialize the new item: {e}")))?;
-    let record = match key_hash {
-        Some(key_hash) => {
-            if let Some(existing) = lookup(key_hash.clone()).await? {
-                return replay(&existing, &new.fingerprint);
-            }
-            Some(IdempotencyRecord {
-                key_hash,
-                fingerprint: new.fingerprint.clone(),
-                status: StatusCode::CREATED.as_u16(),
-                body: body.clone(),
-                location: Some(new.location.clone()),
-                etag: Some(etag(1)),
-                expires_at: expires_at(epoch_now()),
-            })
-        }
-        None => None,
-    };
+    let record = key_hash.map(|key_hash| IdempotencyRecord {
+        key_hash,
+        fingerprint: new.fingerprint.clone(),
+        status: StatusCode::CREATED.as_u16(),
+        body: body.clone(),
+        location: Some(new.location.clone()),
+        etag: Some(etag(1)),
+        expires_at: expires_at(epoch_now()),
+    });
     match create(record).await {
         Ok(stored) => {
-            let mut response = with_etag(json(StatusCode::CREATED, &stored.item), stored.version);
+            let mut response = with_etag(json_text(StatusCode::CREATED, body), stored.version);
             if let Ok(v) = HeaderValue::from_str(&new.location) {
                 response.headers_mut().insert(header::LOCATION, v);
             }
             Ok(response)
         }
-        // Another request with the same key won the race: its answer is ours.
+        // The key has a live record (a retry, or another request with it won a race): its
+        // answer is ours.
         Err(WriteError::IdempotencyKeyUsed(existing)) => replay(&existing, &new.fingerprint),
         Err(error) => Err(write_error(error, what)),
     }

@@ -128,13 +128,9 @@ async fn create(
         fingerprint: write::fingerprint(route, &event.fields),
     };
     let (store, owner, event) = (&api.store, claims.sub.as_str(), &event);
-    write::create(
-        new,
-        key_hash,
-        WHAT,
-        |key| async move { store.idempotency_record(owner, &key).await },
-        |record| async move { store.create_event(owner, event, record.as_ref()).await },
-    )
+    write::create(new, key_hash, WHAT, |record| async move {
+        store.create_event(owner, event, record.as_ref()).await
+    })
     .await
 }
 

@@ -84,13 +84,9 @@ async fn create(
         fingerprint: write::fingerprint(route, &contact.fields),
     };
     let (store, owner, contact) = (&api.store, claims.sub.as_str(), &contact);
-    write::create(
-        new,
-        key_hash,
-        WHAT,
-        |key| async move { store.idempotency_record(owner, &key).await },
-        |record| async move { store.create_contact(owner, contact, record.as_ref()).await },
-    )
+    write::create(new, key_hash, WHAT, |record| async move {
+        store.create_contact(owner, contact, record.as_ref()).await
+    })
     .await
 }
 
