@@ -388,12 +388,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         stack.api_url
     );
     for (n, url) in stack.site_urls.iter().enumerate() {
-        let client = stack
-            .tenant
-            .clients
-            .iter()
-            .find(|c| c.spec.web_origins.iter().any(|o| o == url));
-        let about = match client {
+        let about = match stack.tenant.spa_client_for(url) {
             Some(c) => format!("{}, {} flow", c.spec.name, c.spec.spa_flow()),
             None => "no SPA client lists this origin".to_string(),
         };

@@ -60,36 +60,32 @@ impl Site {
         let issuer = tenant.issuer.clone();
         let tenant_url = issuer.trim_end_matches('/').to_string();
         let api = tenant.file.logical_api();
-        let config = tenant
-            .clients
-            .iter()
-            .find(|c| c.spec.app_type == "spa" && c.spec.web_origins.iter().any(|o| o == origin))
-            .map(|client| {
-                let mut scope = vec!["openid", "profile", "email"];
-                if let Some(api) = api {
-                    scope.extend(api.scopes.iter().map(|s| s.value.as_str()));
-                }
-                let flow = client.spec.spa_flow();
-                json!({
-                    "clientName": client.spec.name,
-                    "flow": flow,
-                    // Tokens in memory only; `localstorage` is the operator's choice (README).
-                    "cacheLocation": "memory",
-                    "domain": tenant_url,
-                    "clientID": client.id,
-                    "audience": api.map(|a| a.identifier.as_str()),
-                    "scope": scope.join(" "),
-                    "redirectUri": format!("{origin}/callback.html"),
-                    "logoutReturnTo": origin,
-                    "apiBaseUrl": api_url,
-                    "sessionCheckSeconds": session_check_seconds,
-                    // auth0-js expects https://<domain>/ as issuer; the dev tenant is http.
-                    "overrides": {
-                        "__token_issuer": issuer,
-                        "__jwks_uri": format!("{tenant_url}/.well-known/jwks.json"),
-                    },
-                })
-            });
+        let config = tenant.spa_client_for(origin).map(|client| {
+            let mut scope = vec!["openid", "profile", "email"];
+            if let Some(api) = api {
+                scope.extend(api.scopes.iter().map(|s| s.value.as_str()));
+            }
+            let flow = client.spec.spa_flow();
+            json!({
+                "clientName": client.spec.name,
+                "flow": flow,
+                // Tokens in memory only; `localstorage` is the operator's choice (README).
+                "cacheLocation": "memory",
+                "domain": tenant_url,
+                "clientID": client.id,
+                "audience": api.map(|a| a.identifier.as_str()),
+                "scope": scope.join(" "),
+                "redirectUri": format!("{origin}/callback.html"),
+                "logoutReturnTo": origin,
+                "apiBaseUrl": api_url,
+                "sessionCheckSeconds": session_check_seconds,
+                // auth0-js expects https://<domain>/ as issuer; the dev tenant is http.
+                "overrides": {
+                    "__token_issuer": issuer,
+                    "__jwks_uri": format!("{tenant_url}/.well-known/jwks.json"),
+                },
+            })
+        });
         // Scripts (and auth0-spa-js's token worker) and styles only from the site itself; the
         // token leaves only for the tenant (the silent iframe, the token endpoint) and the API.
         let content_security_policy = format!(

@@ -94,6 +94,14 @@ impl Tenant {
         self.clients.iter().find(|c| c.spec.name == name)
     }
 
+    /// The single-page application served at `origin`: the first `spa` client whose
+    /// `web_origins` list it. The site's `config.json` and the start-up banner both name it.
+    pub fn spa_client_for(&self, origin: &str) -> Option<&Client> {
+        self.clients
+            .iter()
+            .find(|c| c.spec.app_type == "spa" && c.spec.web_origins.iter().any(|o| o == origin))
+    }
+
     /// The user with this id (Auth0's `user_id` without the `auth0|` prefix).
     pub fn user(&self, id: &str) -> Option<&User> {
         self.users.iter().find(|u| u.id == id)

@@ -8,7 +8,7 @@
 //! Every check and its state change happen under one lock: twenty exchanges of one token sent
 //! at once are one exchange and nineteen reuses.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -82,11 +82,17 @@ struct Family {
     current: Digest32,
 }
 
+/// Below this many tokens the store is never swept.
+const SWEEP_FLOOR: usize = 10_000;
+
 #[derive(Default)]
 struct Inner {
     tokens: HashMap<Digest32, Record>,
     families: HashMap<u64, Family>,
     next_family: u64,
+    /// Sweep again when there are more tokens than this: twice what the last sweep left (at
+    /// least [`SWEEP_FLOOR`]), so that live tokens alone never make every sign-in sweep.
+    sweep_above: usize,
 }
 
 impl Inner {
@@ -98,16 +104,15 @@ impl Inner {
 
     /// Drops what can never be exchanged again, so the maps stay bounded.
     fn sweep(&mut self, now: Instant, settings_of: impl Fn(&str) -> RefreshTokenSettings) {
-        let dead: Vec<u64> = self
+        let dead: HashSet<u64> = self
             .families
             .iter()
             .filter(|(_, f)| f.revoked || expired_family(f, &settings_of(&f.grant.client_id), now))
             .map(|(id, _)| *id)
             .collect();
-        for id in &dead {
-            self.families.remove(id);
-        }
+        self.families.retain(|id, _| !dead.contains(id));
         self.tokens.retain(|_, r| !dead.contains(&r.family));
+        self.sweep_above = self.tokens.len().saturating_mul(2).max(SWEEP_FLOOR);
     }
 }
 
@@ -136,7 +141,7 @@ impl RefreshTokens {
         let now = Instant::now();
         let token = random_token(32);
         let mut inner = self.lock();
-        if inner.tokens.len() > 10_000 {
+        if inner.tokens.len() > inner.sweep_above.max(SWEEP_FLOOR) {
             inner.sweep(now, &settings_of);
         }
         let mut same: Vec<(Instant, u64)> = inner
@@ -330,6 +335,34 @@ mod tests {
             leeway,
             ..RefreshTokenSettings::default()
         }
+    }
+
+    #[test]
+    fn revoked_families_are_swept_and_live_ones_are_not_swept_at_every_sign_in() {
+        let tokens = RefreshTokens::default();
+        let s = settings(0);
+        // One user and client: beyond the per-user limit the oldest family is revoked, and
+        // past the floor the revoked ones are swept.
+        let first = tokens.issue(grant(), |_| s.clone());
+        for _ in 0..=SWEEP_FLOOR {
+            tokens.issue(grant(), |_| s.clone());
+        }
+        assert!(tokens.lock().tokens.len() <= MAX_FAMILIES_PER_USER_AND_CLIENT + 1);
+        assert_eq!(
+            tokens.exchange(&first, "spa", &s, None).err(),
+            Some(Refusal::Unknown),
+            "swept"
+        );
+        // Live families of many users: a sweep that finds them alive waits for the store to
+        // double before the next one.
+        for i in 0..SWEEP_FLOOR {
+            let mut g = grant();
+            g.user_id = format!("user-{i}");
+            tokens.issue(g, |_| s.clone());
+        }
+        let inner = tokens.lock();
+        assert!(inner.tokens.len() > SWEEP_FLOOR);
+        assert_eq!(inner.sweep_above, 2 * SWEEP_FLOOR);
     }
 
     #[test]

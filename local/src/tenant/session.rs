@@ -91,6 +91,14 @@ pub struct SessionLifetimes {
     pub idle: Duration,
 }
 
+impl SessionLifetimes {
+    /// Whether `session` is still live at `now`: neither idle nor past its absolute lifetime.
+    fn is_live(&self, session: &Session, now: Instant) -> bool {
+        now.duration_since(session.last_seen) < self.idle
+            && now.duration_since(session.created) < self.absolute
+    }
+}
+
 impl From<&TenantSettings> for SessionLifetimes {
     fn from(settings: &TenantSettings) -> Self {
         let hours = |h: f64| Duration::from_secs_f64(h * 3600.0);
@@ -214,10 +222,7 @@ impl Runtime {
         let now = Instant::now();
         lock(&self.sessions)
             .get(id)
-            .filter(|s| {
-                now.duration_since(s.last_seen) < self.lifetimes.idle
-                    && now.duration_since(s.created) < self.lifetimes.absolute
-            })
+            .filter(|s| self.lifetimes.is_live(s, now))
             .cloned()
     }
 
@@ -227,10 +232,7 @@ impl Runtime {
         let now = Instant::now();
         let lifetimes = self.lifetimes;
         match sessions.get_mut(id) {
-            Some(s)
-                if now.duration_since(s.last_seen) < lifetimes.idle
-                    && now.duration_since(s.created) < lifetimes.absolute =>
-            {
+            Some(s) if lifetimes.is_live(s, now) => {
                 s.last_seen = now;
                 Some(s.clone())
             }
