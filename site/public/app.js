@@ -599,14 +599,13 @@
 
   /** 412: someone saved this item after the form was opened. Show theirs; the user chooses. */
   function showConflict(panel, view, editor, current, etag) {
+    const theirValues = valuesOf(panel, current);
     const theirs = h('div', { class: 'conflict', role: 'alert', 'data-problem': 'changed_elsewhere' },
       h('p', {}, h('strong', {}, 'Changed elsewhere. '),
         `This ${panel.one} was changed in another tab or application after you opened it. It is now as below; `
         + 'your changes can be applied to this version, or discarded.'),
-      h('dl', { class: 'current' }, panel.fields.flatMap((f) => {
-        const v = valuesOf(panel, current)[f.name];
-        return [h('dt', {}, f.label), h('dd', {}, (f.time ? formatTime(current[f.name]) : v) || '—')];
-      })),
+      h('dl', { class: 'current' }, panel.fields.flatMap((f) => [
+        h('dt', {}, f.label), h('dd', {}, (f.time ? formatTime(current[f.name]) : theirValues[f.name]) || '—')])),
       h('div', { class: 'actions' },
         button('Apply my changes to it', () => {
           // Their version, with the fields this form changed set to this form's values.

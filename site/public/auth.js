@@ -37,14 +37,15 @@
     return scope.split(' ').filter((s) => s && !s.startsWith('write:')).join(' ');
   }
 
-  /** Asks with `scope`; on consent_required (a consent given before the write scopes existed)
-   * asks again, silently, for the read scopes only. The app then offers "Allow editing". */
-  async function withConsentFallback(scope, ask) {
+  /** Asks with `scope`; on `code` (by default consent_required: a consent given before the
+   * write scopes existed) asks again, silently, for the read scopes only. The app then offers
+   * "Allow editing". */
+  async function withConsentFallback(scope, ask, code = 'consent_required') {
     try {
       return await ask(scope);
     } catch (err) {
       const narrower = readOnly(scope);
-      if (err && err.error === 'consent_required' && narrower !== scope) return ask(narrower);
+      if (err && err.error === code && narrower !== scope) return ask(narrower);
       throw err;
     }
   }
@@ -255,15 +256,7 @@
       .then((r) => toTokens(r, requested), (err) => { throw oauthError(err); });
 
     /** Cached tokens or a refresh token from an earlier page (localstorage), for either scope. */
-    async function fromCache() {
-      try {
-        return await fromRefresh(config.scope);
-      } catch (err) {
-        const narrower = readOnly(config.scope);
-        if (err.error === 'missing_refresh_token' && narrower !== config.scope) return fromRefresh(narrower);
-        throw err;
-      }
-    }
+    const fromCache = () => withConsentFallback(config.scope, fromRefresh, 'missing_refresh_token');
 
     async function probe(requested) {
       try {
