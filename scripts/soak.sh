@@ -19,7 +19,7 @@ cp "$target/release/organizer" "$work/organizer"
 bin="$work/organizer"
 tenant_port=$(free_port) api_port=$(free_port) site_port=$(free_port) site2_port=$(free_port)
 "$bin" serve --tenant-port "$tenant_port" --api-port "$api_port" --site-port "$site_port" \
-  --second-site-port "$site2_port" --state-dir "$work/state" >"$work/stack.log" 2>&1 &
+  --second-site-port "$site2_port" --state-dir "$work/state" --no-throttling >"$work/stack.log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 # Ready when the tenant serves its keys: the ports are bound before the tenant has loaded (or,

@@ -1,33 +1,33 @@
-//! The offline local stack: the dev tenant, the API (API Gateway stand-in) and the static site,
-//! started together by `cargo run` and stopped together by Ctrl-C. Tests start the same stack
-//! on free ports.
+//! The offline local stack: the dev tenant, the API (the local API Gateway, running the HTTP
+//! API of `template.yaml`) and the static site, started together by `cargo run` and stopped
+//! together by Ctrl-C. Tests start the same stack on free ports.
 
-pub mod api_gateway;
 pub mod events;
+pub mod gateway;
 pub mod jwks_snapshot;
+pub mod linked;
 pub mod load;
 pub mod site;
 pub mod tenant;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
-use calendar::CalendarApi;
-use contacts::ContactsApi;
-use organizer_shared::api::{ApiContext, Cors};
-use organizer_shared::routes::Service;
 use organizer_shared::store::dynamo::{self, DynamoContactStore, DynamoEventStore, TableSpec};
 use organizer_shared::store::memory::{MemoryContactStore, MemoryEventStore};
 use organizer_shared::store::{ContactStore, EventStore, sample};
-use organizer_shared::{AuthConfig, TokenVerifier};
 use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use api_gateway::LocalApi;
+use gateway::functions::{Remote, Target};
+use gateway::template::TemplateError;
+use gateway::{Gateway, TemplateOptions};
+use linked::Stores;
 use tenant::Tenant;
 use tenant::config::TenantFile;
 use tenant::state::StateDir;
@@ -59,6 +59,45 @@ pub struct StackOptions {
     pub state_dir: PathBuf,
     pub site_dir: PathBuf,
     pub store: StoreChoice,
+    pub gateway: GatewayOptions,
+}
+
+/// How the local API Gateway runs the template's API.
+#[derive(Debug, Clone)]
+pub struct GatewayOptions {
+    /// The template and `--parameter-overrides`.
+    pub template: TemplateOptions,
+    /// The stage's throttling as the template sets it (the default); off for benchmarks.
+    pub throttling: bool,
+    /// Functions invoked through a Lambda Invoke API (`cargo lambda watch`) instead of in
+    /// this process: `(Some(logical id), endpoint)` for one, `(None, endpoint)` for all.
+    pub invoke_urls: Vec<(Option<String>, String)>,
+}
+
+impl Default for GatewayOptions {
+    fn default() -> Self {
+        Self {
+            template: TemplateOptions::default(),
+            throttling: true,
+            invoke_urls: Vec::new(),
+        }
+    }
+}
+
+impl GatewayOptions {
+    /// `--invoke-url FunctionId=URL` (one function) or `--invoke-url URL` (every function).
+    pub fn parse_invoke_url(text: &str) -> Result<(Option<String>, String), String> {
+        let (id, url) = match text.split_once('=') {
+            Some((id, url)) => (Some(id.to_string()), url),
+            None => (None, text),
+        };
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(format!(
+                "--invoke-url {text:?}: expected FunctionId=http://127.0.0.1:<port> or an http URL"
+            ));
+        }
+        Ok((id, url.trim_end_matches('/').to_string()))
+    }
 }
 
 /// How the sites are reached, apart from [`StackOptions`] so that callers who need only the
@@ -91,6 +130,8 @@ pub enum StartError {
     TenantFile(#[from] tenant::config::TenantFileError),
     #[error(transparent)]
     State(#[from] tenant::state::StateError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
     #[error("store: {0}")]
     Store(String),
     #[error("{0}")]
@@ -105,6 +146,11 @@ pub struct RunningStack {
     /// `site_url` first, then one per extra site port.
     pub site_urls: Vec<String>,
     pub tenant: Arc<Tenant>,
+    /// The local API Gateway serving `api_url`.
+    pub gateway: Arc<Gateway>,
+    /// The template's parameters as the gateway runs them (defaults, the stack's own values
+    /// and the overrides).
+    pub parameters: Vec<(String, String)>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -220,16 +266,15 @@ pub async fn start_with(
         .map_err(|e| StartError::Store(e.to_string()))?;
     }
 
-    // The API verifies tokens exactly as in AWS: keys fetched over HTTP from the tenant's JWKS,
-    // for the logical API of tenant.yaml (its identifier is the audience and the realm).
+    // The API is the template's: routes, authorizers and CORS from template.yaml, the functions
+    // configured from the environment it gives them, pointed at the dev tenant (its issuer, and
+    // the logical API of tenant.yaml as audience) and at the sites' origins, unless the
+    // parameter overrides say otherwise.
     let audience = tenant
         .file
         .logical_api()
         .map(|api| api.identifier.clone())
         .ok_or_else(|| StartError::Other("tenant.yaml lists no API".into()))?;
-    let auth = AuthConfig::for_issuer(tenant.issuer.clone(), audience.clone());
-    let verifier =
-        TokenVerifier::from_config(&auth).map_err(|e| StartError::Other(e.to_string()))?;
     let mut origins: Vec<String> = site_urls.clone();
     for client in &tenant.clients {
         for origin in client
@@ -243,17 +288,72 @@ pub async fn start_with(
             }
         }
     }
-    let cors = Cors::new(origins);
-    let api = Arc::new(LocalApi {
-        contacts: ContactsApi {
-            context: ApiContext::new(Service::Contacts, verifier.clone(), cors.clone(), &audience),
-            store: contacts_store,
-        },
-        calendar: CalendarApi {
-            context: ApiContext::new(Service::Calendar, verifier, cors, &audience),
-            store: events_store,
-        },
-    });
+    let overrides = &options.gateway.template.overrides;
+    let mut local = vec![
+        ("Audience", audience),
+        ("AllowedOrigins", origins.join(",")),
+    ];
+    if overrides.get("Auth0Domain").is_none() && overrides.get("Issuer").is_none() {
+        local.push(("Issuer", tenant.issuer.clone()));
+    }
+    let loaded = gateway::load(&options.gateway.template, &local, &[], &api_url)?;
+    let stores = Stores {
+        contacts: contacts_store,
+        events: events_store,
+    };
+    let mut targets = HashMap::new();
+    for function in loaded.api.invoked_functions() {
+        let remote = options
+            .gateway
+            .invoke_urls
+            .iter()
+            .find(|(id, _)| id.as_deref() == Some(function.id.as_str()))
+            .or_else(|| {
+                options
+                    .gateway
+                    .invoke_urls
+                    .iter()
+                    .find(|(id, _)| id.is_none())
+            });
+        let target = match remote {
+            Some((_, url)) => Target::Remote(Remote::new(
+                url,
+                function.binary.as_deref().unwrap_or(&function.name),
+            )),
+            None => linked::in_process(function, &stores).map_err(StartError::Other)?,
+        };
+        targets.insert(function.id.clone(), target);
+    }
+    for (id, _) in &options.gateway.invoke_urls {
+        if let Some(id) = id
+            && !loaded.api.functions.contains_key(id)
+        {
+            return Err(StartError::Other(format!(
+                "--invoke-url {id}=…: the template has no function {id} (it has: {})",
+                loaded
+                    .api
+                    .functions
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    let parameters = loaded
+        .parameters
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let gateway = Arc::new(
+        Gateway::new(
+            loaded.api,
+            &targets,
+            HashMap::new(),
+            options.gateway.throttling,
+        )
+        .map_err(StartError::Other)?,
+    );
 
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = vec![
@@ -262,9 +362,11 @@ pub async fn start_with(
             tenant::router(tenant.clone()),
             stop_rx.clone(),
         ),
-        serve(
+        serve_with_peer(
             api_listener,
-            Router::new().fallback(api_gateway::proxy).with_state(api),
+            Router::new()
+                .fallback(gateway::proxy)
+                .with_state(gateway.clone()),
             stop_rx.clone(),
         ),
     ];
@@ -296,6 +398,8 @@ pub async fn start_with(
         site_url,
         site_urls,
         tenant,
+        gateway,
+        parameters,
         stop,
         tasks,
     })

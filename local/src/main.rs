@@ -9,13 +9,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use organizer_local::gateway::TemplateOptions;
+use organizer_local::gateway::definition::Security;
+use organizer_local::gateway::template::Overrides;
 use organizer_local::tenant::Tenant;
 use organizer_local::tenant::config::TenantFile;
 use organizer_local::tenant::state::StateDir;
 use organizer_local::tenant::users::{
     DEFAULT_EMAIL, DEFAULT_PASSWORD, READER_EMAIL, READER_PASSWORD, UserFile,
 };
-use organizer_local::{SiteOptions, StackOptions, StoreChoice};
+use organizer_local::{GatewayOptions, SiteOptions, StackOptions, StoreChoice};
 use organizer_shared::logging;
 use organizer_shared::store::dynamo::{
     self, DEFAULT_CALENDAR_TABLE, DEFAULT_CONTACTS_TABLE, DynamoContactStore, DynamoEventStore,
@@ -184,6 +187,22 @@ struct ServeArgs {
     /// third-party cookie in the silent iframe). tenant.yaml must list those origins.
     #[arg(long, env = "SITE_HOST", default_value = "localhost", value_parser = ["localhost", "127.0.0.1"])]
     site_host: String,
+    /// The SAM template whose HTTP API the local API Gateway runs: routes, authorizers, CORS,
+    /// throttling and the functions' environment.
+    #[arg(long, env = "ORGANIZER_TEMPLATE", default_value = "template.yaml")]
+    template: PathBuf,
+    /// The template's parameters, as `sam deploy` takes them: Key=Value ... (e.g.
+    /// AuthorizerMode=jwt). Each is checked against the template's constraints.
+    #[arg(long, num_args = 1.., value_name = "KEY=VALUE")]
+    parameter_overrides: Vec<String>,
+    /// Invoke a function through a Lambda Invoke API instead of in this process, e.g.
+    /// ContactsFunction=http://127.0.0.1:9001 (cargo lambda watch); a bare URL serves all.
+    #[arg(long = "invoke-url", value_name = "[FUNCTION=]URL", value_parser = GatewayOptions::parse_invoke_url)]
+    invoke_urls: Vec<(Option<String>, String)>,
+    /// Serve every request however fast they come, instead of the stage's throttling
+    /// (the template's ApiThrottlingRateLimit/BurstLimit): for benchmarks.
+    #[arg(long)]
+    no_throttling: bool,
 }
 
 /// The local stack serves many requests at once on a few threads; glibc's allocator spent a
@@ -359,7 +378,22 @@ async fn serve(args: ServeArgs) -> ExitCode {
     } else {
         StoreChoice::Memory
     };
+    let overrides = match Overrides::parse(&args.parameter_overrides) {
+        Ok(overrides) => overrides,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let options = StackOptions {
+        gateway: GatewayOptions {
+            template: TemplateOptions {
+                path: args.template,
+                overrides,
+            },
+            throttling: !args.no_throttling,
+            invoke_urls: args.invoke_urls,
+        },
         tenant_port: args.tenant_port,
         api_port: args.api_port,
         site_port: args.site_port,
@@ -370,6 +404,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         site_dir: args.site_dir,
         store,
     };
+    let options_template = options.gateway.template.path.clone();
     eprintln!("starting the local stack (first run generates the tenant's signing key) ...");
     let site_options = SiteOptions {
         host: args.site_host,
@@ -383,10 +418,30 @@ async fn serve(args: ServeArgs) -> ExitCode {
     };
     println!();
     println!("  dev tenant  {}/   (issuer)", stack.tenant_url);
+    let mode = stack
+        .parameters
+        .iter()
+        .find(|(k, _)| k == "AuthorizerMode")
+        .map(|(_, v)| format!(", AuthorizerMode={v}"))
+        .unwrap_or_default();
     println!(
-        "  API         {}   (/contacts, /calendar: GET, POST; /{{id}}: GET, PUT, DELETE)",
-        stack.api_url
+        "  API         {}   (the HTTP API of {}{mode})",
+        stack.api_url,
+        options_template.display()
     );
+    for route in &stack.gateway.api().routes {
+        let security = match &route.security {
+            Security::Open => "no authorizer".to_string(),
+            Security::Lambda { authorizer } => format!("{authorizer} (Lambda)"),
+            Security::Jwt { authorizer, scopes } => {
+                format!("{authorizer} (JWT, any of: {})", scopes.join(" "))
+            }
+        };
+        println!(
+            "              {:<24} -> {:<18} {security}",
+            route.key, route.function
+        );
+    }
     for (n, url) in stack.site_urls.iter().enumerate() {
         let about = match stack.tenant.spa_client_for(url) {
             Some(c) => format!("{}, {} flow", c.spec.name, c.spec.spa_flow()),

@@ -109,8 +109,14 @@ impl ApiContext {
     /// names the variable and an example) and the verifier. Nothing is fetched yet: run
     /// [`ApiContext::warm_up`] beside the other start-up work.
     pub fn from_env(service: Service) -> Result<Self, StartupError> {
-        let auth = AuthConfig::from_env(&ProcessEnv)?;
-        let cors = Cors::from_env(&ProcessEnv)?;
+        Self::from_env_with(service, &ProcessEnv)
+    }
+
+    /// [`ApiContext::from_env`] with another environment: the local gateway gives a function
+    /// linked into it the environment `template.yaml` gives it in Lambda.
+    pub fn from_env_with(service: Service, env: &impl Env) -> Result<Self, StartupError> {
+        let auth = AuthConfig::from_env(env)?;
+        let cors = Cors::from_env(env)?;
         let verifier = TokenVerifier::from_config(&auth)?;
         Ok(Self::new(service, verifier, cors, auth.audience))
     }
@@ -210,7 +216,7 @@ impl ApiContext {
         };
         self.cors
             .decorate(header_str(request, header::ORIGIN), &mut response);
-        tracing::info!(method = %request.method(), path = %request.uri().path(), status = response.status().as_u16(), "request");
+        tracing::info!(method = %request.method(), path = %request.uri().path(), status = response.status().as_u16(), authorizer = gateway_authorizer(request), "request");
         response
     }
 
@@ -220,6 +226,20 @@ impl ApiContext {
             response.headers_mut().insert(name, value);
         }
         response
+    }
+}
+
+/// Which of API Gateway's authorizers let the request through (from its event), for the log:
+/// `lambda`, `jwt`, or `none` (no authorizer on the route, or an event from elsewhere).
+fn gateway_authorizer(request: &Request) -> &'static str {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => match &ctx.authorizer {
+            Some(a) if a.jwt.is_some() => "jwt",
+            Some(a) if !a.fields.is_empty() => "lambda",
+            Some(a) if a.iam.is_some() => "iam",
+            _ => "none",
+        },
+        _ => "none",
     }
 }
 

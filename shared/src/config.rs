@@ -173,7 +173,7 @@ fn default_jwks_uri(issuer: &str) -> String {
 
 /// Keys fetched over plain http could be swapped by anyone on the path: http is allowed only
 /// for a tenant on this machine (the dev tenant).
-fn is_acceptable_url(url: &str) -> bool {
+pub fn is_acceptable_url(url: &str) -> bool {
     if url.starts_with("https://") {
         return true;
     }

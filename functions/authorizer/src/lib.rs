@@ -15,6 +15,7 @@ use organizer_shared::bearer::bearer_token;
 use organizer_shared::config::{ConfigError, Env};
 use organizer_shared::routes::ROUTES;
 use organizer_shared::{AccessClaims, ScopeCheck, TokenVerifier};
+use organizer_shared::{AuthConfig, StartupError};
 use serde_json::{Value, json};
 
 /// Which scopes each route needs, by API Gateway route key (`GET /contacts/{id}`).
@@ -75,20 +76,39 @@ fn deny() -> Value {
     json!({"isAuthorized": false})
 }
 
-/// The Authorization value API Gateway passed: the identity source, else the header.
-fn authorization(event: &Value) -> Option<&str> {
-    if let Some(first) = event
-        .get("identitySource")
-        .and_then(Value::as_array)
-        .and_then(|s| s.first())
-    {
-        return first.as_str();
+impl AuthorizerState {
+    /// The state of the authorizer from its environment: `AUTH0_DOMAIN` or `ISSUER`,
+    /// `AUDIENCE`, `JWKS_URI`, and optionally `ROUTE_SCOPES` (an error names the variable).
+    /// Nothing is fetched yet.
+    pub fn from_env(env: &impl Env) -> Result<Self, StartupError> {
+        let auth = AuthConfig::from_env(env)?;
+        Ok(Self {
+            routes: RouteScopes::from_env(env)?,
+            verifier: TokenVerifier::from_config(&auth)?,
+        })
     }
-    let headers = event.get("headers")?.as_object()?;
-    headers
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
-        .and_then(|(_, v)| v.as_str())
+}
+
+/// The Authorization value API Gateway passed: the request's header (the identity sources
+/// are in the template's order, which the authorizer should not depend on), else the first
+/// identity source.
+fn authorization(event: &Value) -> Option<&str> {
+    let from_headers = event
+        .get("headers")
+        .and_then(Value::as_object)
+        .and_then(|headers| {
+            headers
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+                .and_then(|(_, v)| v.as_str())
+        });
+    from_headers.or_else(|| {
+        event
+            .get("identitySource")
+            .and_then(Value::as_array)
+            .and_then(|s| s.first())
+            .and_then(Value::as_str)
+    })
 }
 
 /// Decides one authorizer request. Never fails: every problem is a deny.

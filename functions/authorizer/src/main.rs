@@ -3,24 +3,16 @@
 
 use std::process::ExitCode;
 
-use authorizer::{AuthorizerState, RouteScopes, authorize};
+use authorizer::{AuthorizerState, authorize};
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 use organizer_shared::config::ProcessEnv;
-use organizer_shared::{AuthConfig, StartupError, TokenVerifier, logging, startup};
+use organizer_shared::{logging, startup};
 use serde_json::Value;
-
-fn state_from_env() -> Result<AuthorizerState, StartupError> {
-    let auth = AuthConfig::from_env(&ProcessEnv)?;
-    Ok(AuthorizerState {
-        routes: RouteScopes::from_env(&ProcessEnv)?,
-        verifier: TokenVerifier::from_config(&auth)?,
-    })
-}
 
 #[tokio::main]
 async fn main() -> ExitCode {
     logging::init_json_logs();
-    let state = match state_from_env() {
+    let state = match AuthorizerState::from_env(&ProcessEnv) {
         Ok(state) => state,
         Err(error) => return error.exit(),
     };

@@ -19,10 +19,12 @@ pub mod oauth;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use organizer_local::gateway::TemplateOptions;
+use organizer_local::gateway::template::Overrides;
 use organizer_local::tenant::Tenant;
 use organizer_local::tenant::config::TenantFile;
 use organizer_local::tenant::state::StateDir;
-use organizer_local::{RunningStack, StackOptions, StoreChoice, start};
+use organizer_local::{GatewayOptions, RunningStack, StackOptions, StoreChoice, start};
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -133,6 +135,16 @@ pub fn with_basic_machine(yaml: String) -> String {
 
 /// The stack with a given tenant file, state folder and tenant port (0: any free port).
 pub async fn start_stack(tenant_file: &Path, state_dir: PathBuf, tenant_port: u16) -> RunningStack {
+    start_stack_with(tenant_file, state_dir, tenant_port, gateway_options()).await
+}
+
+/// [`start_stack`] with the local API Gateway set up as `gateway` says.
+pub async fn start_stack_with(
+    tenant_file: &Path,
+    state_dir: PathBuf,
+    tenant_port: u16,
+    gateway: GatewayOptions,
+) -> RunningStack {
     start(StackOptions {
         tenant_port,
         api_port: 0,
@@ -142,15 +154,44 @@ pub async fn start_stack(tenant_file: &Path, state_dir: PathBuf, tenant_port: u1
         tenant_file: tenant_file.to_path_buf(),
         state_dir,
         site_dir: repo().join("site"),
+        gateway,
         store: StoreChoice::Memory,
     })
     .await
     .expect("the local stack starts")
 }
 
+/// The local API Gateway running the repository's template as it is (`AuthorizerMode`
+/// lambda), with the stage's throttling.
+pub fn gateway_options() -> GatewayOptions {
+    gateway_with(&[])
+}
+
+/// The repository's template with `--parameter-overrides` (`["AuthorizerMode=jwt"]`).
+pub fn gateway_with(overrides: &[&str]) -> GatewayOptions {
+    GatewayOptions {
+        template: TemplateOptions {
+            path: repo().join("template.yaml"),
+            overrides: Overrides::parse(overrides).expect("overrides"),
+        },
+        ..GatewayOptions::default()
+    }
+}
+
 /// The repository's stack on free ports with a fresh state folder.
 pub async fn stack() -> RunningStack {
     stack_with_state(fresh_state(), 0).await
+}
+
+/// The repository's stack with `--parameter-overrides` (`["AuthorizerMode=none"]`).
+pub async fn stack_in(overrides: &[&str]) -> RunningStack {
+    start_stack_with(
+        &repo().join("tenant.yaml"),
+        fresh_state(),
+        0,
+        gateway_with(overrides),
+    )
+    .await
 }
 
 /// The repository's stack with a given state folder and tenant port (a restart keeps both).

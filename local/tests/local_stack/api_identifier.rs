@@ -7,10 +7,18 @@ use reqwest::StatusCode;
 use crate::common::api::{api_get, machine, token_request};
 use organizer_local::{StackOptions, StoreChoice, start};
 
-use crate::common::{edited_tenant_file, free_port, fresh_state, repo};
+use crate::common::{edited_tenant_file, free_port, fresh_state, gateway_with, repo};
 
+/// In each authorizer mode: the Lambda authorizer and the JWT authorizer take the audience from
+/// the template's `Audience` parameter, which the local stack sets to the tenant's API.
 #[tokio::test]
 async fn a_renamed_api_keeps_the_whole_stack_working() {
+    for mode in ["lambda", "jwt", "none"] {
+        renamed_api_in(mode).await;
+    }
+}
+
+async fn renamed_api_in(mode: &str) {
     let site_port = free_port();
     let file = edited_tenant_file(|yaml| {
         let edited = yaml
@@ -38,6 +46,7 @@ async fn a_renamed_api_keeps_the_whole_stack_working() {
         tenant_file: file,
         state_dir: fresh_state(),
         site_dir: repo().join("site"),
+        gateway: gateway_with(&[&format!("AuthorizerMode={mode}")]),
         store: StoreChoice::Memory,
     })
     .await
@@ -64,7 +73,7 @@ async fn a_renamed_api_keeps_the_whole_stack_working() {
     let access = body["access_token"].as_str().unwrap().to_string();
     for path in ["/contacts", "/calendar"] {
         let (status, body) = api_get(&stack, path, &access).await;
-        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        assert_eq!(status, StatusCode::OK, "{mode} {path}: {body}");
         assert!(!body["items"].as_array().unwrap().is_empty(), "{path}");
     }
     // The old identifier is no API of this tenant any more.
@@ -73,14 +82,21 @@ async fn a_renamed_api_keeps_the_whole_stack_working() {
         (status, body["error"].as_str()),
         (StatusCode::FORBIDDEN, Some("access_denied"))
     );
-    // The API's challenge names the API.
     let response = reqwest::get(format!("{}/contacts", stack.api_url))
         .await
         .unwrap();
-    assert_eq!(
-        response.headers()["www-authenticate"],
-        "Bearer realm=\"https://api.organizer.example/\""
-    );
+    let challenge = response.headers().get("www-authenticate").cloned();
+    match mode {
+        // The function's challenge names the API.
+        "none" => assert_eq!(
+            challenge.unwrap(),
+            "Bearer realm=\"https://api.organizer.example/\""
+        ),
+        // API Gateway's JWT authorizer answers a missing token with a bare challenge.
+        "jwt" => assert_eq!(challenge.unwrap(), "Bearer"),
+        // The Lambda authorizer's missing identity source: no challenge.
+        _ => assert!(challenge.is_none(), "{challenge:?}"),
+    }
     // The site asks for the renamed API.
     let config: serde_json::Value = reqwest::get(format!("{}/config.json", stack.site_url))
         .await

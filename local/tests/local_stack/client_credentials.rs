@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::common::api::{api_get, machine, machine_token};
-use crate::common::stack;
+use crate::common::{stack, stack_in};
 
 #[tokio::test]
 async fn a_token_reads_both_apis_and_carries_auth0s_claims() {
@@ -43,13 +43,25 @@ async fn a_token_reads_both_apis_and_carries_auth0s_claims() {
     stack.stop().await;
 }
 
+/// In every authorizer mode: with the Lambda or JWT authorizer, API Gateway's bare 403; with
+/// none, the function's own RFC 6750 answer.
 #[tokio::test]
 async fn a_narrower_scope_is_enforced_by_the_other_api() {
-    let stack = stack().await;
-    let token = machine_token(&stack, Some("read:contacts")).await;
-    assert_eq!(api_get(&stack, "/contacts", &token).await.0, StatusCode::OK);
-    let (status, body) = api_get(&stack, "/calendar", &token).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    assert_eq!(body["error"], "insufficient_scope");
-    stack.stop().await;
+    for mode in ["lambda", "jwt", "none"] {
+        let stack = stack_in(&[&format!("AuthorizerMode={mode}")]).await;
+        let token = machine_token(&stack, Some("read:contacts")).await;
+        assert_eq!(
+            api_get(&stack, "/contacts", &token).await.0,
+            StatusCode::OK,
+            "{mode}"
+        );
+        let (status, body) = api_get(&stack, "/calendar", &token).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{mode}");
+        if mode == "none" {
+            assert_eq!(body["error"], "insufficient_scope");
+        } else {
+            assert_eq!(body, serde_json::json!({"message": "Forbidden"}), "{mode}");
+        }
+        stack.stop().await;
+    }
 }

@@ -26,6 +26,7 @@ async fn tables_are_created_seeded_and_served() {
         tenant_file: repo().join("tenant.yaml"),
         state_dir: temp_dir("organizer-test"),
         site_dir: repo().join("site"),
+        gateway: crate::common::gateway_options(),
         store: StoreChoice::Dynamo {
             endpoint: Some(endpoint),
             contacts_table: format!("contacts-{suffix}"),

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::common::api::{api_get, machine, machine_token};
-use crate::common::{free_port, stack, stack_with_state, temp_dir};
+use crate::common::{free_port, stack_in, stack_with_state, temp_dir};
 
 #[tokio::test]
 async fn keys_and_client_ids_survive_a_restart() {
@@ -70,9 +70,10 @@ async fn rotation_keeps_old_tokens_valid_until_their_key_is_retired() {
     let (_, retired) = StateDir::open(&state).unwrap().rotate_keys(2).unwrap();
     assert_eq!(retired, [kid.as_str()]);
     let third = stack_with_state(state, port).await;
+    // The Lambda authorizer (the template's default mode) denies it: API Gateway's 403.
     assert_eq!(
         api_get(&third, "/contacts", &old_token).await.0,
-        StatusCode::UNAUTHORIZED
+        StatusCode::FORBIDDEN
     );
     assert_eq!(
         api_get(&third, "/contacts", &machine_token(&third, None).await)
@@ -85,7 +86,8 @@ async fn rotation_keeps_old_tokens_valid_until_their_key_is_retired() {
 
 #[tokio::test]
 async fn the_api_refuses_tokens_signed_by_another_key() {
-    let stack = stack().await;
+    // Without a gateway authorizer, the function's own answer; the authorizer's is checked below.
+    let stack = stack_in(&["AuthorizerMode=none"]).await;
     // Same issuer, audience and claims, but signed by a key the tenant never published.
     let mut forger = TestIssuer {
         key: other_key(),
@@ -102,5 +104,13 @@ async fn the_api_refuses_tokens_signed_by_another_key() {
     // And one signed with the tenant's kid but another key.
     let (status, _) = api_get(&stack, "/calendar", "eyJhbGciOiJSUzI1NiJ9.e30.c2ln").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    stack.stop().await;
+    // The Lambda authorizer denies both before any function runs.
+    let stack = stack_in(&["AuthorizerMode=lambda"]).await;
+    for token in [forged.as_str(), "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"] {
+        let (status, body) = api_get(&stack, "/contacts", token).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(body["message"], "Forbidden");
+    }
     stack.stop().await;
 }

@@ -52,6 +52,7 @@ async fn each_site_serves_the_config_of_its_own_client() {
         tenant_file,
         state_dir,
         site_dir: repo().join("site"),
+        gateway: crate::common::gateway_options(),
         store: StoreChoice::Memory,
     })
     .await
@@ -134,6 +135,7 @@ async fn sites_on_127_0_0_1_get_their_own_origin() {
             tenant_file,
             state_dir,
             site_dir: repo().join("site"),
+            gateway: crate::common::gateway_options(),
             store: StoreChoice::Memory,
         },
         organizer_local::SiteOptions {
