@@ -5,6 +5,7 @@
 pub mod events;
 pub mod gateway;
 pub mod jwks_snapshot;
+pub mod lambda_watch;
 pub mod linked;
 pub mod load;
 pub mod site;
@@ -270,33 +271,14 @@ pub async fn start_with(
     // configured from the environment it gives them, pointed at the dev tenant (its issuer, and
     // the logical API of tenant.yaml as audience) and at the sites' origins, unless the
     // parameter overrides say otherwise.
-    let audience = tenant
-        .file
-        .logical_api()
-        .map(|api| api.identifier.clone())
-        .ok_or_else(|| StartError::Other("tenant.yaml lists no API".into()))?;
-    let mut origins: Vec<String> = site_urls.clone();
-    for client in &tenant.clients {
-        for origin in client
-            .spec
-            .allowed_origins
-            .iter()
-            .chain(&client.spec.web_origins)
-        {
-            if !origins.contains(origin) {
-                origins.push(origin.clone());
-            }
-        }
-    }
-    let overrides = &options.gateway.template.overrides;
-    let mut local = vec![
-        ("Audience", audience),
-        ("AllowedOrigins", origins.join(",")),
-    ];
-    if overrides.get("Auth0Domain").is_none() && overrides.get("Issuer").is_none() {
-        local.push(("Issuer", tenant.issuer.clone()));
-    }
+    let local = local_parameters(&tenant, &site_urls, &options.gateway.template)?;
     let loaded = gateway::load(&options.gateway.template, &local, &[], &api_url)?;
+    if matches!(options.store, StoreChoice::Memory) && !options.gateway.invoke_urls.is_empty() {
+        tracing::warn!(
+            "functions behind --invoke-url run in their own processes: they read DynamoDB, not \
+             the local stack's in-memory store; use --store dynamodb with the same tables"
+        );
+    }
     let stores = Stores {
         contacts: contacts_store,
         events: events_store,
@@ -403,6 +385,44 @@ pub async fn start_with(
         stop,
         tasks,
     })
+}
+
+/// The template parameters the local stack sets for itself, unless the overrides set them: the
+/// dev tenant as `Issuer`, its logical API as `Audience`, and the sites' origins as
+/// `AllowedOrigins`.
+/// The origins are the sites' and those the tenant's clients list.
+pub fn local_parameters(
+    tenant: &Tenant,
+    site_urls: &[String],
+    template: &TemplateOptions,
+) -> Result<Vec<(&'static str, String)>, StartError> {
+    let audience = tenant
+        .file
+        .logical_api()
+        .map(|api| api.identifier.clone())
+        .ok_or_else(|| StartError::Other("tenant.yaml lists no API".into()))?;
+    let mut origins: Vec<String> = site_urls.to_vec();
+    for client in &tenant.clients {
+        for origin in client
+            .spec
+            .allowed_origins
+            .iter()
+            .chain(&client.spec.web_origins)
+        {
+            if !origins.contains(origin) {
+                origins.push(origin.clone());
+            }
+        }
+    }
+    let mut local = vec![
+        ("Audience", audience),
+        ("AllowedOrigins", origins.join(",")),
+    ];
+    let overrides = &template.overrides;
+    if overrides.get("Auth0Domain").is_none() && overrides.get("Issuer").is_none() {
+        local.push(("Issuer", tenant.issuer.clone()));
+    }
+    Ok(local)
 }
 
 /// Two new tables on DynamoDB at `endpoint`, named `<prefix>-contacts-<random>` and

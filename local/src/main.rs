@@ -93,6 +93,30 @@ enum Command {
         #[arg(long, env = "ORGANIZER_STATE_DIR", default_value = ".state")]
         state_dir: PathBuf,
     },
+    /// Print the environment template.yaml gives a function (as the local gateway computes
+    /// it, with the local DynamoDB tables), for `cargo lambda watch --env-file`.
+    FunctionEnv {
+        /// The function's logical id in the template, e.g. ContactsFunction.
+        function: String,
+        #[arg(long, env = "ORGANIZER_TEMPLATE", default_value = "template.yaml")]
+        template: PathBuf,
+        /// As for the local stack: Key=Value ...
+        #[arg(long, num_args = 1.., value_name = "KEY=VALUE")]
+        parameter_overrides: Vec<String>,
+        /// The dev tenant's port: the issuer is http://localhost:<port>/.
+        #[arg(long, env = "TENANT_PORT", default_value_t = 4000)]
+        tenant_port: u16,
+        #[arg(long, env = "SITE_PORT", default_value_t = 3000)]
+        site_port: u16,
+        #[arg(long, env = "SECOND_SITE_PORT", default_value_t = 3002)]
+        second_site_port: u16,
+        #[command(flatten)]
+        dynamo: DynamoArgs,
+        #[arg(long, env = "ORGANIZER_TENANT_FILE", default_value = "tenant.yaml")]
+        tenant_file: PathBuf,
+        #[arg(long, env = "ORGANIZER_STATE_DIR", default_value = ".state")]
+        state_dir: PathBuf,
+    },
     /// The dev tenant's signing keys.
     Keys {
         #[command(subcommand)]
@@ -323,6 +347,67 @@ async fn main() -> ExitCode {
             match result {
                 Ok(audience) => {
                     eprintln!("wrote {count} tokens for {audience} to {}", out.display());
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some(Command::FunctionEnv {
+            function,
+            template,
+            parameter_overrides,
+            tenant_port,
+            site_port,
+            second_site_port,
+            dynamo,
+            tenant_file,
+            state_dir,
+        }) => {
+            let result = Overrides::parse(&parameter_overrides).and_then(|overrides| {
+                let template = TemplateOptions {
+                    path: template,
+                    overrides,
+                };
+                let file = TenantFile::load(&tenant_file).map_err(|e| e.to_string())?;
+                let state = StateDir::open(&state_dir).map_err(|e| e.to_string())?;
+                let tenant = Tenant::load(format!("http://localhost:{tenant_port}/"), file, &state)
+                    .map_err(|e| e.to_string())?;
+                let sites = [
+                    format!("http://localhost:{site_port}"),
+                    format!("http://localhost:{second_site_port}"),
+                ];
+                let local = organizer_local::local_parameters(&tenant, &sites, &template)
+                    .map_err(|e| e.to_string())?;
+                let loaded =
+                    organizer_local::gateway::load(&template, &local, &[], "http://localhost:3001")
+                        .map_err(|e| e.to_string())?;
+                let def = loaded.api.functions.get(&function).ok_or_else(|| {
+                    format!(
+                        "the template has no function {function} (it has: {})",
+                        loaded
+                            .api
+                            .functions
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })?;
+                let store = StoreChoice::Dynamo {
+                    endpoint: dynamo.endpoint_url,
+                    contacts_table: dynamo.contacts_table,
+                    calendar_table: dynamo.calendar_table,
+                };
+                Ok(organizer_local::lambda_watch::env_file(
+                    &organizer_local::lambda_watch::environment(def, &store),
+                ))
+            });
+            match result {
+                Ok(text) => {
+                    print!("{text}");
                     ExitCode::SUCCESS
                 }
                 Err(error) => {

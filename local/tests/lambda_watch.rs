@@ -1,8 +1,10 @@
 //! The three functions as Lambda runs them, under `cargo lambda watch` (the README's
 //! "a function under cargo-lambda"): each built by cargo-lambda's `cargo run`, started against
-//! its Runtime API emulator, configured only through the environment, and invoked with events
-//! minted by `organizer events` for the local stack's dev tenant. The data is in DynamoDB Local
-//! (`ORGANIZER_TEST_DYNAMODB`, started by `make test`).
+//! its Runtime API emulator, configured only through the environment the template gives it
+//! (`organizer function-env`), invoked with events minted by `organizer events` for the local
+//! stack's dev tenant, and then behind the local API Gateway (`--invoke-url`): requests over
+//! HTTP through the template's Lambda authorizer, itself under watch. The data is in DynamoDB
+//! Local (`ORGANIZER_TEST_DYNAMODB`, started by `make test`).
 //!
 //! One `cargo lambda watch` per function, each given the function's own manifest: the workspace's
 //! default member is the local tool (so that `cargo run` starts the local stack), and watch
@@ -18,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use organizer_local::{StackOptions, StoreChoice};
 use organizer_shared::store::sample;
 use serde_json::Value;
 
@@ -88,9 +91,8 @@ struct Watch {
 }
 
 impl Watch {
-    fn start(function: &'static str, dir: &Path, env: &[(&str, String)]) -> Self {
+    fn start(function: &'static str, port: u16, dir: &Path, env: &[(String, String)]) -> Self {
         use std::os::unix::process::CommandExt;
-        let port = common::free_port();
         let log = dir.join(format!("watch-{function}.log"));
         let out = File::create(&log).unwrap();
         let err = out.try_clone().unwrap();
@@ -105,7 +107,7 @@ impl Watch {
                 "--manifest-path",
                 &format!("functions/{function}/Cargo.toml"),
             ])
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("CARGO", cargo())
             .stdin(Stdio::null())
             .stdout(out)
@@ -226,8 +228,39 @@ async fn functions_under_cargo_lambda_watch_answer_minted_events() {
     let dir = common::temp_dir("organizer-lambda-watch");
     fs::create_dir_all(&dir).unwrap();
 
-    // The dev tenant (its JWKS is what the functions fetch) and events with tokens it minted.
-    let stack = common::stack().await;
+    // The local stack on DynamoDB Local (tables of this test only, created and seeded for the
+    // machine client as the stack seeds them), its gateway sending each function's events to
+    // the watch on that function's port.
+    let ports = [
+        ("ContactsFunction", "contacts", common::free_port()),
+        ("CalendarFunction", "calendar", common::free_port()),
+        ("AuthorizerFunction", "authorizer", common::free_port()),
+    ];
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let store = StoreChoice::Dynamo {
+        endpoint: Some(endpoint),
+        contacts_table: format!("lambda-watch-contacts-{suffix}"),
+        calendar_table: format!("lambda-watch-calendar-{suffix}"),
+    };
+    let mut gateway = common::gateway_options();
+    gateway.invoke_urls = ports
+        .iter()
+        .map(|(id, _, port)| (Some(id.to_string()), format!("http://127.0.0.1:{port}")))
+        .collect();
+    let stack = organizer_local::start(StackOptions {
+        tenant_port: 0,
+        api_port: 0,
+        site_port: 0,
+        extra_site_ports: vec![],
+        session_check_seconds: organizer_local::site::DEFAULT_SESSION_CHECK_SECONDS,
+        tenant_file: common::repo().join("tenant.yaml"),
+        state_dir: common::fresh_state(),
+        site_dir: common::repo().join("site"),
+        gateway,
+        store: store.clone(),
+    })
+    .await
+    .expect("the local stack starts on DynamoDB Local");
     let machine_id = stack
         .tenant
         .client_by_name("Organizer Machine")
@@ -249,27 +282,19 @@ async fn functions_under_cargo_lambda_watch_answer_minted_events() {
             .clone()
     };
 
-    // Tables of this test only, seeded for the machine client as the local stack seeds them.
-    let (contacts_table, calendar_table) =
-        organizer_local::fresh_seeded_tables(&endpoint, "lambda-watch", &owner)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-
     build_functions().await;
 
-    // The functions' whole configuration, as template.yaml gives it in AWS.
-    let env = [
-        ("ISSUER", stack.tenant.issuer.clone()),
-        ("AUDIENCE", "organize".to_string()),
-        ("ALLOWED_ORIGINS", "http://localhost:3000".to_string()),
-        ("CONTACTS_TABLE", contacts_table),
-        ("CALENDAR_TABLE", calendar_table),
-        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint),
-        ("RUST_LOG", "info".to_string()),
-    ];
-    let mut contacts = Watch::start("contacts", &dir, &env);
-    let mut calendar = Watch::start("calendar", &dir, &env);
-    let mut authorizer = Watch::start("authorizer", &dir, &env);
+    // Each function's whole configuration, as template.yaml gives it in AWS (what
+    // `organizer function-env` prints), with the local tables.
+    let env = |id: &str| {
+        let mut env =
+            organizer_local::lambda_watch::environment(&stack.gateway.api().functions[id], &store);
+        env.push(("RUST_LOG".into(), "info".into()));
+        env
+    };
+    let [contacts, calendar, authorizer] =
+        ports.map(|(id, binary, port)| Watch::start(binary, port, &dir, &env(id)));
+    let (mut contacts, mut calendar, mut authorizer) = (contacts, calendar, authorizer);
     for watch in [&mut contacts, &mut calendar, &mut authorizer] {
         watch.wait_listening().await;
     }
@@ -372,6 +397,55 @@ async fn functions_under_cargo_lambda_watch_answer_minted_events() {
         let answer = authorizer.invoke(&http, &event(name)).await;
         assert_eq!(answer["isAuthorized"], false, "{name}: {answer}");
     }
+
+    // Behind the local API Gateway, as deployed: the template's Lambda authorizer (under watch)
+    // in front of the functions (under watch).
+    let token = common::api::machine_token(&stack, None).await;
+    let contacts_only = common::api::machine_token(&stack, Some("read:contacts")).await;
+    let api = |method: reqwest::Method, path: &str, token: Option<&str>| {
+        let mut request = http.request(method, format!("{}{path}", stack.api_url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
+    };
+    let answer = api(reqwest::Method::GET, "/contacts", Some(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let body: Value = answer.json().await.unwrap();
+    assert!(!body["items"].as_array().unwrap().is_empty(), "{body}");
+    let answer = api(reqwest::Method::GET, "/contacts", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 401);
+    assert_eq!(
+        answer.json::<Value>().await.unwrap(),
+        serde_json::json!({"message": "Unauthorized"})
+    );
+    let answer = api(reqwest::Method::GET, "/calendar", Some(&contacts_only))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 403);
+    assert_eq!(
+        answer.json::<Value>().await.unwrap(),
+        serde_json::json!({"message": "Forbidden"})
+    );
+    let answer = api(reqwest::Method::POST, "/calendar", Some(&token))
+        .json(&serde_json::json!({"title": "Through the gateway", "start": "2030-01-01T09:00:00Z", "end": "2030-01-01T10:00:00Z"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 201, "{:?}", answer.text().await);
+    // The function's log line says which authorizer let the request through.
+    assert!(
+        calendar.log_text().contains(r#""authorizer":"lambda""#),
+        "{}",
+        calendar.log_text()
+    );
 
     drop((contacts, calendar, authorizer));
     stack.stop().await;
