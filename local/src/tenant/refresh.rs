@@ -1,9 +1,18 @@
 //! Refresh tokens as Auth0 issues them with rotation: every exchange answers a new token and
 //! the used one stops working; presenting a used token again (outside the client's `leeway`)
 //! is taken as theft and revokes the whole family — every token descended from the same
-//! sign-in. Tokens are bound to their client, kept only as SHA-256 digests (the tenant never
-//! holds one it could leak), and live at most `token_lifetime` from sign-in and
-//! `idle_token_lifetime` without use (the client's `refresh_token:` settings).
+//! sign-in.
+//!
+//! The `leeway` is Auth0's "rotation overlap period": for that many seconds after its first
+//! use, the previous token may be exchanged again, and each such exchange answers a new token
+//! while those answered before keep working (two tabs that refresh at once both go on). The
+//! previous token is one none of whose successors has been used yet: once one has, presenting
+//! it is reuse, leeway or not (Auth0: "if the second-to-last token is exchanged, breach
+//! detection is triggered"). At most [`MAX_LIVE_TOKENS_PER_FAMILY`] unused tokens per family.
+//!
+//! Tokens are bound to their client, kept only as SHA-256 digests (the tenant never holds one
+//! it could leak), and live at most `token_lifetime` from sign-in and `idle_token_lifetime`
+//! without use (the client's `refresh_token:` settings).
 //!
 //! Every check and its state change happen under one lock: twenty exchanges of one token sent
 //! at once are one exchange and nineteen reuses.
@@ -19,6 +28,11 @@ use super::state::random_token;
 
 /// Active families kept per user and client; a new sign-in beyond revokes the oldest (Auth0).
 pub const MAX_FAMILIES_PER_USER_AND_CLIENT: usize = 200;
+
+/// Unused tokens one family may hold. Only exchanges within the leeway add one (a rotation
+/// spends one and answers one); two tabs or a few dozen racing requests never come near it,
+/// and a holder looping on the previous token cannot grow the family without bound.
+pub const MAX_LIVE_TOKENS_PER_FAMILY: usize = 100;
 
 /// What a refresh token was granted: who, to which client, for what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,8 +52,11 @@ pub enum Refusal {
     OtherClient,
     Revoked,
     Expired,
-    /// Used before, outside the leeway: the family is now revoked.
+    /// Used before, outside the leeway or not the previous token: the family is now revoked.
     Reused,
+    /// The previous token within the leeway, but the family already holds
+    /// [`MAX_LIVE_TOKENS_PER_FAMILY`] unused tokens (nothing is revoked).
+    FamilyFull,
     /// The scope asked for is not within the token's.
     WiderScope(Vec<String>),
 }
@@ -67,19 +84,18 @@ fn digest(token: &str) -> Digest32 {
 struct Record {
     family: u64,
     issued: Instant,
-    /// When it was exchanged, if it was.
+    /// When it was first exchanged, if it was: the leeway runs from then.
     used: Option<Instant>,
-    /// The token its exchange answered.
-    successor: Option<Digest32>,
+    /// The tokens its exchanges answered (more than one when exchanged again in the leeway).
+    successors: Vec<Digest32>,
 }
 
 struct Family {
     grant: RefreshGrant,
     created: Instant,
     revoked: bool,
-    /// The newest token of the family: the only one that may be exchanged (besides the
-    /// previous one within the leeway).
-    current: Digest32,
+    /// How many of its tokens are unused.
+    live: usize,
 }
 
 /// Below this many tokens the store is never swept.
@@ -168,7 +184,7 @@ impl RefreshTokens {
                 family,
                 issued: now,
                 used: None,
-                successor: None,
+                successors: Vec::new(),
             },
         );
         inner.families.insert(
@@ -177,7 +193,7 @@ impl RefreshTokens {
                 grant,
                 created: now,
                 revoked: false,
-                current: hash,
+                live: 1,
             },
         );
         token
@@ -215,20 +231,26 @@ impl RefreshTokens {
             return Err(Refusal::Expired);
         }
         // Reuse first: a used token is theft whatever else the request asks.
-        let mut replaced_successor = None;
         if settings.rotates()
             && let Some(used) = record.used
         {
-            // The previous token, again, within the leeway (none by default): its successor
-            // is replaced, the family goes on. Anything else is reuse.
-            let is_previous = record.successor == Some(family.current);
+            // The previous token, again, within the leeway (none by default): one more
+            // successor, and those answered before go on. Anything else is reuse.
+            let is_previous = record.successors.iter().all(|successor| {
+                inner
+                    .tokens
+                    .get(successor)
+                    .is_some_and(|r| r.used.is_none())
+            });
             let within = settings.leeway > 0
                 && now.duration_since(used) <= Duration::from_secs(settings.leeway);
             if !(is_previous && within) {
                 inner.revoke(family_id);
                 return Err(Refusal::Reused);
             }
-            replaced_successor = record.successor;
+            if family.live >= MAX_LIVE_TOKENS_PER_FAMILY {
+                return Err(Refusal::FamilyFull);
+            }
         }
         let scopes = match requested {
             None => family.grant.scopes.clone(),
@@ -255,9 +277,6 @@ impl RefreshTokens {
                 scopes,
             });
         }
-        if let Some(successor) = replaced_successor {
-            inner.tokens.remove(&successor);
-        }
         let next = random_token(32);
         let next_hash = digest(&next);
         inner.tokens.insert(
@@ -266,15 +285,18 @@ impl RefreshTokens {
                 family: family_id,
                 issued: now,
                 used: None,
-                successor: None,
+                successors: Vec::new(),
             },
         );
+        let mut spent = false;
         if let Some(r) = inner.tokens.get_mut(&hash) {
-            r.used = Some(now);
-            r.successor = Some(next_hash);
+            spent = r.used.is_none();
+            r.used.get_or_insert(now);
+            r.successors.push(next_hash);
         }
         if let Some(f) = inner.families.get_mut(&family_id) {
-            f.current = next_hash;
+            // A rotation spends a token and answers one; an exchange again answers one more.
+            f.live = f.live + 1 - usize::from(spent);
         }
         Ok(Exchanged {
             token: next,
@@ -446,6 +468,9 @@ mod tests {
         );
     }
 
+    /// Within the leeway the previous token may be exchanged again: every token answered
+    /// works (two tabs go on). Once one of them is used, the first is older than the previous
+    /// token: reuse, leeway or not.
     #[test]
     fn within_the_leeway_the_previous_token_may_be_exchanged_again() {
         let tokens = RefreshTokens::default();
@@ -453,17 +478,38 @@ mod tests {
         let first = tokens.issue(grant(), |_| s.clone());
         let second = tokens.exchange(&first, "spa", &s, None).unwrap();
         let again = tokens.exchange(&first, "spa", &s, None).unwrap();
-        // The replaced successor is gone; the new one goes on.
-        assert_eq!(
-            tokens.exchange(&second.token, "spa", &s, None).err(),
-            Some(Refusal::Unknown)
-        );
+        assert_ne!(second.token, again.token);
+        let third = tokens.exchange(&second.token, "spa", &s, None).unwrap();
         assert!(tokens.exchange(&again.token, "spa", &s, None).is_ok());
-        // An older token than the previous one is reuse, leeway or not.
         assert_eq!(
             tokens.exchange(&first, "spa", &s, None).err(),
             Some(Refusal::Reused)
         );
+        assert_eq!(
+            tokens.exchange(&third.token, "spa", &s, None).err(),
+            Some(Refusal::Revoked)
+        );
+    }
+
+    /// A holder of the previous token looping within the leeway gets at most
+    /// [`MAX_LIVE_TOKENS_PER_FAMILY`] unused tokens; beyond, it is refused, and the family
+    /// (whose tokens may be a legitimate user's) is not revoked for it.
+    #[test]
+    fn exchanges_again_within_the_leeway_are_bounded_per_family() {
+        let tokens = RefreshTokens::default();
+        let s = settings(60);
+        let first = tokens.issue(grant(), |_| s.clone());
+        let answered: Vec<String> = (0..MAX_LIVE_TOKENS_PER_FAMILY)
+            .map(|_| tokens.exchange(&first, "spa", &s, None).unwrap().token)
+            .collect();
+        assert_eq!(
+            tokens.exchange(&first, "spa", &s, None).err(),
+            Some(Refusal::FamilyFull)
+        );
+        // Rotations go on (each spends one and answers one).
+        for token in &answered {
+            assert!(tokens.exchange(token, "spa", &s, None).is_ok());
+        }
     }
 
     #[test]
