@@ -8,6 +8,7 @@ pub mod jwks_snapshot;
 pub mod lambda_watch;
 pub mod linked;
 pub mod load;
+pub mod server;
 pub mod site;
 pub mod tenant;
 
@@ -177,38 +178,22 @@ async fn bind(port: u16, flag: &'static str) -> Result<(TcpListener, u16), Start
     Ok((listener, port))
 }
 
-fn serve(listener: TcpListener, app: Router, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stop.wait_for(|s| *s).await;
-        };
-        if let Err(error) = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!(%error, "server stopped");
-        }
-    })
+/// Serves `app` until `stop` (see [`server`]: a header-read timeout, graceful shutdown).
+fn serve(listener: TcpListener, app: Router, stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    server::spawn(listener, app, stop, server::ServeOptions::default())
 }
 
 /// Like [`serve`], with the peer address available to handlers (login throttling).
 fn serve_with_peer(
     listener: TcpListener,
     app: Router,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stop.wait_for(|s| *s).await;
-        };
-        let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        if let Err(error) = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!(%error, "server stopped");
-        }
-    })
+    let options = server::ServeOptions {
+        peer_address: true,
+        ..server::ServeOptions::default()
+    };
+    server::spawn(listener, app, stop, options)
 }
 
 /// Starts the tenant, the API and the site. Ports of 0 pick free ports.

@@ -164,10 +164,11 @@ pub fn refresh_token_for(tenant: &Tenant, request: &AuthRequest, user: &User) ->
         audience: request.audience.clone(),
         scopes: tenant.granted_scopes(request, user),
     };
-    Some(tenant.runtime.refresh_tokens.issue(grant, |client_id| {
+    let client = tenant.client_by_id(&request.client_id)?;
+    Some(
         tenant
-            .client_by_id(client_id)
-            .map(|c| c.spec.refresh_token.clone())
-            .unwrap_or_default()
-    }))
+            .runtime
+            .refresh_tokens
+            .issue(grant, &client.spec.refresh_token),
+    )
 }

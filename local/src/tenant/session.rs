@@ -4,7 +4,9 @@
 //!
 //! A session ends at the first of two limits, as Auth0's do (`tenant:` in `tenant.yaml`):
 //! `idle_session_lifetime` without use (a `prompt=none` check counts as use) and
-//! `session_lifetime` after sign-in, however often it is used.
+//! `session_lifetime` after sign-in, however often it is used. Ended sessions are dropped when
+//! met, and swept a few at a time as new ones start (see [`SWEEP_STEP`]), so the sessions kept
+//! are the live ones and those that ended lately, whoever signs in how often.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Mutex;
@@ -27,6 +29,10 @@ pub const SPENT_CODE_MEMORY: Duration = Duration::from_secs(3600);
 /// At most this many spent codes are remembered; beyond, a replay is refused as an unknown
 /// code, without revoking (memory stays bounded whatever the traffic).
 pub const MAX_SPENT_CODES: usize = 100_000;
+
+/// Sessions looked at for their end each time one starts. More than one, so that ended
+/// sessions go faster than new ones come; few, so that no sign-in pays for a full scan.
+pub const SWEEP_STEP: usize = 2;
 
 #[derive(Clone)]
 pub struct Session {
@@ -82,6 +88,34 @@ impl Codes {
     }
 }
 
+/// The sessions, by cookie value, and the same ids in the order the sweep visits them.
+#[derive(Default)]
+struct Sessions {
+    by_id: HashMap<String, Session>,
+    /// Every session's id once, visited round-robin by [`Sessions::sweep`]; ids of sessions
+    /// that ended otherwise (logout, found ended) are dropped when met.
+    sweep: VecDeque<String>,
+}
+
+impl Sessions {
+    /// Looks at the next [`SWEEP_STEP`] ids: ended sessions are dropped, live ones go to the
+    /// back. Each call does bounded work; every session is looked at once per round.
+    fn sweep(&mut self, lifetimes: &SessionLifetimes, now: Instant) {
+        for _ in 0..SWEEP_STEP {
+            let Some(id) = self.sweep.pop_front() else {
+                break;
+            };
+            match self.by_id.get(&id) {
+                Some(session) if lifetimes.is_live(session, now) => self.sweep.push_back(id),
+                Some(_) => {
+                    self.by_id.remove(&id);
+                }
+                None => {}
+            }
+        }
+    }
+}
+
 /// How long sessions last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionLifetimes {
@@ -119,7 +153,7 @@ impl Default for SessionLifetimes {
 pub struct Runtime {
     lifetimes: SessionLifetimes,
     codes: Mutex<Codes>,
-    sessions: Mutex<HashMap<String, Session>>,
+    sessions: Mutex<Sessions>,
     consents: Mutex<HashMap<(String, String), BTreeSet<String>>>,
     /// Sign-ins in progress.
     pub transactions: Transactions,
@@ -213,7 +247,10 @@ impl Runtime {
             created: now,
             last_seen: now,
         };
-        lock(&self.sessions).insert(session.id.clone(), session.clone());
+        let mut sessions = lock(&self.sessions);
+        sessions.sweep(&self.lifetimes, now);
+        sessions.by_id.insert(session.id.clone(), session.clone());
+        sessions.sweep.push_back(session.id.clone());
         session
     }
 
@@ -221,6 +258,7 @@ impl Runtime {
     pub fn peek_session(&self, id: &str) -> Option<Session> {
         let now = Instant::now();
         lock(&self.sessions)
+            .by_id
             .get(id)
             .filter(|s| self.lifetimes.is_live(s, now))
             .cloned()
@@ -231,13 +269,13 @@ impl Runtime {
         let mut sessions = lock(&self.sessions);
         let now = Instant::now();
         let lifetimes = self.lifetimes;
-        match sessions.get_mut(id) {
+        match sessions.by_id.get_mut(id) {
             Some(s) if lifetimes.is_live(s, now) => {
                 s.last_seen = now;
                 Some(s.clone())
             }
             Some(_) => {
-                sessions.remove(id);
+                sessions.by_id.remove(id);
                 None
             }
             None => None,
@@ -246,7 +284,7 @@ impl Runtime {
 
     /// Ends a session, and with it the codes issued in it that were not redeemed yet.
     pub fn end_session(&self, id: &str) {
-        lock(&self.sessions).remove(id);
+        lock(&self.sessions).by_id.remove(id);
         lock(&self.codes).live.retain(|_, c| c.session_id != id);
     }
 
@@ -291,6 +329,71 @@ mod tests {
         let idle = runtime.new_session("u");
         std::thread::sleep(Duration::from_millis(300));
         assert!(runtime.session(&idle.id).is_none(), "idle too long");
+    }
+
+    /// Ended sessions are swept as new ones start: a flood of sign-ins whose sessions end at
+    /// once leaves (almost) nothing behind, and live sessions are all kept.
+    #[test]
+    fn ended_sessions_are_swept_as_new_ones_start() {
+        let ended = Runtime::new(SessionLifetimes {
+            absolute: Duration::ZERO,
+            idle: Duration::ZERO,
+        });
+        for _ in 0..1000 {
+            ended.new_session("u");
+        }
+        let kept = lock(&ended.sessions).by_id.len();
+        assert!(kept <= 2, "{kept} ended sessions kept");
+
+        let live = Runtime::default();
+        let ids: Vec<String> = (0..100).map(|_| live.new_session("u").id).collect();
+        assert_eq!(lock(&live.sessions).by_id.len(), 100);
+        assert!(ids.iter().all(|id| live.session(id).is_some()));
+    }
+
+    /// One sweep looks at [`SWEEP_STEP`] sessions, whatever else has ended: no sign-in pays
+    /// for a full scan, and a round of sweeps finds every ended session (clock given).
+    #[test]
+    fn a_sweep_does_bounded_work_and_a_round_finds_every_ended_session() {
+        let lifetimes = SessionLifetimes {
+            absolute: Duration::from_secs(60),
+            idle: Duration::from_secs(30),
+        };
+        let start = Instant::now();
+        let mut sessions = Sessions::default();
+        for i in 0..10 {
+            let id = format!("s{i}");
+            sessions.by_id.insert(
+                id.clone(),
+                Session {
+                    id: id.clone(),
+                    sid: id.clone(),
+                    user_id: "u".into(),
+                    created: start,
+                    // The even ones were used lately; the odd ones are idle at `later`.
+                    last_seen: start + Duration::from_secs(if i % 2 == 0 { 20 } else { 0 }),
+                },
+            );
+            sessions.sweep.push_back(id);
+        }
+        let later = start + Duration::from_secs(40);
+        sessions.sweep(&lifetimes, later);
+        assert_eq!(
+            sessions.by_id.len(),
+            9,
+            "one of the two looked at had ended"
+        );
+        for _ in 0..4 {
+            sessions.sweep(&lifetimes, later);
+        }
+        assert_eq!(sessions.by_id.len(), 5, "after a round, only the live ones");
+        assert!(
+            sessions
+                .by_id
+                .keys()
+                .all(|id| id.ends_with(['0', '2', '4', '6', '8']))
+        );
+        assert_eq!(sessions.sweep.len(), 5);
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! cost another browser its open login page: at most [`MAX_PER_BROWSER`] per browser (its
 //! own oldest goes first), at most [`MAX_TRANSACTIONS`] in all, and when that is reached a new
 //! sign-in is refused (503) rather than a live one evicted. Insertion and expiry are O(1)
-//! amortized: transactions expire in creation order from the front of a queue.
+//! amortized: transactions expire in creation order from the front of a queue. Each one is
+//! bounded in size too: of what a request brings, only `state` and `nonce` are kept as sent,
+//! and `/authorize` refuses them beyond 2,048 characters (`validate::MAX_STATE_OR_NONCE`).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;

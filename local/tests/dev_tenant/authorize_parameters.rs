@@ -4,6 +4,7 @@
 //! `redirect_uri`, with its `state`.
 
 use axum::http::StatusCode;
+use organizer_local::tenant::authorize::validate::MAX_STATE_OR_NONCE;
 
 use crate::common::in_process::{Answer, TenantApp};
 use crate::common::oauth::{
@@ -169,4 +170,41 @@ async fn a_client_without_an_enabled_connection_cannot_sign_users_in() {
         Some("no connections enabled for the client")
     );
     assert_eq!(get(&params, "state"), Some("st-123"));
+}
+
+/// `state` and `nonce` are kept with a sign-in in progress until it ends, so each is limited
+/// ([`MAX_STATE_OR_NONCE`] characters, not bytes). A longer `state` cannot be sent back to the
+/// client: an error page. A longer `nonce` goes back to the client, with its `state`, like any
+/// other bad parameter. Neither starts a sign-in.
+#[tokio::test]
+async fn state_and_nonce_are_limited_in_length() {
+    let app = TenantApp::new();
+    let at_limit = "é".repeat(MAX_STATE_OR_NONCE);
+    let over = "s".repeat(MAX_STATE_OR_NONCE + 1);
+    let answer = app
+        .authorize(&[("state", &at_limit), ("nonce", &at_limit)])
+        .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text());
+    assert!(answer.location().unwrap().starts_with("/login?"));
+    assert_eq!(app.tenant.runtime.transactions.len(), 1);
+
+    let long_state = app.authorize(&[("state", &over)]).await;
+    assert_error_page(&long_state, "a long state");
+    assert!(
+        long_state.text().contains("invalid_request"),
+        "{}",
+        long_state.text()
+    );
+    assert!(long_state.text().contains("state"), "{}", long_state.text());
+
+    let long_nonce = app.authorize(&[("nonce", &over)]).await;
+    assert_eq!(long_nonce.status, StatusCode::SEE_OTHER, "a long nonce");
+    let params = fragment(long_nonce.location().unwrap());
+    assert_eq!(get(&params, "error"), Some("invalid_request"));
+    assert_eq!(get(&params, "state"), Some("st-123"));
+    assert_eq!(
+        app.tenant.runtime.transactions.len(),
+        1,
+        "no sign-in started"
+    );
 }

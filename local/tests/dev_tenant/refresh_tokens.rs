@@ -3,6 +3,9 @@
 //! never wider scopes, binding to the client, lifetimes from the client's `refresh_token:`
 //! settings, and `POST /oauth/revoke`. Exchanged from the SPA's origin, as auth0-spa-js does.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use organizer_local::RunningStack;
 use organizer_local::tenant::users::DEFAULT_PASSWORD;
 use reqwest::StatusCode;
@@ -355,5 +358,118 @@ async fn lifetimes_and_leeway_come_from_the_client_settings() {
     let rt3 = again["refresh_token"].as_str().unwrap().to_string();
     tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
     assert_invalid_grant(&refresh(&stack, &rt3, &[], false).await, "idle too long");
+    stack.stop().await;
+}
+
+/// The repository's stack with the SPA's `refresh_token.leeway` set to `seconds`.
+async fn stack_with_leeway(seconds: u64) -> RunningStack {
+    let file = edited_tenant_file(|yaml| {
+        let edited = yaml.replacen(
+            "      leeway: 0\n",
+            &format!("      leeway: {seconds}\n"),
+            1,
+        );
+        assert_ne!(edited, yaml);
+        edited
+    });
+    start_stack(&file, fresh_state(), 0).await
+}
+
+fn refresh_token_of(body: &Value) -> String {
+    body["refresh_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no refresh token: {body}"))
+        .to_string()
+}
+
+/// Two tabs holding one refresh token refresh at once, inside the client's leeway (Auth0's
+/// rotation overlap period): both get a token and both tokens go on working. The token they
+/// shared, once tokens after it have been used, is older than the previous one: reuse, leeway
+/// or not, and the whole family is revoked.
+#[tokio::test]
+async fn two_tabs_refreshing_at_once_inside_the_leeway_both_go_on() {
+    let stack = stack_with_leeway(30).await;
+    let shared = offline_refresh_token(&stack).await;
+    let (a, b) = tokio::join!(
+        refresh(&stack, &shared, &[], false),
+        refresh(&stack, &shared, &[], false)
+    );
+    assert_eq!(a.0, StatusCode::OK, "tab a: {}", a.1);
+    assert_eq!(b.0, StatusCode::OK, "tab b: {}", b.1);
+    let mut tabs = [refresh_token_of(&a.1), refresh_token_of(&b.1)];
+    assert_ne!(tabs[0], tabs[1]);
+    for round in 0..2 {
+        for (tab, token) in tabs.iter_mut().enumerate() {
+            let (status, body) = refresh(&stack, token, &[], false).await;
+            assert_eq!(status, StatusCode::OK, "round {round}, tab {tab}: {body}");
+            *token = refresh_token_of(&body);
+        }
+    }
+    assert_invalid_grant(
+        &refresh(&stack, &shared, &[], false).await,
+        "a token older than the previous one",
+    );
+    for token in &tabs {
+        assert_invalid_grant(
+            &refresh(&stack, token, &[], false).await,
+            "a tab's token after reuse",
+        );
+    }
+    stack.stop().await;
+}
+
+/// Forty exchanges of one token at once, inside the leeway: all answer, with forty different
+/// tokens that all work; and they are still one family, which a reuse revokes whole.
+#[tokio::test]
+async fn forty_exchanges_of_one_token_inside_the_leeway_answer_forty_working_tokens() {
+    let stack = Arc::new(stack_with_leeway(30).await);
+    let shared = offline_refresh_token(&stack).await;
+    let tasks: Vec<_> = (0..40)
+        .map(|_| {
+            let (stack, shared) = (stack.clone(), shared.clone());
+            tokio::spawn(async move { refresh(&stack, &shared, &[], false).await })
+        })
+        .collect();
+    let mut answered = Vec::new();
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+        answered.push(refresh_token_of(&body));
+    }
+    assert_eq!(answered.iter().collect::<HashSet<_>>().len(), 40);
+    let mut next = Vec::new();
+    for (i, token) in answered.iter().enumerate() {
+        let (status, body) = refresh(&stack, token, &[], false).await;
+        assert_eq!(status, StatusCode::OK, "token {i}: {body}");
+        next.push(refresh_token_of(&body));
+    }
+    assert_invalid_grant(
+        &refresh(&stack, &shared, &[], false).await,
+        "the shared token once its successors were used",
+    );
+    for token in &next {
+        assert_invalid_grant(&refresh(&stack, token, &[], false).await, "after reuse");
+    }
+}
+
+/// Outside the leeway the previous token again is reuse, and revokes the family, although the
+/// tenant keeps used tokens only for the leeway.
+#[tokio::test]
+async fn outside_the_leeway_the_previous_token_again_revokes_the_family() {
+    let stack = stack_with_leeway(1).await;
+    let first = offline_refresh_token(&stack).await;
+    let (status, body) = refresh(&stack, &first, &[], false).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let second = refresh_token_of(&body);
+    // Past the 1 s leeway (only ever later: the test cannot pass early).
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert_invalid_grant(
+        &refresh(&stack, &first, &[], false).await,
+        "the previous token after the leeway",
+    );
+    assert_invalid_grant(
+        &refresh(&stack, &second, &[], false).await,
+        "its successor after reuse",
+    );
     stack.stop().await;
 }

@@ -1,6 +1,7 @@
 //! Sign-ins in progress (in process): a flood of `/authorize` requests, each of which would
 //! start one, never voids another browser's open login page; past the cap, new sign-ins are
-//! refused (503, `Retry-After`) instead.
+//! refused (503, `Retry-After`) instead. What one holds is bounded too: an oversized `state` or
+//! `nonce` starts none.
 
 use axum::http::StatusCode;
 
@@ -90,4 +91,36 @@ async fn one_browser_keeps_only_its_own_recent_sign_ins() {
 
 fn authorize_query(app: &TenantApp) -> String {
     crate::common::oauth::authorize_query(&app.client_id(crate::common::oauth::SPA), &[])
+}
+
+/// Cookie-less clients each sending a 30 KB `state` or `nonce`, forty at once: every one is
+/// refused before a sign-in is kept, so the cap on their number also bounds their size.
+#[tokio::test]
+async fn oversized_sign_ins_are_refused_before_anything_is_kept() {
+    let app = std::sync::Arc::new(TenantApp::new());
+    let big = "x".repeat(30 * 1024);
+    for parameter in ["state", "nonce"] {
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..40 {
+            let (app, big) = (app.clone(), big.clone());
+            tasks.spawn(async move { app.authorize(&[(parameter, &big)]).await });
+        }
+        while let Some(answer) = tasks.join_next().await {
+            let answer = answer.unwrap();
+            let refused = match answer.status {
+                StatusCode::BAD_REQUEST => answer.text().contains("invalid_request"),
+                StatusCode::SEE_OTHER => answer
+                    .location()
+                    .is_some_and(|l| l.contains("error=invalid_request")),
+                _ => false,
+            };
+            assert!(
+                refused,
+                "{parameter}: {} {:?}",
+                answer.status,
+                answer.location()
+            );
+        }
+    }
+    assert_eq!(app.tenant.runtime.transactions.len(), 0);
 }

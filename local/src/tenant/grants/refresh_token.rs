@@ -32,11 +32,10 @@ pub fn grant(tenant: &Tenant, client: &Client, params: &Params) -> Result<Value,
             .map(String::from)
             .collect()
     });
-    let settings = &client.spec.refresh_token;
     let exchanged = tenant
         .runtime
         .refresh_tokens
-        .exchange(token, &client.id, settings, requested.as_deref())
+        .exchange(token, &client.id, requested.as_deref())
         .map_err(|refusal| match refusal {
             Refusal::WiderScope(wider) => OAuthError::new(
                 StatusCode::FORBIDDEN,
