@@ -74,6 +74,12 @@ enum Command {
         tenant_file: PathBuf,
         #[arg(long, env = "ORGANIZER_STATE_DIR", default_value = ".state")]
         state_dir: PathBuf,
+        /// The template whose API Gateway builds the events of each authorizer mode
+        /// (into <out>/lambda/ and <out>/jwt/).
+        #[arg(long, env = "ORGANIZER_TEMPLATE", default_value = "template.yaml")]
+        template: PathBuf,
+        #[arg(long, num_args = 1.., value_name = "KEY=VALUE")]
+        parameter_overrides: Vec<String>,
     },
     /// Access tokens for load tests: one per made-up user, signed by the dev tenant's key.
     Tokens {
@@ -301,22 +307,57 @@ async fn main() -> ExitCode {
             issuer,
             tenant_file,
             state_dir,
+            template,
+            parameter_overrides,
         }) => {
-            let result = TenantFile::load(&tenant_file)
+            let loaded = TenantFile::load(&tenant_file)
                 .map_err(|e| e.to_string())
                 .and_then(|file| {
                     let state = StateDir::open(&state_dir).map_err(|e| e.to_string())?;
                     Tenant::load(issuer, file, &state).map_err(|e| e.to_string())
                 })
-                .and_then(|tenant| organizer_local::events::write(&tenant, &templates, &out));
+                .and_then(|tenant| {
+                    let files = organizer_local::events::write(&tenant, &templates, &out)?;
+                    let overrides = Overrides::parse(&parameter_overrides)?;
+                    Ok((tenant, files, overrides))
+                });
+            let result = match loaded {
+                Ok((tenant, files, overrides)) => {
+                    let options = TemplateOptions {
+                        path: template,
+                        overrides,
+                    };
+                    organizer_local::events::write_modes(
+                        &tenant,
+                        &files,
+                        &out,
+                        &options,
+                        &["lambda", "jwt"],
+                    )
+                    .await
+                    .map(|modes| (files, modes))
+                }
+                Err(e) => Err(e),
+            };
             match result {
-                Ok(files) => {
+                Ok((files, modes)) => {
                     for f in &files {
                         println!("{}", f.display());
                     }
+                    for m in &modes {
+                        match &m.outcome {
+                            Ok(path) => println!("{}", path.display()),
+                            Err(answer) => eprintln!(
+                                "{}/{}: none, API Gateway answers {answer} itself",
+                                m.mode, m.name
+                            ),
+                        }
+                    }
                     eprintln!(
-                        "wrote {} events; tokens expire, run this again when they do",
-                        files.len()
+                        "wrote {} events, and {} as API Gateway sends them in lambda/ and jwt/; \
+                         tokens expire, run this again when they do",
+                        files.len(),
+                        modes.iter().filter(|m| m.outcome.is_ok()).count()
                     );
                     ExitCode::SUCCESS
                 }

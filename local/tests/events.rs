@@ -112,5 +112,55 @@ async fn minted_events_get_the_documented_answers() {
             "{name}"
         );
     }
+
+    // The same requests as the template's API Gateway sends them in each authorizer mode: the
+    // authorizer's part filled, and none for what the gateway answers itself.
+    let template = organizer_local::gateway::TemplateOptions {
+        path: repo.join("template.yaml"),
+        overrides: Default::default(),
+    };
+    let modes = organizer_local::events::write_modes(
+        &tenant,
+        &files,
+        &dir.join("out"),
+        &template,
+        &["lambda", "jwt"],
+    )
+    .await
+    .unwrap();
+    for mode in ["lambda", "jwt"] {
+        let of_mode: Vec<_> = modes.iter().filter(|m| m.mode == mode).collect();
+        assert_eq!(of_mode.len(), 12, "{mode}: every function event");
+        for m in of_mode {
+            match (m.name.as_str(), &m.outcome) {
+                ("contacts-list-no-token.json", Err(answer)) => {
+                    assert_eq!(answer, r#"401 {"message":"Unauthorized"}"#, "{mode}")
+                }
+                ("calendar-list-wrong-scope.json", Err(answer)) => {
+                    assert_eq!(answer, r#"403 {"message":"Forbidden"}"#, "{mode}")
+                }
+                (name, Ok(path)) => {
+                    let event: Value =
+                        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+                    let authorizer = &event["requestContext"]["authorizer"];
+                    if mode == "lambda" {
+                        assert_eq!(authorizer["lambda"]["sub"], owner.as_str(), "{name}");
+                    } else {
+                        assert_eq!(authorizer["jwt"]["claims"]["sub"], owner.as_str(), "{name}");
+                        assert!(authorizer["jwt"]["scopes"].is_array(), "{name}");
+                    }
+                    // The functions answer it as they answer the event without it.
+                    let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+                    let response = if name.starts_with("contacts") {
+                        contacts::handle(&contacts_api, request).await
+                    } else {
+                        calendar::handle(&calendar_api, request).await
+                    };
+                    assert!(response.status().as_u16() < 500, "{mode} {name}");
+                }
+                (name, outcome) => panic!("{mode} {name}: {outcome:?}"),
+            }
+        }
+    }
     std::fs::remove_dir_all(dir).unwrap();
 }

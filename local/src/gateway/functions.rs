@@ -51,6 +51,12 @@ pub trait HttpHandler: Send + Sync {
     ) -> BoxFuture<'_, lambda_http::Response<lambda_http::Body>>;
 }
 
+/// An HTTP function in this process that takes the event itself (what `organizer events`
+/// writes down instead of running a handler).
+pub trait EventHandler: Send + Sync {
+    fn call(&self, event: ApiGatewayV2httpRequest) -> BoxFuture<'_, FunctionAnswer>;
+}
+
 /// A Lambda authorizer linked into this process.
 pub trait AuthorizerHandler: Send + Sync {
     fn call<'a>(&'a self, event: &'a Value) -> BoxFuture<'a, Value>;
@@ -61,6 +67,8 @@ pub trait AuthorizerHandler: Send + Sync {
 pub enum Target {
     /// An HTTP API function in this process.
     Http(Arc<dyn HttpHandler>),
+    /// An HTTP API function in this process, given the typed event.
+    Event(Arc<dyn EventHandler>),
     /// A Lambda authorizer in this process.
     Authorizer(Arc<dyn AuthorizerHandler>),
     /// Behind a Lambda Invoke API (`POST {base}/2015-03-31/functions/{name}/invocations`).
@@ -70,7 +78,7 @@ pub enum Target {
 impl Target {
     pub fn kind(&self) -> &'static str {
         match self {
-            Target::Http(_) => "an HTTP API function",
+            Target::Http(_) | Target::Event(_) => "an HTTP API function",
             Target::Authorizer(_) => "a Lambda authorizer",
             Target::Remote(_) => "a function behind an invoke endpoint",
         }
@@ -106,6 +114,12 @@ impl Target {
                     body,
                 })
             }
+            Target::Event(handler) => within(
+                timeout,
+                AssertUnwindSafe(handler.call(event)).catch_unwind(),
+            )
+            .await?
+            .map_err(|_| InvokeError::Failed("the function panicked".into())),
             Target::Remote(remote) => {
                 let json = function_event_json(&event);
                 let answer = within(timeout, remote.invoke(&json)).await??;
@@ -136,7 +150,7 @@ impl Target {
                     InvokeError::Failed(format!("the authorizer's answer is not JSON: {e}"))
                 })
             }
-            Target::Http(_) => Err(InvokeError::Failed(
+            Target::Http(_) | Target::Event(_) => Err(InvokeError::Failed(
                 "the authorizer's function is an HTTP API function".into(),
             )),
         }

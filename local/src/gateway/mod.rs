@@ -175,7 +175,7 @@ impl Gateway {
             match def {
                 AuthorizerDef::Lambda(lambda) => {
                     let (target, timeout) = target_of(&lambda.function)?;
-                    if matches!(target, Target::Http(_)) {
+                    if matches!(target, Target::Http(_) | Target::Event(_)) {
                         return Err(format!(
                             "authorizer {name}: its function {} is {}, not a Lambda authorizer",
                             lambda.function,
