@@ -2,6 +2,7 @@
 // nothing mocked. The stack is the project's own binary (`organizer serve`) with a copy of
 // tenant.yaml whose site origins point at free ports, and a fresh state folder.
 import { spawn, spawnSync } from 'node:child_process';
+import { sign } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -64,9 +65,11 @@ async function freePort() {
  * Editor, `{ name, role }` has another role), so that each test has its own consents and
  * sessions. `siteHost` `127.0.0.1` puts the sites on another site than the tenant's
  * `localhost` (cross-site, as an app on its own domain is to Auth0); `editTenant` changes the
- * copy of tenant.yaml further (e.g. token lifetimes). Returns URLs and `stop()`.
+ * copy of tenant.yaml further (e.g. token lifetimes); `parameterOverrides` are the template's
+ * (`['AuthorizerMode=jwt']`: the API behind API Gateway's JWT authorizer; by default the
+ * template's Lambda authorizer). Returns URLs and `stop()`.
  */
-export async function startStack({ users, sessionCheckSeconds, siteHost = 'localhost', editTenant = (yaml) => yaml, name = 'stack' }) {
+export async function startStack({ users, sessionCheckSeconds, siteHost = 'localhost', editTenant = (yaml) => yaml, name = 'stack', parameterOverrides = [] }) {
   const bin = requireTools();
   mkdirSync(ARTIFACTS, { recursive: true });
   const dir = mkdtempSync(join(tmpdir(), 'organizer-e2e-'));
@@ -106,6 +109,8 @@ export async function startStack({ users, sessionCheckSeconds, siteHost = 'local
     '--site-dir', join(REPO, 'site'),
     '--session-check-seconds', String(sessionCheckSeconds),
     '--site-host', siteHost,
+    '--template', join(REPO, 'template.yaml'),
+    ...(parameterOverrides.length ? ['--parameter-overrides', ...parameterOverrides] : []),
   ], { stdio: ['ignore', log, log], env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' } });
   let exited = null;
   child.on('exit', (code, signal) => { exited = { code, signal }; });
@@ -146,7 +151,22 @@ export async function startStack({ users, sessionCheckSeconds, siteHost = 'local
     site,
     secondSite,
     stop,
+    resign: (token, edit) => resign(state, token, edit),
   };
+}
+
+/**
+ * `token` with its claims changed by `edit` and signed again with the tenant's active key (from
+ * its state folder): a token the tenant could have issued, such as one that has expired.
+ */
+function resign(state, token, edit) {
+  const { order } = JSON.parse(readFileSync(join(state, 'keys', 'manifest.json'), 'utf8'));
+  const pem = readFileSync(join(state, 'keys', order[0]), 'utf8');
+  const kid = order[0].replace(/\.pem$/, '');
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+  const input = `${b64({ alg: 'RS256', typ: 'JWT', kid })}.${b64(edit(claims))}`;
+  return `${input}.${sign('sha256', Buffer.from(input), pem).toString('base64url')}`;
 }
 
 /** Chromium on a profile folder of its own, removed when the browser closes. */
