@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # `make bench-http` (README, "Benchmark"): GET /contacts with one valid token, `wrk -t1 -c32`,
 # side by side on this machine, printed, never asserted:
-#   - ours: the local stack (release build, in-memory store, request logging on at info);
+#   - ours: the local stack (release build, in-memory store, request logging on at info)
+#     behind the local API Gateway in each of the template's authorizer modes: none, lambda
+#     with its result cache (one token: every request after the first is a hit), lambda with
+#     the cache off (a copy of the template with authorizerResultTtlInSeconds 0: the
+#     authorizer runs for every request), and jwt; stage throttling off (--no-throttling);
 #   - the two Node reference peers of bench/peers (express + express-jwt + jwks-rsa, as the
 #     seed sample; Auth0's express-oauth2-jwt-bearer), verifying the same dev tenant's tokens
 #     and answering the same JSON;
@@ -9,7 +13,8 @@
 # ROUNDS (3) rounds of DURATION (10) seconds, the targets alternating within each round so all
 # see the same machine; the best round of each is reported, with the ratios to the best peer.
 # BASELINE=path/to/an/older/organizer adds that binary as a row measured in the same rounds
-# (before/after from one run); ORGANIZER_BIN=path measures that binary instead of building one.
+# (before/after from one run, started with its defaults: BASELINE_ARGS adds arguments);
+# ORGANIZER_BIN=path measures that binary instead of building one.
 # The token is the machine client's (client credentials), whose sample contacts the stack
 # seeds, so the answer is a real page of contacts.
 # Needs wrk (apt-get install wrk), node 20+ and npm.
@@ -63,12 +68,13 @@ wait_port() { # PORT PID LOG
   echo "error: nothing listens on port $1" >&2; exit 1
 }
 
-# Starts BINARY as the local stack on the same ports and state folder each time, so the
-# token and the peers' cached keys stay valid across restarts.
-start_stack() { # BINARY
+# Starts BINARY with ARGS as the local stack on the same ports and state folder each time, so
+# the token and the peers' cached keys stay valid across restarts.
+start_stack() { # BINARY ARGS
   stop_stack
+  # shellcheck disable=SC2086 # ARGS are words
   env RUST_LOG=info ${TOKIO_WORKER_THREADS:+TOKIO_WORKER_THREADS=$TOKIO_WORKER_THREADS} "$1" serve --tenant-port "$tenant_port" --api-port "$api_port" \
-    --site-port "$site_port" --second-site-port "$site2_port" --state-dir "$work/state" \
+    --site-port "$site_port" --second-site-port "$site2_port" --state-dir "$work/state" $2 \
     >>"$work/stack.log" 2>&1 &
   stack_pid=$!
   wait_port "$api_port" "$stack_pid" "$work/stack.log"
@@ -81,8 +87,17 @@ stop_stack() {
   fi
 }
 
-start_stack "$work/organizer"
-running=$work/organizer
+# The modes of the template, and its copy without the authorizer's result cache.
+sed 's/authorizerResultTtlInSeconds: 300/authorizerResultTtlInSeconds: 0/' template.yaml >"$work/template-ttl0.yaml"
+cmp -s template.yaml "$work/template-ttl0.yaml" &&
+  { echo "error: template.yaml no longer sets authorizerResultTtlInSeconds: 300" >&2; exit 1; }
+none_args="--no-throttling --parameter-overrides AuthorizerMode=none"
+lambda_args="--no-throttling"
+cold_args="--no-throttling --template $work/template-ttl0.yaml"
+jwt_args="--no-throttling --parameter-overrides AuthorizerMode=jwt"
+
+start_stack "$work/organizer" "$none_args"
+running="$work/organizer $none_args"
 issuer="http://localhost:$tenant_port/"
 api="http://localhost:$api_port"
 read -r client_id client_secret < <(python3 -c '
@@ -109,14 +124,20 @@ for peer in express-jwt:$peer1_port oauth2-jwt-bearer:$peer2_port; do
   [ "$status" = 401 ] || { echo "error: $name answers $status without a token" >&2; exit 1; }
 done
 
-# "name|stack binary or -|url|header"
-targets=("ours|$work/organizer|$api/contacts|Authorization: Bearer $token")
-[ -n "${BASELINE:-}" ] && targets+=("ours, BASELINE|$work/baseline|$api/contacts|Authorization: Bearer $token")
+# "name|stack binary or -|its arguments|url|header"
+bearer="Authorization: Bearer $token"
+targets=(
+  "ours, none|$work/organizer|$none_args|$api/contacts|$bearer"
+  "ours, lambda (cache hits)|$work/organizer|$lambda_args|$api/contacts|$bearer"
+  "ours, lambda (cache off)|$work/organizer|$cold_args|$api/contacts|$bearer"
+  "ours, jwt|$work/organizer|$jwt_args|$api/contacts|$bearer"
+)
+[ -n "${BASELINE:-}" ] && targets+=("ours, BASELINE|$work/baseline|${BASELINE_ARGS:-}|$api/contacts|$bearer")
 targets+=(
-  "express-jwt + jwks-rsa|-|http://127.0.0.1:$peer1_port/contacts|Authorization: Bearer $token"
-  "express-oauth2-jwt-bearer|-|http://127.0.0.1:$peer2_port/contacts|Authorization: Bearer $token"
-  "ours, no token (401)|$work/organizer|$api/contacts|X-No-Token: 1"
-  "dev tenant JWKS (static)|$work/organizer|http://localhost:$tenant_port/.well-known/jwks.json|X-No-Token: 1"
+  "express-jwt + jwks-rsa|-||http://127.0.0.1:$peer1_port/contacts|$bearer"
+  "express-oauth2-jwt-bearer|-||http://127.0.0.1:$peer2_port/contacts|$bearer"
+  "ours, no token (lambda: 401)|$work/organizer|$lambda_args|$api/contacts|X-No-Token: 1"
+  "dev tenant JWKS (static)|$work/organizer|$lambda_args|http://localhost:$tenant_port/.well-known/jwks.json|X-No-Token: 1"
 )
 
 # wrk's p99 in ms, whatever unit it printed.
@@ -127,11 +148,11 @@ results="$work/results"
 : >"$results"
 for round in $(seq 1 "$rounds"); do
   for entry in "${targets[@]}"; do
-    IFS='|' read -r name bin url header <<<"$entry"
-    # Peers ("-") run beside whichever stack is up; our rows need their own binary.
-    if [ "$bin" != - ] && [ "$bin" != "$running" ]; then
-      start_stack "$bin"
-      running=$bin
+    IFS='|' read -r name bin args url header <<<"$entry"
+    # Peers ("-") run beside whichever stack is up; our rows need their own binary and mode.
+    if [ "$bin" != - ] && [ "$bin $args" != "$running" ]; then
+      start_stack "$bin" "$args"
+      running="$bin $args"
     fi
     # A short warm-up, so each round measures a process that is serving, not starting.
     wrk -t1 -c"$connections" -d2s -H "$header" "$url" >/dev/null
@@ -169,7 +190,12 @@ for name in order:
     note = f"{rps / best[top][0]:5.2f}x req/s, p99 {p99 / best[top][1]:5.2f}x" if name != top else "(best peer)"
     extra = f"   non-2xx: {bad}" if bad and "401" not in name else ""
     print(f"{name:30} {rps:10.0f} {p99:7.2f} ms   {note}{extra}")
-ours = best["ours"]
-print(f"\nours / best peer: {ours[0] / best[top][0]:.2f}x req/s (goal 8x), "
+ours = best["ours, lambda (cache hits)"]
+print(f"\nours (the template's default, lambda) / best peer: {ours[0] / best[top][0]:.2f}x req/s (goal 8x), "
       f"p99 {ours[1]:.2f} ms = {ours[1] / best[top][1]:.2f} of the peer's (goal <= 0.20)")
+none = best["ours, none"]
+print("each mode / none:")
+for name in ("ours, lambda (cache hits)", "ours, lambda (cache off)", "ours, jwt"):
+    goal = "   (goal >= 0.90)" if "cache hits" in name else ""
+    print(f"  {name[6:]:22} {best[name][0] / none[0]:5.2f}x req/s, p99 {best[name][1] / none[1]:5.2f}x{goal}")
 PY
