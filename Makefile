@@ -2,11 +2,18 @@
 # `make check` is the edit loop (fmt, clippy, the tests that need no DynamoDB Local or browser).
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: run test check bench bench-http seed build lambda-build figures deploy-check soak
+.PHONY: run watch test check bench bench-http seed build lambda-build figures deploy-check soak
 
+# ARGS go to the local stack, e.g. make run ARGS="--parameter-overrides AuthorizerMode=jwt".
 run:
 	scripts/site-deps.sh
-	cargo run --
+	cargo run -- $(ARGS)
+
+# The same stack with the template's functions under cargo lambda watch (README, "The local
+# API Gateway"); ARGS as for run.
+watch:
+	scripts/site-deps.sh
+	scripts/watch.sh
 
 test:
 	scripts/test.sh

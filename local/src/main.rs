@@ -99,6 +99,14 @@ enum Command {
         #[arg(long, env = "ORGANIZER_STATE_DIR", default_value = ".state")]
         state_dir: PathBuf,
     },
+    /// List the functions the template's API invokes: logical id, binary and CodeUri, one per
+    /// line (what `make watch` starts under cargo lambda watch).
+    Functions {
+        #[arg(long, env = "ORGANIZER_TEMPLATE", default_value = "template.yaml")]
+        template: PathBuf,
+        #[arg(long, num_args = 1.., value_name = "KEY=VALUE")]
+        parameter_overrides: Vec<String>,
+    },
     /// Print the environment template.yaml gives a function (as the local gateway computes
     /// it, with the local DynamoDB tables), for `cargo lambda watch --env-file`.
     FunctionEnv {
@@ -388,6 +396,38 @@ async fn main() -> ExitCode {
             match result {
                 Ok(audience) => {
                     eprintln!("wrote {count} tokens for {audience} to {}", out.display());
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some(Command::Functions {
+            template,
+            parameter_overrides,
+        }) => {
+            let listed = Overrides::parse(&parameter_overrides).and_then(|overrides| {
+                let template = TemplateOptions {
+                    path: template,
+                    overrides,
+                };
+                // The issuer only has to be one: the list does not depend on it.
+                let local = [("Issuer", "http://localhost:4000/".to_string())];
+                organizer_local::gateway::load(&template, &local, &[], "http://localhost:3001")
+                    .map_err(|e| e.to_string())
+            });
+            match listed {
+                Ok(loaded) => {
+                    for f in loaded.api.invoked_functions() {
+                        println!(
+                            "{} {} {}",
+                            f.id,
+                            f.binary.as_deref().unwrap_or("-"),
+                            f.code_uri.as_deref().unwrap_or("-")
+                        );
+                    }
                     ExitCode::SUCCESS
                 }
                 Err(error) => {

@@ -182,6 +182,8 @@ pub struct FunctionDef {
     pub name: String,
     /// The binary `cargo lambda` builds for it (`Metadata.BuildProperties.Binary`).
     pub binary: Option<String>,
+    /// Its `CodeUri`: the folder of its crate.
+    pub code_uri: Option<String>,
     /// `Globals.Function.Environment` and its own, computed.
     pub environment: BTreeMap<String, String>,
     /// `Timeout` (default 3 s, as Lambda's).
@@ -574,12 +576,17 @@ fn read_functions(
             .and_then(|b| b.get("Binary"))
             .and_then(Value::as_str)
             .map(str::to_string);
+        let code_uri = properties
+            .get("CodeUri")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         out.insert(
             id.clone(),
             FunctionDef {
                 id: id.clone(),
                 name,
                 binary,
+                code_uri,
                 environment,
                 timeout: Duration::from_secs_f64(timeout),
             },

@@ -575,21 +575,32 @@ pub async fn proxy(
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let body = match read_body(&parts.headers, body).await {
-        Ok(body) => body,
-        Err(mut response) => {
-            if let Some(cors) = &gateway.cors {
-                cors.decorate(&parts.headers, response.headers_mut());
-            }
-            return response;
-        }
-    };
     let path = parts.uri.path();
     let query = parts.uri.query().unwrap_or("");
-    if http::Uri::try_from(format!("{path}?{query}")).is_err() {
-        return gateway_answer(StatusCode::BAD_REQUEST, "Bad Request");
+    let refused = match read_body(&parts.headers, body).await {
+        Ok(body) if http::Uri::try_from(format!("{path}?{query}")).is_ok() => {
+            return gateway
+                .handle(&parts.method, &parts.uri, &parts.headers, &body, peer)
+                .await;
+        }
+        Ok(_) => gateway_answer(StatusCode::BAD_REQUEST, "Bad Request"),
+        Err(response) => response,
+    };
+    gateway.refused(&parts.headers, refused)
+}
+
+impl Gateway {
+    /// An answer given before the request could be read (its body, its URI), with the headers
+    /// every answer has.
+    fn refused(&self, request_headers: &HeaderMap, mut response: Response) -> Response {
+        if let Some(cors) = &self.cors {
+            cors.decorate(request_headers, response.headers_mut());
+        }
+        if let Ok(id) = HeaderValue::from_str(&request_id()) {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static("apigw-requestid"), id);
+        }
+        response
     }
-    gateway
-        .handle(&parts.method, &parts.uri, &parts.headers, &body, peer)
-        .await
 }
