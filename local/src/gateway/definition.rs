@@ -686,6 +686,17 @@ const DOCUMENTATION: &[&str] = &[
 ];
 
 const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch"];
+
+/// What an `x-amazon-apigateway-integration` of a Lambda proxy may say.
+const INTEGRATION_KEYS: &[&str] = &[
+    "type",
+    "httpMethod",
+    "uri",
+    "payloadFormatVersion",
+    "timeoutInMillis",
+    "connectionType",
+    "credentials",
+];
 const ANY_METHOD: &str = "x-amazon-apigateway-any-method";
 
 impl Body<'_> {
@@ -978,6 +989,19 @@ impl Body<'_> {
             ));
         };
         let int_at = format!("{here}.x-amazon-apigateway-integration");
+        // Parameter mapping and the like would change what the function gets: refused, never
+        // ignored.
+        for key in object(integration.clone(), &int_at)?.keys() {
+            if !INTEGRATION_KEYS.contains(&key.as_str()) {
+                return Err(Problem::new(
+                    format!("{int_at}.{key}"),
+                    format!(
+                        "{key} is not read by the local gateway (it reads {})",
+                        INTEGRATION_KEYS.join(", ")
+                    ),
+                ));
+            }
+        }
         let kind = integration
             .get("type")
             .and_then(Value::as_str)
@@ -1023,11 +1047,14 @@ impl Body<'_> {
             method.as_deref().unwrap_or("*"),
             path.trim_start_matches('/')
         ));
+        // With `credentials`, API Gateway invokes as that role, not by the function's policy.
+        let invoke_allowed =
+            integration.get("credentials").is_some() || self.may_invoke(&function, &source_arn);
         Ok(RouteDef {
             key,
             method,
             path: path.to_string(),
-            invoke_allowed: self.may_invoke(&function, &source_arn),
+            invoke_allowed,
             function,
             timeout: Duration::from_secs_f64(timeout / 1000.0),
             security,

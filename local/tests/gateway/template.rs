@@ -275,6 +275,18 @@ fn what_the_gateway_cannot_read_stops_start_up_naming_it() {
             "takes scopes with JWT authorizers only",
         ),
         (
+            "parameter mapping on an integration",
+            Box::new(|t| {
+                t.replacen(
+                    "                payloadFormatVersion: \"2.0\"\n",
+                    "                payloadFormatVersion: \"2.0\"\n                requestParameters: {\"overwrite:header.x-user\": \"$context.authorizer.sub\"}\n",
+                    1,
+                )
+            }),
+            "x-amazon-apigateway-integration.requestParameters",
+            "requestParameters is not read",
+        ),
+        (
             "a route without an integration",
             Box::new(|t| {
                 t.replacen(
