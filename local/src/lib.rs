@@ -297,13 +297,7 @@ pub async fn start_with(
         {
             return Err(StartError::Other(format!(
                 "--invoke-url {id}=…: the template has no function {id} (it has: {})",
-                loaded
-                    .api
-                    .functions
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                loaded.api.function_ids()
             )));
         }
     }

@@ -468,13 +468,7 @@ async fn main() -> ExitCode {
                 let def = loaded.api.functions.get(&function).ok_or_else(|| {
                     format!(
                         "the template has no function {function} (it has: {})",
-                        loaded
-                            .api
-                            .functions
-                            .keys()
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        loaded.api.function_ids()
                     )
                 })?;
                 let store = StoreChoice::Dynamo {

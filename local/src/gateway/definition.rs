@@ -352,6 +352,15 @@ impl ApiDefinition {
         })
     }
 
+    /// The template's functions, for messages: `CalendarFunction, ContactsFunction`.
+    pub fn function_ids(&self) -> String {
+        self.functions
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The functions the API invokes (integrations and Lambda authorizers), each once.
     pub fn invoked_functions(&self) -> Vec<&FunctionDef> {
         let mut ids: Vec<&str> = self.routes.iter().map(|r| r.function.as_str()).collect();
