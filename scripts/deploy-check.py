@@ -1,5 +1,5 @@
 """The deploy check (`make deploy-check`, part of `make test`): everything about the deploy path
-(README, "Deploying to AWS") that can run without an AWS account or an Auth0 tenant. Run it
+(docs/deploying.md) that can run without an AWS account or an Auth0 tenant. Run it
 through scripts/deploy-check.sh, which installs the tools first. Each check prints PASS or FAIL;
 a check that cannot run fails naming what to install, except the few marked optional, which say
 why they did not run. Exit status 1 when any check fails."""
@@ -580,13 +580,24 @@ def portability():
     return [f"{len(gnu)} GNU-only patterns absent; bash -n passes"]
 
 
-# --- README ------------------------------------------------------------------------------------
+# --- The deploy steps (docs/deploying.md) ------------------------------------------------------
+
+DEPLOY_DOC = ROOT / "docs/deploying.md"
+# The deploy steps run from the page's top to this heading; what follows (the tutorial's steps
+# mapped onto the project) holds no command to check.
+DEPLOY_STEPS_END = "\n## The pattern, step by step"
+
 
 def _deploy_section():
-    text = (ROOT / "README.md").read_text()
-    start = text.index("\n## Deploying to AWS")
-    end = text.find("\n## ", start + 1)
-    return text[start:end if end >= 0 else len(text)]
+    """The deploy steps of docs/deploying.md: the page from its title to DEPLOY_STEPS_END (or its
+    end). Fails, naming the page, when the page or its title is missing."""
+    if not DEPLOY_DOC.is_file():
+        raise Failed(f"{DEPLOY_DOC.relative_to(ROOT)} is missing: the deploy steps are read from it")
+    text = DEPLOY_DOC.read_text()
+    if not text.startswith("# Deploying to AWS\n"):
+        raise Failed(f"{DEPLOY_DOC.relative_to(ROOT)} does not start with '# Deploying to AWS'")
+    end = text.find(DEPLOY_STEPS_END)
+    return text[:end if end >= 0 else len(text)]
 
 
 def _split(line):
@@ -595,7 +606,7 @@ def _split(line):
     try:
         words = list(lexer)
     except ValueError as error:
-        raise Failed(f"README: cannot split {line!r}: {error}")
+        raise Failed(f"docs/deploying.md: cannot split {line!r}: {error}")
     commands, current = [], []
     for w in words + [";"]:
         if w in ("|", "||", "&&", ";", "&", ";;"):
@@ -659,8 +670,8 @@ def _organizer():
     return None
 
 
-@check("README: every flag of the deploy commands exists (sam, aws, a0deploy, site-bundle.sh, curl)")
-def readme_flags():
+@check("docs/deploying.md: every flag of the deploy commands exists (sam, aws, a0deploy, site-bundle.sh, curl)")
+def deploy_doc_flags():
     section = _deploy_section()
     commands = _commands(section)
     sam, aws = str(VENV / "sam"), str(VENV / "aws")
@@ -704,14 +715,14 @@ def readme_flags():
     need(not problems, "\n".join(problems))
     for needed in ("sam build", "sam deploy", "aws s3 sync", "aws cloudfront create-invalidation",
                    "a0deploy import", "scripts/site-bundle.sh", "curl"):
-        need(needed in seen, f"README's deploy section has no `{needed}` command")
+        need(needed in seen, f"docs/deploying.md's deploy steps have no `{needed}` command")
     return [f"{k:<36} {' '.join(sorted(v)) or '(no flags)'}" for k, v in sorted(seen.items())]
 
 
-@check("README: the flags of `cargo run -- seed` exist (the local tool's seed --help)")
-def readme_seed():
+@check("docs/deploying.md: the flags of `cargo run -- seed` exist (the local tool's seed --help)")
+def deploy_doc_seed():
     seeds = [w[3:] for w in _commands(_deploy_section()) if w[:4] == ["cargo", "run", "--", "seed"]]
-    need(seeds, "README's deploy section has no `cargo run -- seed` command")
+    need(seeds, "docs/deploying.md's deploy steps have no `cargo run -- seed` command")
     need(all("--no-create" in w for w in seeds), "against AWS, seed with --no-create: the stack owns the tables")
     exe = _organizer()
     if exe is None:
@@ -723,13 +734,13 @@ def readme_seed():
     return [f"{exe}: {' '.join(sorted(set().union(*(_long_flags(w) for w in seeds))))}"]
 
 
-@check("README: outputs, parameters and files it names exist; secrets files are gitignored")
-def readme_names():
+@check("docs/deploying.md: outputs, parameters and files it names exist; secrets files are gitignored")
+def deploy_doc_names():
     section = _deploy_section()
     lines = []
     named = set(re.findall(r"\$\(out (\w+)\)", section)) | set(re.findall(r"OutputKey=='(\w+)'", section))
     missing = named - set(TEMPLATE_DATA["Outputs"])
-    need(named and not missing, f"README names outputs the template lacks: {sorted(missing) or 'none named'}")
+    need(named and not missing, f"docs/deploying.md names outputs the template lacks: {sorted(missing) or 'none named'}")
     lines.append(f"outputs used: {', '.join(sorted(named))}")
     from samcli.cli.types import CfnParameterOverridesType
 
@@ -746,18 +757,18 @@ def readme_names():
                 why = param_violation(PARAMS[name], value)
                 need(not why, f"--parameter-overrides {name}={value}: CloudFormation would refuse it: {why}")
                 overrides += 1
-    need(overrides, "README shows no `sam deploy --parameter-overrides`")
+    need(overrides, "docs/deploying.md shows no `sam deploy --parameter-overrides`")
     lines.append(f"--parameter-overrides: {overrides} value(s) parsed by SAM CLI's own parser and accepted")
     for path in ("auth0-deploy.json", "samconfig.toml", ".aws-sam/build/template.yaml", ".local/site-dist/x"):
         r = run(["git", "check-ignore", "-q", path], cwd=ROOT)
         need(r.returncode == 0, f"{path} is not gitignored")
     need("auth0-deploy.json" in section and "--config_file auth0-deploy.json" in section.replace("-c ", "--config_file "),
-         "README: the Deploy CLI's configuration file must be auth0-deploy.json (site/config.json is the SPA's)")
+         "docs/deploying.md: the Deploy CLI's configuration file must be auth0-deploy.json (site/config.json is the SPA's)")
     for key in ("AUTH0_DOMAIN", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET"):
-        need(key in section, f"README: the Deploy CLI's configuration lacks {key}")
+        need(key in section, f"docs/deploying.md: the Deploy CLI's configuration lacks {key}")
     lines.append("auth0-deploy.json, samconfig.toml, .aws-sam/ and .local/ are gitignored")
     configs = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", section, re.S) if "AUTH0_DOMAIN" in b]
-    need(len(configs) == 1, "README: one auth0-deploy.json example")
+    need(len(configs) == 1, "docs/deploying.md: one auth0-deploy.json example")
     config = configs[0]
     need(config.get("AUTH0_ALLOW_DELETE") is False, "auth0-deploy.json: AUTH0_ALLOW_DELETE must be false")
     import yaml  # noqa: E402 (PyYAML, a dependency of the SAM CLI)
@@ -769,8 +780,8 @@ def readme_names():
     types = set(re.findall(r"type: '(\w+)'", "".join(f.read_text() for f in handlers.glob("*.js"))))
     need(included <= types, f"the Deploy CLI knows no {sorted(included - types)} (its types: {sorted(types)})")
     lines.append(f"auth0-deploy.json: AUTH0_INCLUDED_ONLY = tenant.yaml's kinds, all known to the Deploy CLI: {', '.join(sorted(included))}")
-    need("--paths '/*'" in section or '--paths "/*"' in section, "README: invalidate /* after uploading the site")
-    need(".aws-sam/build" in section, "README: say that sam deploy reads .aws-sam/build")
+    need("--paths '/*'" in section or '--paths "/*"' in section, "docs/deploying.md: invalidate /* after uploading the site")
+    need(".aws-sam/build" in section, "docs/deploying.md: say that sam deploy reads .aws-sam/build")
     return lines
 
 
