@@ -9,8 +9,8 @@ run:
 	scripts/site-deps.sh
 	cargo run -- $(ARGS)
 
-# The same stack with the template's functions under cargo lambda watch (README, "The local
-# API Gateway"); ARGS as for run.
+# The same stack with the template's functions under cargo lambda watch
+# (docs/local-gateway.md); ARGS as for run.
 watch:
 	scripts/site-deps.sh
 	scripts/watch.sh
@@ -24,7 +24,7 @@ check:
 bench:
 	cargo bench -p contacts --bench hot_path
 
-# GET /contacts under wrk, ours beside the two Node peers of bench/peers (README, "Benchmark").
+# GET /contacts under wrk, ours beside the two Node peers of bench/peers (docs/benchmarks.md).
 bench-http:
 	scripts/bench-http.sh
 
@@ -35,11 +35,11 @@ lambda-build:
 	scripts/lambda-build.sh
 
 # Prints Lambda sizes, a local cold-start proxy with Lambda's network waits (JWKS_SNAPSHOT,
-# aws-lc jitter entropy) and peak RSS (README, "Lambda functions locally").
+# aws-lc jitter entropy) and peak RSS (docs/local-lambda.md, "Figures").
 figures:
 	scripts/lambda-figures.sh
 
-# Everything about the deploy path that runs offline (README, "Deploying to AWS").
+# Everything about the deploy path that runs offline (docs/deploying.md).
 deploy-check:
 	scripts/deploy-check.sh
 

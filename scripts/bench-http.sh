@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench-http` (README, "Benchmark"): GET /contacts with one valid token, `wrk -t1 -c32`,
+# `make bench-http` (docs/benchmarks.md): GET /contacts with one valid token, `wrk -t1 -c32`,
 # side by side on this machine, printed, never asserted:
 #   - ours: the local stack (release build, in-memory store, request logging on at info)
 #     behind the local API Gateway in each of the template's authorizer modes: none, lambda

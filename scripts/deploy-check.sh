@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The deploy check (`make deploy-check`, and a step of `make test`): everything about the deploy
-# path that runs offline (README, "Deploying to AWS"). Installs its tools into .local when
+# path that runs offline (docs/deploying.md). Installs its tools into .local when
 # missing (scripts/deploy-tools.sh; offline after), then runs scripts/deploy-check.py, which
 # prints each check's result and exits 1 when one fails. Arguments: names of checks to run alone
 # (the functions of deploy-check.py, e.g. `scripts/deploy-check.sh checkov site_bundle`).

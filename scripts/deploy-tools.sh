@@ -6,7 +6,7 @@
 #                        openapi-spec-validator: the same venv as scripts/check-template.sh
 #   .local/checkov-venv  checkov, pinned: in a venv of its own because it pins boto3 and
 #                        packaging to versions aws-sam-cli refuses
-#   .local/a0deploy      auth0-deploy-cli, pinned (the README's a0deploy commands)
+#   .local/a0deploy      auth0-deploy-cli, pinned (the a0deploy commands of docs/deploying.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CHECKOV_VERSION=3.3.30

@@ -8,7 +8,7 @@ venv_tools cargo-lambda=cargo-lambda
 # aws-lc-sys without its CPU jitter entropy source: it seeds aws-lc's random generator from the
 # OS alone (getrandom, plus RDRAND/RNDR where the CPU has it), as AWS-LC does by itself in VMs
 # that tell snapshots apart. Measured by make figures: the seeding otherwise adds about 20 ms
-# to the first TLS handshake of a cold start (README, "Lambda functions locally").
+# to the first TLS handshake of a cold start (docs/local-lambda.md, "Figures").
 export AWS_LC_SYS_NO_JITTER_ENTROPY=1
 cargo lambda build --release --arm64 -p contacts -p calendar
 # The authorizer alone, as sam build builds it: built with the others, cargo would unify the

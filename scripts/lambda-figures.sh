@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# `make figures`: prints, never asserts (README, "Lambda functions locally: cargo-lambda and
-# figures"):
+# `make figures`: prints, never asserts (docs/local-lambda.md, "Figures"):
 #  1. the zipped size of each release arm64 `bootstrap` (scripts/lambda-build.sh; goal <= 4 MB);
 #  2. a local cold-start proxy: each release binary built for this host, started against a
 #     Lambda Runtime API emulator (local/examples/lambda_figures.rs) with DynamoDB Local, the

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The deploy build, as `sam build --beta-features` runs it before `sam deploy` (README,
-# "Deploying to AWS"): each function built by SAM's rust-cargolambda workflow from its CodeUri.
+# The deploy build, as `sam build --beta-features` runs it before `sam deploy` (docs/deploying.md,
+# Step 2): each function built by SAM's rust-cargolambda workflow from its CodeUri.
 # Into .local/sam-build, so the tree stays clean; checks that the three bootstraps are there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +10,7 @@ venv=.local/venv
 export PATH="$PWD/$venv/bin:$PATH" SAM_CLI_TELEMETRY=0
 out=.local/sam-build
 rm -rf "$out"
-# As the README's deploy steps, and make lambda-build: aws-lc without jitter entropy.
+# As the deploy steps of docs/deploying.md, and make lambda-build: aws-lc without jitter entropy.
 AWS_LC_SYS_NO_JITTER_ENTROPY=1 sam build --beta-features --build-dir "$out" --cache-dir .local/sam-cache 2>&1 \
   | grep -v -E '^\s+(Compiling|Downloaded|Downloading) ' || { echo "error: sam build failed" >&2; exit 1; }
 for f in ContactsFunction CalendarFunction AuthorizerFunction; do

@@ -9,7 +9,7 @@
 # --domain or --issuer: the same value as the stack's Auth0Domain or Issuer parameter. --flow:
 # the sign-in flow (default implicit; code = authorization code + PKCE with refresh tokens, the
 # client needs the refresh_token grant). Then `aws s3 sync OUT_DIR s3://<SiteBucket>/ --delete
-# --exclude .organizer-site-bundle` and an invalidation of /* (README, "Deploying to AWS").
+# --exclude .organizer-site-bundle` and an invalidation of /* (docs/deploying.md, Step 3).
 # Runs on Linux and macOS (bash 3.2, BSD tools).
 set -euo pipefail
 usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }

@@ -56,8 +56,9 @@ rm -rf "$E2E_ARTIFACTS"
 (cd site && npm test --silent) || status=$?
 echo "screenshots and the stack's log: $E2E_ARTIFACTS"
 
-# Last, so that its check of the README's `cargo run -- seed` flags finds the local tool built.
-step "deploy check (template, parameters and rules, checkov, site bundle, README's deploy commands)"
+# Last, so that its check of the `cargo run -- seed` flags of docs/deploying.md finds the local
+# tool built.
+step "deploy check (template, parameters and rules, checkov, site bundle, the deploy commands of docs/deploying.md)"
 scripts/deploy-check.sh || status=$?
 
 exit "$status"

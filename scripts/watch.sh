@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make watch` (README, "The local API Gateway"): the local stack with the template's
+# `make watch` (docs/local-gateway.md): the local stack with the template's
 # functions under `cargo lambda watch` instead of in process. Edit a handler, watch rebuilds
 # it, and requests from the SPA still pass through the template's authorizer.
 #

@@ -917,7 +917,7 @@
     try {
       config = await loadConfig();
     } catch (err) {
-      showFatal('Organizer is not configured', `${err.message} See README, "config.json".`);
+      showFatal('Organizer is not configured', `${err.message} See docs/spa.md, "config.json".`);
       return;
     }
     const library = LIBRARIES[config.flow];

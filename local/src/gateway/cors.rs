@@ -3,7 +3,7 @@
 //! authorizer runs, and the configured headers on every answer to an allowed origin — the
 //! functions' own CORS headers are dropped ("API Gateway ignores CORS headers returned from
 //! your backend integration") and the gateway's own 401/403/404/429/500 answers get them too
-//! (a captured JWT-authorizer 401 carries them; README, "The local API Gateway").
+//! (a captured JWT-authorizer 401 carries them; docs/local-gateway.md).
 
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
