@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The edit loop (README: `make check`): formatting, lints, and every test that needs neither
-# DynamoDB Local nor Chromium nor cargo-lambda, in a minute or two once built. `make test`
-# stays the whole suite. Tests that need DynamoDB Local have "dynamodb" in their name.
+# The edit loop (README: `make check`): the docs' links, formatting, lints, and every test that
+# needs neither DynamoDB Local nor Chromium nor cargo-lambda, in a minute or two once built.
+# `make test` stays the whole suite. Tests that need DynamoDB Local have "dynamodb" in their name.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+
+step "documentation links (README.md, docs/, bench/RESULTS.md)"
+python3 scripts/check-docs.py
 
 step "cargo fmt --check"
 cargo fmt --all --check

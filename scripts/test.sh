@@ -10,6 +10,9 @@ step() { printf '\n==> %s\n' "$*"; }
 command -v java >/dev/null || { echo "error: Java 17+ is needed for DynamoDB Local (apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { echo "error: Chromium is needed for the browser tests (apt-get install chromium)" >&2; exit 1; }
 
+step "documentation links (README.md, docs/, bench/RESULTS.md)"
+python3 scripts/check-docs.py
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
