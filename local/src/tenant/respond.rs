@@ -91,7 +91,14 @@ pub fn success(tenant: &Tenant, request: &AuthRequest, user: &User, session_id: 
         }
         return deliver(request, params);
     }
-    match issue::for_user(tenant, request, user, issue::InSession::Live(session_id)) {
+    // The front channel carries no proof: tokens from /authorize are Bearer tokens.
+    match issue::for_user(
+        tenant,
+        request,
+        user,
+        issue::InSession::Live(session_id),
+        None,
+    ) {
         Ok(params) => deliver(request, params),
         Err(error) => reply(error, to_client),
     }
