@@ -13,6 +13,8 @@
 //!   the client's `require_proof_of_possession` and the API's `proof_of_possession`.
 //! - Refresh tokens issued to a public client that sent a proof are bound to its key (RFC 9449
 //!   §5), whatever the access token: see [`refresh`](super::refresh).
+//! - `/userinfo` is a resource server: a bound token comes with `Authorization: DPoP` and a
+//!   proof by its key, with `ath` ([`Dpop::resource_proof`]); sent as Bearer it is refused.
 
 use std::sync::Arc;
 
@@ -23,7 +25,7 @@ use organizer_shared::dpop::{
 };
 
 use super::config::{ClientSpec, ResourceServer, SenderConstraint};
-use super::error::OAuthError;
+use super::error::{Challenge, OAuthError};
 use super::routes::TOKEN;
 
 /// The request header that carries a proof, and the response header that carries a nonce.
@@ -88,6 +90,51 @@ impl Dpop {
             .await
             .map(Some)
             .map_err(|e| dpop_error(&e))
+    }
+}
+
+impl Dpop {
+    /// The proof of a request to one of the tenant's resources (`/userinfo`) with `token`, a
+    /// token bound to `jkt`: by that key, for `method` and `url`, with the token's `ath`.
+    /// Refusals are 401 with a `WWW-Authenticate: DPoP` challenge (RFC 9449 §7.1).
+    pub async fn resource_proof(
+        &self,
+        headers: &HeaderMap,
+        method: &str,
+        url: &str,
+        token: &str,
+        jkt: &str,
+    ) -> Result<VerifiedProof, OAuthError> {
+        let challenge = |error: OAuthError| self.challenged(error);
+        let proof = proof_header(headers)
+            .map_err(challenge)?
+            .ok_or_else(|| challenge(invalid_proof("a DPoP-bound token needs a DPoP proof")))?;
+        let request = ProofRequest::new(method, url)
+            .with_access_token(token)
+            .bound_to(jkt);
+        self.verifier
+            .verify(proof, &request)
+            .await
+            .map_err(|e| challenge(dpop_error(&e)))
+    }
+
+    /// `error` as a resource server answers it: 401 (503 stays 503) with a DPoP challenge
+    /// naming the accepted algorithms.
+    pub fn challenged(&self, mut error: OAuthError) -> OAuthError {
+        if error.status != StatusCode::SERVICE_UNAVAILABLE {
+            error.status = StatusCode::UNAUTHORIZED;
+        }
+        let quoted: String = error
+            .description
+            .chars()
+            .filter(|c| (c.is_ascii_graphic() || *c == ' ') && *c != '"' && *c != '\\')
+            .collect();
+        let value = format!(
+            "DPoP error=\"{}\", error_description=\"{quoted}\", algs=\"{}\"",
+            error.code,
+            self.verifier.algs_param()
+        );
+        error.with_challenge(Challenge::Dpop(value))
     }
 }
 

@@ -63,7 +63,9 @@ fn json_error(error: &OAuthError) -> Response {
         Some(Challenge::Basic) if error.status == StatusCode::UNAUTHORIZED => {
             Some(HeaderValue::from_static("Basic realm=\"oauth\""))
         }
-        Some(Challenge::Bearer(value)) => HeaderValue::from_str(value).ok(),
+        Some(Challenge::Bearer(value) | Challenge::Dpop(value)) => {
+            HeaderValue::from_str(value).ok()
+        }
         _ => None,
     };
     if let Some(value) = challenge {

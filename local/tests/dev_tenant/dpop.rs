@@ -703,3 +703,114 @@ async fn hostile_proofs_in_parallel_never_break_the_tenant() {
     let answer = machine_token(&app, Some(&key.proof("POST", TOKEN_URL))).await;
     assert_eq!(answer.status, StatusCode::OK);
 }
+
+/// `/userinfo` is a resource server for the tenant's own tokens: a bound token works only as
+/// `Authorization: DPoP` with a fresh proof by its key carrying the token's `ath`; sent as
+/// Bearer it is refused (a stolen token is useless there too).
+#[tokio::test]
+async fn userinfo_takes_a_bound_token_only_with_a_proof_by_its_key() {
+    let app = dpop_allowed();
+    let key = DpopKey::es256();
+    let spa = app.client_id(SPA);
+    let (code, verifier) = sign_in_code(&app, OFFLINE, &[]).await;
+    let nonce = fresh_nonce(&app, &key).await;
+    let answer = token(
+        &app,
+        &exchange_form(&spa, &code, &verifier),
+        Some(&proof_with_nonce(&key, &nonce)),
+    )
+    .await;
+    let body = answer.json();
+    assert_bound(&body, &key);
+    let access = body["access_token"].as_str().unwrap().to_string();
+    let url = format!("{ISSUER}userinfo");
+    let ath = {
+        use base64::Engine;
+        use sha2::Digest;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(&access))
+    };
+    let userinfo = |authorization: String, proof: Option<String>| {
+        let app = &app;
+        async move {
+            let mut headers = vec![("authorization", authorization)];
+            if let Some(proof) = proof {
+                headers.push(("dpop", proof));
+            }
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.get_with("/userinfo", &headers).await
+        }
+    };
+    let dpop = format!("DPoP {access}");
+    let good = key.proof_with("GET", &url, |c| c["ath"] = json!(ath));
+    let answer = userinfo(dpop.clone(), Some(good.clone())).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    assert!(answer.json()["sub"].as_str().unwrap().starts_with("auth0|"));
+    let refusals = [
+        (
+            "as Bearer",
+            format!("Bearer {access}"),
+            None,
+            "invalid_token",
+            "Bearer",
+        ),
+        ("no proof", dpop.clone(), None, "invalid_dpop_proof", "DPoP"),
+        (
+            "the same proof again",
+            dpop.clone(),
+            Some(good),
+            "invalid_dpop_proof",
+            "DPoP",
+        ),
+        (
+            "no ath",
+            dpop.clone(),
+            Some(key.proof("GET", &url)),
+            "invalid_dpop_proof",
+            "DPoP",
+        ),
+        (
+            "another key",
+            dpop.clone(),
+            Some(DpopKey::es256().proof_with("GET", &url, |c| c["ath"] = json!(ath))),
+            "invalid_token",
+            "DPoP",
+        ),
+        (
+            "a proof for the token endpoint",
+            dpop.clone(),
+            Some(key.proof_with("POST", TOKEN_URL, |c| c["ath"] = json!(ath))),
+            "invalid_dpop_proof",
+            "DPoP",
+        ),
+    ];
+    for (case, authorization, proof, error, scheme) in refusals {
+        let answer = userinfo(authorization, proof).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::UNAUTHORIZED,
+            "{case}: {}",
+            answer.text()
+        );
+        assert_eq!(answer.json()["error"], error, "{case}");
+        let challenge = answer.header("www-authenticate");
+        assert!(challenge.starts_with(scheme), "{case}: {challenge}");
+        if scheme == "DPoP" {
+            assert!(challenge.contains("algs=\"ES256\""), "{case}: {challenge}");
+        }
+        assert!(answer.json().get("sub").is_none(), "{case}");
+    }
+    // A Bearer token cannot be dressed up as DPoP.
+    let (code, verifier) = sign_in_code(&app, OFFLINE, &[]).await;
+    let bearer = token(&app, &exchange_form(&spa, &code, &verifier), None)
+        .await
+        .json();
+    let plain = bearer["access_token"].as_str().unwrap();
+    let answer = userinfo(format!("DPoP {plain}"), Some(key.proof("GET", &url))).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer.json()["error"], "invalid_token");
+    assert_eq!(
+        userinfo(format!("Bearer {plain}"), None).await.status,
+        StatusCode::OK
+    );
+}
