@@ -90,7 +90,9 @@ fn mint(tenant: &Tenant, client: &Client, scope: Option<&str>) -> Result<String,
     if let Some(scope) = scope {
         params.insert("scope".into(), scope.into());
     }
-    let answer = client_credentials::grant(tenant, client, &params).map_err(|e| e.description)?;
+    // A Bearer token: the tool holds no DPoP key (an API that requires DPoP refuses this).
+    let answer =
+        client_credentials::grant(tenant, client, &params, None).map_err(|e| e.description)?;
     answer["access_token"]
         .as_str()
         .map(str::to_string)

@@ -6,6 +6,8 @@
 //!   and the typed start-up error and JWKS warm-up every function shares;
 //! - [`bearer`], [`token`], [`jwks`], [`crypto`], [`scope`]: the RFC 6750 / RFC 8725 token
 //!   pipeline (`TokenVerifier`, `JwksCache`, `ScopeCheck`);
+//! - [`dpop`]: DPoP proofs (RFC 9449): the proof verifier (`DpopVerifier`), key thumbprints,
+//!   the replay store and server nonces, for the dev tenant and the resource servers alike;
 //! - [`routes`]: the route table — method, path, service, operation and scope of every route;
 //! - [`error`]: typed request errors, mapped to HTTP in one place;
 //! - [`api`]: the HTTP plumbing of both functions (routing, CORS, JSON answers, query
@@ -21,6 +23,7 @@ pub mod api;
 pub mod bearer;
 pub mod config;
 pub mod crypto;
+pub mod dpop;
 pub mod error;
 pub mod jwks;
 pub mod logging;

@@ -84,6 +84,139 @@ impl TestIssuer {
     }
 }
 
+/// A client's DPoP key pair that signs real proofs: ES256 (as browsers make them), or RS256 and
+/// PS256 for verifiers that accept them. [`DpopKey::sign`] signs any header and claims, so
+/// tests can build hostile proofs too.
+pub struct DpopKey {
+    signer: DpopSigner,
+    alg: &'static str,
+    jwk: Value,
+}
+
+enum DpopSigner {
+    Ec(aws_lc_rs::signature::EcdsaKeyPair),
+    Rsa(
+        aws_lc_rs::rsa::KeyPair,
+        &'static dyn aws_lc_rs::signature::RsaEncoding,
+    ),
+}
+
+impl DpopKey {
+    /// A fresh P-256 key.
+    pub fn es256() -> Self {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+            .unwrap_or_else(|e| panic!("P-256 key: {e}"));
+        // The uncompressed point: 0x04 || x || y.
+        let point = pair.public_key().as_ref().to_vec();
+        assert_eq!(point.len(), 65, "an uncompressed P-256 point");
+        let jwk = json!({
+            "kty": "EC",
+            "crv": "P-256",
+            "x": b64url(&point[1..33]),
+            "y": b64url(&point[33..65]),
+        });
+        Self {
+            signer: DpopSigner::Ec(pair),
+            alg: "ES256",
+            jwk,
+        }
+    }
+
+    /// A fresh RSA-2048 key signing RS256 (PKCS#1 v1.5).
+    pub fn rs256() -> Self {
+        Self::rsa("RS256", &aws_lc_rs::signature::RSA_PKCS1_SHA256)
+    }
+
+    /// A fresh RSA-2048 key signing PS256 (PSS).
+    pub fn ps256() -> Self {
+        Self::rsa("PS256", &aws_lc_rs::signature::RSA_PSS_SHA256)
+    }
+
+    fn rsa(alg: &'static str, encoding: &'static dyn aws_lc_rs::signature::RsaEncoding) -> Self {
+        use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
+        use aws_lc_rs::signature::KeyPair as _;
+        let pair = KeyPair::generate(KeySize::Rsa2048).unwrap_or_else(|e| panic!("RSA key: {e}"));
+        let components = PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
+        let jwk = json!({"kty": "RSA", "n": b64url(&components.n), "e": b64url(&components.e)});
+        Self {
+            signer: DpopSigner::Rsa(pair, encoding),
+            alg,
+            jwk,
+        }
+    }
+
+    pub fn alg(&self) -> &'static str {
+        self.alg
+    }
+
+    /// The public key, as a proof's `jwk` header carries it.
+    pub fn public_jwk(&self) -> Value {
+        self.jwk.clone()
+    }
+
+    /// The key's RFC 7638 thumbprint: the `jkt` of tokens bound to it.
+    pub fn thumbprint(&self) -> String {
+        crate::dpop::thumbprint(&self.jwk).unwrap_or_else(|e| panic!("thumbprint: {e}"))
+    }
+
+    /// The header of this key's proofs: `typ`, `alg`, `jwk`.
+    pub fn header(&self) -> Value {
+        json!({"typ": "dpop+jwt", "alg": self.alg, "jwk": self.jwk})
+    }
+
+    /// The claims of a proof for `method` and `url`, issued now, with a fresh `jti`.
+    pub fn claims(&self, method: &str, url: &str) -> Value {
+        json!({
+            "jti": uuid::Uuid::new_v4().to_string(),
+            "htm": method,
+            "htu": url,
+            "iat": jsonwebtoken::get_current_timestamp(),
+        })
+    }
+
+    /// A valid proof for `method` and `url`, issued now.
+    pub fn proof(&self, method: &str, url: &str) -> String {
+        self.sign(&self.header(), &self.claims(method, url))
+    }
+
+    /// A proof with `edit` applied to its claims (a nonce, an `ath`, an old `iat`...).
+    pub fn proof_with(&self, method: &str, url: &str, edit: impl FnOnce(&mut Value)) -> String {
+        let mut claims = self.claims(method, url);
+        edit(&mut claims);
+        self.sign(&self.header(), &claims)
+    }
+
+    /// Signs `header` and `claims` (whatever they say) with this key.
+    pub fn sign(&self, header: &Value, claims: &Value) -> String {
+        let input = format!(
+            "{}.{}",
+            b64url(header.to_string().as_bytes()),
+            b64url(claims.to_string().as_bytes())
+        );
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let signature = match &self.signer {
+            DpopSigner::Ec(pair) => pair
+                .sign(&rng, input.as_bytes())
+                .unwrap_or_else(|e| panic!("sign: {e}"))
+                .as_ref()
+                .to_vec(),
+            DpopSigner::Rsa(pair, encoding) => {
+                let mut signature = vec![0; pair.public_modulus_len()];
+                pair.sign(*encoding, &rng, input.as_bytes(), &mut signature)
+                    .unwrap_or_else(|e| panic!("sign: {e}"));
+                signature
+            }
+        };
+        format!("{input}.{}", b64url(&signature))
+    }
+}
+
+fn b64url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// Builds API Gateway HTTP API (payload 2.0) events from a fixture file, the way API Gateway
 /// would send them, and turns them into `lambda_http` requests.
 pub struct EventBuilder {

@@ -36,6 +36,9 @@ pub struct AuthRequest {
     pub wants_code: bool,
     /// The PKCE S256 challenge the code is bound to.
     pub code_challenge: Option<String>,
+    /// The DPoP key the code is bound to (`dpop_jkt`, RFC 9449 §10): exchanging it needs a
+    /// proof by that key.
+    pub dpop_jkt: Option<String>,
     pub mode: ResponseMode,
     /// Requested scopes the tenant knows (unknown ones are dropped, as Auth0 does).
     pub scopes: Vec<String>,

@@ -91,6 +91,38 @@ pub struct ResourceServer {
     /// Whether refresh tokens (`offline_access`) may be issued for this API.
     #[serde(default)]
     pub allow_offline_access: bool,
+    /// Sender-constrained tokens (Auth0's "Token Sender-Constraining"). Absent or `null`: the
+    /// API has no method, and its tokens are never bound (a proof sent is ignored).
+    #[serde(default)]
+    pub proof_of_possession: Option<ProofOfPossession>,
+}
+
+/// A resource server's `proof_of_possession:` (Deploy CLI 8.29+, Management API).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct ProofOfPossession {
+    /// `dpop`, or `none` (no method). Auth0's `mtls` is refused: the dev tenant has no TLS.
+    pub mechanism: String,
+    /// Whether the API's tokens must be sender-constrained: a token request without a proof is
+    /// then refused. Default false: a proof, when sent, binds the token.
+    #[serde(default)]
+    pub required: bool,
+    /// Which clients `required` applies to: `all_clients` (Auth0's default) or
+    /// `public_clients` (confidential clients may then still get Bearer tokens).
+    #[serde(default = "all_clients")]
+    pub required_for: String,
+}
+
+fn all_clients() -> String {
+    "all_clients".into()
+}
+
+/// What an API asks of a client's tokens, in the terms of Auth0's table ("Configure Sender
+/// Constraining"): no method, a method (tokens bound when a proof comes), or binding required.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SenderConstraint {
+    None,
+    Allowed,
+    Required,
 }
 
 impl ResourceServer {
@@ -101,6 +133,21 @@ impl ResourceServer {
     /// Whether tokens carry the user's `permissions` (RBAC's "add permissions").
     pub fn adds_permissions(&self) -> bool {
         self.token_dialect == "access_token_authz"
+    }
+
+    /// What this API asks of the tokens of a client (`confidential` or public).
+    pub fn sender_constraint(&self, confidential: bool) -> SenderConstraint {
+        match &self.proof_of_possession {
+            Some(pop) if pop.mechanism == "dpop" => {
+                let applies = pop.required_for == "all_clients" || !confidential;
+                if pop.required && applies {
+                    SenderConstraint::Required
+                } else {
+                    SenderConstraint::Allowed
+                }
+            }
+            _ => SenderConstraint::None,
+        }
     }
 }
 
@@ -147,6 +194,10 @@ pub struct ClientSpec {
     /// Refresh-token settings, in the Deploy CLI's names; Auth0's defaults when absent.
     #[serde(default)]
     pub refresh_token: RefreshTokenSettings,
+    /// Whether every token of this client must be sender-constrained (Auth0's "Require Sender
+    /// Constraining"): a token request without a DPoP proof is refused. Default false.
+    #[serde(default)]
+    pub require_proof_of_possession: bool,
     /// Auth0's free-form client metadata; `spa_flow` (`implicit` or `code`) chooses the sign-in
     /// flow the local stack's site runs for this client.
     #[serde(default)]
@@ -257,6 +308,35 @@ fn day() -> u64 {
 }
 fn two_hours() -> u64 {
     7_200
+}
+
+/// A resource server's `proof_of_possession:`, as Auth0 accepts it and the dev tenant can honour.
+fn check_proof_of_possession(api: &str, pop: &ProofOfPossession) -> Result<(), String> {
+    match pop.mechanism.as_str() {
+        "dpop" | "none" => {}
+        "mtls" => {
+            return Err(format!(
+                "resource server {api}: proof_of_possession.mechanism \"mtls\" is not supported by the dev tenant (it serves no TLS); use dpop or none"
+            ));
+        }
+        other => {
+            return Err(format!(
+                "resource server {api}: proof_of_possession.mechanism {other:?} is not one of dpop, none"
+            ));
+        }
+    }
+    if !matches!(pop.required_for.as_str(), "all_clients" | "public_clients") {
+        return Err(format!(
+            "resource server {api}: proof_of_possession.required_for {:?} is not one of all_clients, public_clients",
+            pop.required_for
+        ));
+    }
+    if pop.required && pop.mechanism == "none" {
+        return Err(format!(
+            "resource server {api}: proof_of_possession.required needs a mechanism (dpop), not none"
+        ));
+    }
+    Ok(())
 }
 
 impl TenantFile {
@@ -377,6 +457,9 @@ impl TenantFile {
             }
         }
         for api in &self.resource_servers {
+            if let Some(pop) = &api.proof_of_possession {
+                check_proof_of_possession(&api.identifier, pop)?;
+            }
             if !matches!(
                 api.token_dialect.as_str(),
                 "access_token" | "access_token_authz"

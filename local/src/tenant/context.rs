@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::auth_request::{AuthRequest, OIDC_SCOPES};
 use super::config::{ClientSpec, ResourceServer, TenantFile};
+use super::dpop::Dpop;
 use super::error::OAuthError;
 use super::session::{Runtime, SessionLifetimes};
 use super::state::{KeyRing, StateDir, StateError};
@@ -49,6 +50,8 @@ pub struct Tenant {
     pub runtime: Runtime,
     /// Checks access tokens sent to `/userinfo` (audience: that endpoint).
     pub userinfo_verifier: Arc<TokenVerifier>,
+    /// DPoP proofs (replay store, server nonces) and what they bind.
+    pub dpop: Dpop,
 }
 
 impl Tenant {
@@ -75,6 +78,10 @@ impl Tenant {
         let keys = state.keys()?;
         let userinfo_verifier = userinfo_verifier(&issuer, &keys)?;
         let runtime = Runtime::new(SessionLifetimes::from(&file.tenant));
+        let dpop = Dpop::new(&issuer).map_err(|e| StateError::Damaged {
+            path: "dpop nonce secret".into(),
+            problem: e.to_string(),
+        })?;
         Ok(Self {
             issuer,
             file,
@@ -83,6 +90,7 @@ impl Tenant {
             users,
             runtime,
             userinfo_verifier,
+            dpop,
         })
     }
 

@@ -29,6 +29,8 @@ pub async fn discovery(State(tenant): State<Arc<Tenant>>) -> Response {
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "scopes_supported": tenant.scopes_supported(),
+        // RFC 9449 §5.1: DPoP proofs are accepted at the token endpoint, signed with these.
+        "dpop_signing_alg_values_supported": tenant.dpop.algorithms(),
     }))
     .into_response();
     // Public metadata, readable from any page.

@@ -16,6 +16,8 @@ pub enum Challenge {
     Basic,
     /// A bearer-token error (`/userinfo`): the full RFC 6750 challenge value.
     Bearer(String),
+    /// A DPoP error (`/userinfo` with a DPoP-bound token): the full RFC 9449 §7.1 challenge.
+    Dpop(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,9 @@
 //! Token issuance: the access and ID tokens the tenant signs, as Auth0 shapes them, for every
 //! grant (implicit and authorization code through `/authorize`, client credentials at the
 //! token endpoint). One clock: `jsonwebtoken::get_current_timestamp`.
+//!
+//! An access token bound to a DPoP key carries `cnf: {jkt}` (RFC 9449 §6.1) and is answered
+//! with `token_type: DPoP`; ID tokens never carry `cnf`.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -36,13 +39,26 @@ pub enum InSession<'a> {
     Detached,
 }
 
+/// Binds `claims` (an access token's) to a DPoP key; the `token_type` to answer with it.
+fn bind(claims: &mut Value, bound: Option<&str>) -> &'static str {
+    match bound {
+        Some(jkt) => {
+            claims["cnf"] = json!({ "jkt": jkt });
+            "DPoP"
+        }
+        None => "Bearer",
+    }
+}
+
 /// The token response parameters of an authorization request: an access token (for the API
-/// asked for, plus `/userinfo` with `openid`) and an ID token, as the request wants them.
+/// asked for, plus `/userinfo` with `openid`; bound to the DPoP key `bound`, if any) and an ID
+/// token, as the request wants them.
 pub fn for_user(
     tenant: &Tenant,
     request: &AuthRequest,
     user: &User,
     in_session: InSession<'_>,
+    bound: Option<&str>,
 ) -> Result<Map<String, Value>, OAuthError> {
     let sid = match in_session {
         InSession::Live(id) => Some(
@@ -81,9 +97,10 @@ pub fn for_user(
         if let Some(api) = api.filter(|a| a.adds_permissions()) {
             claims["permissions"] = json!(tenant.permissions(user, api));
         }
+        let token_type = bind(&mut claims, bound);
         let token = tenant.sign(&claims)?;
         params.insert("access_token".into(), json!(token));
-        params.insert("token_type".into(), json!("Bearer"));
+        params.insert("token_type".into(), json!(token_type));
         params.insert("expires_in".into(), json!(lifetime));
         params.insert("scope".into(), json!(scope));
         access_token = Some(token);
@@ -123,16 +140,17 @@ pub fn for_user(
 }
 
 /// The token response of the client-credentials grant: an access token for `api` whose
-/// subject is the client itself (`<client_id>@clients`).
+/// subject is the client itself (`<client_id>@clients`), bound to the DPoP key `bound`, if any.
 pub fn for_client(
     tenant: &Tenant,
     client: &Client,
     api: &ResourceServer,
     scopes: &[String],
+    bound: Option<&str>,
 ) -> Result<Value, OAuthError> {
     let now = get_current_timestamp();
     let scope = scopes.join(" ");
-    let claims = json!({
+    let mut claims = json!({
         "iss": tenant.issuer,
         "sub": format!("{}@clients", client.id),
         "aud": api.identifier,
@@ -143,18 +161,25 @@ pub fn for_client(
         "gty": "client-credentials",
         "jti": random_hex(16),
     });
+    let token_type = bind(&mut claims, bound);
     let token = tenant.sign(&claims)?;
     Ok(json!({
         "access_token": token,
         "scope": scope,
         "expires_in": api.token_lifetime,
-        "token_type": "Bearer",
+        "token_type": token_type,
     }))
 }
 
 /// A refresh token for a code exchange that was granted `offline_access` (validation keeps
-/// that scope only when the API allows offline access and the client may refresh).
-pub fn refresh_token_for(tenant: &Tenant, request: &AuthRequest, user: &User) -> Option<String> {
+/// that scope only when the API allows offline access and the client may refresh), bound to
+/// the DPoP key `jkt`, if any.
+pub fn refresh_token_for(
+    tenant: &Tenant,
+    request: &AuthRequest,
+    user: &User,
+    jkt: Option<String>,
+) -> Option<String> {
     if !request.has_scope("offline_access") {
         return None;
     }
@@ -163,6 +188,7 @@ pub fn refresh_token_for(tenant: &Tenant, request: &AuthRequest, user: &User) ->
         user_id: user.id.clone(),
         audience: request.audience.clone(),
         scopes: tenant.granted_scopes(request, user),
+        jkt,
     };
     let client = tenant.client_by_id(&request.client_id)?;
     Some(

@@ -8,7 +8,8 @@
 //!   random values), [`origin`] (the one origin parser), [`auth_request`] (a validated
 //!   authorization request), [`error`] (the one OAuth error type), [`cookies`], [`params`]
 //!   (token-endpoint parameters), [`users`], [`session`] (what is remembered between requests),
-//!   with [`transactions`], [`throttle`] and [`refresh`] (refresh tokens);
+//!   with [`transactions`], [`throttle`] and [`refresh`] (refresh tokens), [`dpop`] (DPoP
+//!   proofs and what they bind);
 //! - [`context`]: `Tenant` and `Client`, built once and borrowed by every endpoint;
 //! - shared machinery: [`pages`] (HTML), [`issue`] (token issuance), [`respond`] (answers,
 //!   and `reply`, the one place an error becomes a page, a redirect or JSON), [`cors`],
@@ -26,6 +27,7 @@ pub mod context;
 pub mod cookies;
 pub mod cors;
 pub mod discovery;
+pub mod dpop;
 pub mod error;
 pub mod forms;
 pub mod grants;

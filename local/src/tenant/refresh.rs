@@ -10,9 +10,11 @@
 //! it is reuse, leeway or not (Auth0: "if the second-to-last token is exchanged, breach
 //! detection is triggered"). At most [`MAX_LIVE_TOKENS_PER_FAMILY`] unused tokens per family.
 //!
-//! Tokens are bound to their client, kept only as SHA-256 digests (the tenant never holds one
-//! it could leak), and live at most `token_lifetime` from sign-in and `idle_token_lifetime`
-//! without use (the client's `refresh_token:` settings at sign-in).
+//! Tokens are bound to their client and, when a public client signed in with a DPoP proof, to
+//! that proof's key (RFC 9449 §5: every exchange then needs a proof by the same key, so a
+//! stolen token is useless; a refusal spends nothing), kept only as SHA-256 digests (the
+//! tenant never holds one it could leak), and live at most `token_lifetime` from sign-in and
+//! `idle_token_lifetime` without use (the client's `refresh_token:` settings at sign-in).
 //!
 //! What is kept stays bounded, however long a family lives and however often it rotates. A
 //! token reads `<family key>.<secret>`: every token of a sign-in starts with the same random
@@ -55,6 +57,8 @@ pub struct RefreshGrant {
     pub audience: Option<String>,
     /// The scopes of the sign-in (`offline_access` included).
     pub scopes: Vec<String>,
+    /// The DPoP key (RFC 7638 thumbprint) every exchange must prove, if the family is bound.
+    pub jkt: Option<String>,
 }
 
 /// Why an exchange is refused. The token endpoint answers all of them alike (Auth0's
@@ -74,6 +78,9 @@ pub enum Refusal {
     FamilyFull,
     /// The scope asked for is not within the token's.
     WiderScope(Vec<String>),
+    /// The family is bound to a DPoP key, and the request proved another key, or none
+    /// (nothing is spent or revoked: the token's holder may still use it).
+    UnboundKey,
 }
 
 /// A successful exchange: the new token (the same one when the client does not rotate) and
@@ -266,6 +273,7 @@ impl Inner {
         token: &str,
         client_id: &str,
         requested: Option<&[String]>,
+        proof_jkt: Option<&str>,
         now: Instant,
     ) -> Result<Exchanged, Refusal> {
         let key = family_key(token).ok_or(Refusal::Unknown)?;
@@ -301,6 +309,15 @@ impl Inner {
                 if family.live.len() >= MAX_LIVE_TOKENS_PER_FAMILY {
                     return Err(Refusal::FamilyFull);
                 }
+            }
+        }
+        if let Some(bound) = &family.grant.jkt {
+            let proved = proof_jkt.is_some_and(|jkt| {
+                aws_lc_rs::constant_time::verify_slices_are_equal(jkt.as_bytes(), bound.as_bytes())
+                    .is_ok()
+            });
+            if !proved {
+                return Err(Refusal::UnboundKey);
             }
         }
         let scopes = match requested {
@@ -365,6 +382,14 @@ impl Inner {
         })
     }
 
+    /// The grant of `token` when its family (of `client_id`) still keeps it: unused, or used
+    /// within the leeway.
+    fn live_grant(&self, token: &str, client_id: &str) -> Option<&RefreshGrant> {
+        let family = self.families.get(&self.family_of(token)?)?;
+        self.tokens.get(&digest(token))?;
+        (family.grant.client_id == client_id).then_some(&family.grant)
+    }
+
     /// The id of the family `token` belongs to, if it is kept.
     fn family_of(&self, token: &str) -> Option<Digest32> {
         let id = digest(family_key(token)?);
@@ -393,21 +418,31 @@ impl RefreshTokens {
     }
 
     /// Exchanges `token` presented by `client_id` for a new one (rotation), with `requested`
-    /// scopes (none: the token's own; fewer may be asked for, never more).
+    /// scopes (none: the token's own; fewer may be asked for, never more), by a request that
+    /// proved the DPoP key `proof_jkt`, if any.
     pub fn exchange(
         &self,
         token: &str,
         client_id: &str,
         requested: Option<&[String]>,
+        proof_jkt: Option<&str>,
     ) -> Result<Exchanged, Refusal> {
         let mut inner = self.lock();
         // The clock is read under the lock: a request that waited for it must not carry an
         // instant older than the exchange that got in first (it would measure zero since that
         // use, "within the leeway", and two exchanges of one token would both succeed).
         let now = Instant::now();
-        let exchanged = inner.exchange(token, client_id, requested, now);
+        let exchanged = inner.exchange(token, client_id, requested, proof_jkt, now);
         inner.sweep(now);
         exchanged
+    }
+
+    /// The grant of `token` when it may still be exchanged by `client_id` (unused, or used within
+    /// the leeway), without spending it or detecting reuse: for checks that must refuse a
+    /// request before the token is exchanged. A token it does not know is left to
+    /// [`RefreshTokens::exchange`], which tells reuse from unknown.
+    pub fn live_grant(&self, token: &str, client_id: &str) -> Option<RefreshGrant> {
+        self.lock().live_grant(token, client_id).cloned()
     }
 
     /// The family `token` belongs to.
@@ -451,6 +486,7 @@ mod tests {
                 "offline_access".into(),
                 "read:contacts".into(),
             ],
+            jkt: None,
         }
     }
 
@@ -474,7 +510,7 @@ mod tests {
             tokens.issue(grant(), &s);
         }
         assert_eq!(
-            tokens.exchange(&first, "spa", None).err(),
+            tokens.exchange(&first, "spa", None, None).err(),
             Some(Refusal::Unknown)
         );
         let inner = tokens.lock();
@@ -491,14 +527,17 @@ mod tests {
         let first = tokens.issue(grant(), &s);
         let mut token = first.clone();
         for _ in 0..1000 {
-            token = tokens.exchange(&token, "spa", None).unwrap().token;
+            token = tokens.exchange(&token, "spa", None, None).unwrap().token;
         }
         assert_eq!(tokens.lock().tokens.len(), 1);
         assert_eq!(
-            tokens.exchange(&first, "spa", None).err(),
+            tokens.exchange(&first, "spa", None, None).err(),
             Some(Refusal::Reused)
         );
-        assert!(tokens.exchange(&token, "spa", None).is_err(), "revoked");
+        assert!(
+            tokens.exchange(&token, "spa", None, None).is_err(),
+            "revoked"
+        );
         assert!(
             tokens.lock().tokens.is_empty(),
             "a revoked family is dropped"
@@ -520,7 +559,7 @@ mod tests {
         }
         let mut token = tokens.issue(grant(), &settings(0));
         for _ in 0..100 {
-            token = tokens.exchange(&token, "spa", None).unwrap().token;
+            token = tokens.exchange(&token, "spa", None, None).unwrap().token;
         }
         let inner = tokens.lock();
         assert_eq!(inner.families.len(), 1);
@@ -535,8 +574,12 @@ mod tests {
         let mut inner = Inner::default();
         let t0 = Instant::now();
         let first = inner.issue(grant(), Terms::from(&settings(60)), t0);
-        let second = inner.exchange(&first, "spa", None, at(t0, 1)).unwrap();
-        let again = inner.exchange(&first, "spa", None, at(t0, 50)).unwrap();
+        let second = inner
+            .exchange(&first, "spa", None, None, at(t0, 1))
+            .unwrap();
+        let again = inner
+            .exchange(&first, "spa", None, None, at(t0, 50))
+            .unwrap();
         assert_eq!(
             inner.tokens.len(),
             3,
@@ -544,7 +587,7 @@ mod tests {
         );
         // 61 s after its first use: past the leeway, whatever happened at 50 s.
         let later = inner
-            .exchange(&second.token, "spa", None, at(t0, 62))
+            .exchange(&second.token, "spa", None, None, at(t0, 62))
             .unwrap();
         assert_eq!(
             inner.tokens.len(),
@@ -552,12 +595,12 @@ mod tests {
             "the first forgotten; second used, kept"
         );
         assert_eq!(
-            inner.exchange(&first, "spa", None, at(t0, 63)).err(),
+            inner.exchange(&first, "spa", None, None, at(t0, 63)).err(),
             Some(Refusal::Reused)
         );
         for token in [&again.token, &later.token] {
             assert_eq!(
-                inner.exchange(token, "spa", None, at(t0, 64)).err(),
+                inner.exchange(token, "spa", None, None, at(t0, 64)).err(),
                 Some(Refusal::Unknown),
                 "the whole family went"
             );
@@ -579,7 +622,7 @@ mod tests {
         let mut token = inner.issue(grant(), terms, t0);
         for i in 1..=10 {
             token = inner
-                .exchange(&token, "spa", None, at(t0, i))
+                .exchange(&token, "spa", None, None, at(t0, i))
                 .unwrap()
                 .token;
         }
@@ -601,16 +644,16 @@ mod tests {
         let tokens = RefreshTokens::default();
         let s = settings(0);
         let first = tokens.issue(grant(), &s);
-        let second = tokens.exchange(&first, "spa", None).unwrap();
+        let second = tokens.exchange(&first, "spa", None, None).unwrap();
         assert_ne!(second.token, first);
         assert_eq!(second.scopes, grant().scopes);
         // The used one again: reuse, and the whole family is revoked.
         assert_eq!(
-            tokens.exchange(&first, "spa", None).err(),
+            tokens.exchange(&first, "spa", None, None).err(),
             Some(Refusal::Reused)
         );
         assert_eq!(
-            tokens.exchange(&second.token, "spa", None).err(),
+            tokens.exchange(&second.token, "spa", None, None).err(),
             Some(Refusal::Unknown)
         );
     }
@@ -622,16 +665,18 @@ mod tests {
         let tokens = RefreshTokens::default();
         let first = tokens.issue(grant(), &settings(0));
         assert_eq!(
-            tokens.exchange("no-dot", "spa", None).err(),
+            tokens.exchange("no-dot", "spa", None, None).err(),
             Some(Refusal::Unknown)
         );
         assert_eq!(
-            tokens.exchange("other-key.secret", "spa", None).err(),
+            tokens.exchange("other-key.secret", "spa", None, None).err(),
             Some(Refusal::Unknown)
         );
         let (key, _) = first.split_once('.').unwrap();
         assert_eq!(
-            tokens.exchange(&format!("{key}.forged"), "spa", None).err(),
+            tokens
+                .exchange(&format!("{key}.forged"), "spa", None, None)
+                .err(),
             Some(Refusal::Reused)
         );
     }
@@ -651,7 +696,7 @@ mod tests {
                     let (tokens, first, barrier) = (tokens.clone(), first.clone(), barrier.clone());
                     std::thread::spawn(move || {
                         barrier.wait();
-                        tokens.exchange(&first, "spa", None)
+                        tokens.exchange(&first, "spa", None, None)
                     })
                 })
                 .collect();
@@ -671,7 +716,7 @@ mod tests {
                 "round {round}"
             );
             assert!(
-                tokens.exchange(&won[0].token, "spa", None).is_err(),
+                tokens.exchange(&won[0].token, "spa", None, None).is_err(),
                 "round {round}: the family survived a reuse"
             );
         }
@@ -683,15 +728,15 @@ mod tests {
     fn reuse_is_detected_before_the_scope_is_checked() {
         let tokens = RefreshTokens::default();
         let first = tokens.issue(grant(), &settings(0));
-        let second = tokens.exchange(&first, "spa", None).unwrap();
+        let second = tokens.exchange(&first, "spa", None, None).unwrap();
         assert_eq!(
             tokens
-                .exchange(&first, "spa", Some(&["write:contacts".into()]))
+                .exchange(&first, "spa", Some(&["write:contacts".into()]), None)
                 .err(),
             Some(Refusal::Reused)
         );
         assert_eq!(
-            tokens.exchange(&second.token, "spa", None).err(),
+            tokens.exchange(&second.token, "spa", None, None).err(),
             Some(Refusal::Unknown)
         );
     }
@@ -703,17 +748,17 @@ mod tests {
     fn within_the_leeway_the_previous_token_may_be_exchanged_again() {
         let tokens = RefreshTokens::default();
         let first = tokens.issue(grant(), &settings(60));
-        let second = tokens.exchange(&first, "spa", None).unwrap();
-        let again = tokens.exchange(&first, "spa", None).unwrap();
+        let second = tokens.exchange(&first, "spa", None, None).unwrap();
+        let again = tokens.exchange(&first, "spa", None, None).unwrap();
         assert_ne!(second.token, again.token);
-        let third = tokens.exchange(&second.token, "spa", None).unwrap();
-        assert!(tokens.exchange(&again.token, "spa", None).is_ok());
+        let third = tokens.exchange(&second.token, "spa", None, None).unwrap();
+        assert!(tokens.exchange(&again.token, "spa", None, None).is_ok());
         assert_eq!(
-            tokens.exchange(&first, "spa", None).err(),
+            tokens.exchange(&first, "spa", None, None).err(),
             Some(Refusal::Reused)
         );
         assert_eq!(
-            tokens.exchange(&third.token, "spa", None).err(),
+            tokens.exchange(&third.token, "spa", None, None).err(),
             Some(Refusal::Unknown)
         );
     }
@@ -726,16 +771,59 @@ mod tests {
         let tokens = RefreshTokens::default();
         let first = tokens.issue(grant(), &settings(60));
         let answered: Vec<String> = (0..MAX_LIVE_TOKENS_PER_FAMILY)
-            .map(|_| tokens.exchange(&first, "spa", None).unwrap().token)
+            .map(|_| tokens.exchange(&first, "spa", None, None).unwrap().token)
             .collect();
         assert_eq!(
-            tokens.exchange(&first, "spa", None).err(),
+            tokens.exchange(&first, "spa", None, None).err(),
             Some(Refusal::FamilyFull)
         );
         // Rotations go on (each spends one and answers one).
         for token in &answered {
-            assert!(tokens.exchange(token, "spa", None).is_ok());
+            assert!(tokens.exchange(token, "spa", None, None).is_ok());
         }
+    }
+
+    /// A family bound to a DPoP key is exchanged only with a proof by that key; a request
+    /// without one, or with another key's, is refused without spending or revoking anything.
+    #[test]
+    fn a_bound_family_needs_its_key_and_a_refusal_spends_nothing() {
+        let tokens = RefreshTokens::default();
+        let bound = RefreshGrant {
+            jkt: Some("key-a".into()),
+            ..grant()
+        };
+        let first = tokens.issue(bound, &settings(0));
+        assert_eq!(
+            tokens.live_grant(&first, "spa").unwrap().jkt.as_deref(),
+            Some("key-a")
+        );
+        for proof in [None, Some("key-b"), Some("key-a-")] {
+            assert_eq!(
+                tokens.exchange(&first, "spa", None, proof).err(),
+                Some(Refusal::UnboundKey),
+                "{proof:?}"
+            );
+        }
+        let second = tokens.exchange(&first, "spa", None, Some("key-a")).unwrap();
+        assert_eq!(
+            second.grant.jkt.as_deref(),
+            Some("key-a"),
+            "the binding goes on"
+        );
+        assert!(tokens.live_grant(&first, "spa").is_none(), "used");
+        assert!(
+            tokens.live_grant(&second.token, "other").is_none(),
+            "another client's"
+        );
+        // Reuse is still reuse, whatever key proves it.
+        assert_eq!(
+            tokens.exchange(&first, "spa", None, Some("key-a")).err(),
+            Some(Refusal::Reused)
+        );
+        // An unbound family takes any proof, or none.
+        let free = tokens.issue(grant(), &settings(0));
+        let next = tokens.exchange(&free, "spa", None, Some("key-z")).unwrap();
+        assert!(tokens.exchange(&next.token, "spa", None, None).is_ok());
     }
 
     #[test]
@@ -743,18 +831,18 @@ mod tests {
         let tokens = RefreshTokens::default();
         let first = tokens.issue(grant(), &settings(0));
         assert_eq!(
-            tokens.exchange(&first, "other", None).err(),
+            tokens.exchange(&first, "other", None, None).err(),
             Some(Refusal::OtherClient)
         );
         assert_eq!(
             tokens
-                .exchange(&first, "spa", Some(&["write:contacts".into()]))
+                .exchange(&first, "spa", Some(&["write:contacts".into()]), None)
                 .err(),
             Some(Refusal::WiderScope(vec!["write:contacts".into()]))
         );
         // Neither refusal spent the token.
         let narrower = tokens
-            .exchange(&first, "spa", Some(&["openid".into()]))
+            .exchange(&first, "spa", Some(&["openid".into()]), None)
             .unwrap();
         assert_eq!(narrower.scopes, ["openid"]);
     }
@@ -768,7 +856,7 @@ mod tests {
         };
         let first = tokens.issue(grant(), &short);
         assert_eq!(
-            tokens.exchange(&first, "spa", None).err(),
+            tokens.exchange(&first, "spa", None, None).err(),
             Some(Refusal::Expired)
         );
         let idle = RefreshTokenSettings {
@@ -777,7 +865,7 @@ mod tests {
         };
         let first = tokens.issue(grant(), &idle);
         assert_eq!(
-            tokens.exchange(&first, "spa", None).err(),
+            tokens.exchange(&first, "spa", None, None).err(),
             Some(Refusal::Expired)
         );
     }
@@ -789,7 +877,7 @@ mod tests {
         let handles: Vec<_> = (0..20)
             .map(|_| {
                 let (tokens, first) = (tokens.clone(), first.clone());
-                std::thread::spawn(move || tokens.exchange(&first, "spa", None).is_ok())
+                std::thread::spawn(move || tokens.exchange(&first, "spa", None, None).is_ok())
             })
             .collect();
         let ok = handles
@@ -804,12 +892,12 @@ mod tests {
     fn revocation_ends_the_family_and_only_for_its_client() {
         let tokens = RefreshTokens::default();
         let first = tokens.issue(grant(), &settings(0));
-        let second = tokens.exchange(&first, "spa", None).unwrap();
+        let second = tokens.exchange(&first, "spa", None, None).unwrap();
         assert!(!tokens.revoke(&second.token, "other"));
         // Any token of the family names it, the used one too.
         assert!(tokens.revoke(&first, "spa"));
         assert_eq!(
-            tokens.exchange(&second.token, "spa", None).err(),
+            tokens.exchange(&second.token, "spa", None, None).err(),
             Some(Refusal::Unknown)
         );
         assert!(!tokens.revoke("unknown", "spa"));

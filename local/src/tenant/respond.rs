@@ -63,7 +63,9 @@ fn json_error(error: &OAuthError) -> Response {
         Some(Challenge::Basic) if error.status == StatusCode::UNAUTHORIZED => {
             Some(HeaderValue::from_static("Basic realm=\"oauth\""))
         }
-        Some(Challenge::Bearer(value)) => HeaderValue::from_str(value).ok(),
+        Some(Challenge::Bearer(value) | Challenge::Dpop(value)) => {
+            HeaderValue::from_str(value).ok()
+        }
         _ => None,
     };
     if let Some(value) = challenge {
@@ -91,7 +93,14 @@ pub fn success(tenant: &Tenant, request: &AuthRequest, user: &User, session_id: 
         }
         return deliver(request, params);
     }
-    match issue::for_user(tenant, request, user, issue::InSession::Live(session_id)) {
+    // The front channel carries no proof: tokens from /authorize are Bearer tokens.
+    match issue::for_user(
+        tenant,
+        request,
+        user,
+        issue::InSession::Live(session_id),
+        None,
+    ) {
         Ok(params) => deliver(request, params),
         Err(error) => reply(error, to_client),
     }

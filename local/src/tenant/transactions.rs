@@ -174,6 +174,7 @@ mod tests {
             wants_id_token: false,
             wants_code: false,
             code_challenge: None,
+            dpop_jkt: None,
             mode: ResponseMode::Fragment,
             scopes: vec![],
             audience: None,

@@ -14,6 +14,7 @@ mod authorization_code;
 mod authorize_parameters;
 mod consent;
 mod discovery;
+mod dpop;
 mod id_token;
 mod implicit_flow;
 mod login;

@@ -3,8 +3,8 @@
 //! 1. [`addressee`]: who is asking and where the answer goes — the client, the exact
 //!    `redirect_uri`, the response mode. Until these are known good, nothing may be sent to
 //!    the `redirect_uri` (no open redirector): every error of this phase is a page.
-//! 2. [`complete`]: what is asked — response type, grant, PKCE, nonce, prompt, audience and
-//!    scopes. Errors of this phase go back to the client, with `state`.
+//! 2. [`complete`]: what is asked — response type, grant, PKCE, `dpop_jkt`, nonce, prompt,
+//!    audience and scopes. Errors of this phase go back to the client, with `state`.
 
 use std::collections::BTreeMap;
 
@@ -119,6 +119,7 @@ pub fn addressee(
         wants_id_token: false,
         wants_code: false,
         code_challenge: None,
+        dpop_jkt: None,
         mode,
         scopes: Vec::new(),
         audience: None,
@@ -181,6 +182,7 @@ pub fn complete(
     }
     if wants_code {
         request.code_challenge = pkce_challenge(params, client.is_confidential())?;
+        request.dpop_jkt = dpop_jkt(params)?;
     }
     request.nonce = bounded(params, "nonce")?.cloned();
     if wants_id_token && request.nonce.is_none() {
@@ -227,6 +229,25 @@ pub fn complete(
         request.scopes.insert(0, "openid".into());
     }
     Ok(())
+}
+
+/// `dpop_jkt` (RFC 9449 §10): the thumbprint of the DPoP key the code is bound to, a base64url
+/// SHA-256 (43 characters). Only the code flow has a token request to check it at.
+fn dpop_jkt(params: &BTreeMap<String, String>) -> Result<Option<String>, OAuthError> {
+    match params.get("dpop_jkt") {
+        None => Ok(None),
+        Some(jkt)
+            if jkt.len() == 43
+                && jkt
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            Ok(Some(jkt.clone()))
+        }
+        Some(_) => Err(OAuthError::invalid_request(
+            "dpop_jkt must be the base64url SHA-256 thumbprint of a JWK",
+        )),
+    }
 }
 
 /// PKCE with S256 only (RFC 9700): required of public clients, whose codes anyone could

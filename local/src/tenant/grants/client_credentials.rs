@@ -1,14 +1,22 @@
 //! `grant_type=client_credentials`: a machine-to-machine client gets an access token for an
-//! API it was granted, with at most the granted scopes. Answers follow Auth0's.
+//! API it was granted, with at most the granted scopes, bound to its DPoP key when the API's
+//! settings say so. Answers follow Auth0's.
 
+use organizer_shared::dpop::VerifiedProof;
 use serde_json::Value;
 
 use crate::tenant::context::{Client, Tenant};
+use crate::tenant::dpop;
 use crate::tenant::error::OAuthError;
 use crate::tenant::issue;
 use crate::tenant::params::Params;
 
-pub fn grant(tenant: &Tenant, client: &Client, params: &Params) -> Result<Value, OAuthError> {
+pub fn grant(
+    tenant: &Tenant,
+    client: &Client,
+    params: &Params,
+    proof: Option<&VerifiedProof>,
+) -> Result<Value, OAuthError> {
     // A public client has no secret, so anyone who knows its id could use this grant.
     if !client.is_confidential() {
         return Err(OAuthError::unauthorized_client(
@@ -46,5 +54,6 @@ pub fn grant(tenant: &Tenant, client: &Client, params: &Params) -> Result<Value,
             requested.into_iter().map(String::from).collect()
         }
     };
-    issue::for_client(tenant, client, api, &scopes)
+    let bound = dpop::access_token_binding(&client.spec, Some(api), proof)?;
+    issue::for_client(tenant, client, api, &scopes, bound.as_deref())
 }
