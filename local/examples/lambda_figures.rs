@@ -496,8 +496,7 @@ async fn figures() -> Result<(), String> {
             .port()
     );
     tokio::spawn(serve_dynamodb(dynamodb_listener, tls, upstream, delay));
-    let files =
-        organizer_local::events::write(&tenant, &repo.join("events"), &scratch.join("events"))?;
+    let files = organizer_local::events::write(&tenant, &scratch.join("events")).await?;
     let read = |name: &str| -> Result<String, String> {
         let path = files
             .iter()
@@ -514,16 +513,18 @@ async fn figures() -> Result<(), String> {
             .ok_or("no machine client in tenant.yaml")?
             .id
     );
-    let (contacts_table, calendar_table) =
-        organizer_local::fresh_seeded_tables(&endpoint, "figures", &owner).await?;
+    let tables = organizer_local::fresh_seeded_tables(&endpoint, "figures", &owner).await?;
 
     let mut base: HashMap<&str, String> = HashMap::new();
     base.insert("PATH", std::env::var("PATH").unwrap_or_default());
     base.insert("ISSUER", issuer);
     base.insert("AUDIENCE", "organize".into());
     base.insert("ALLOWED_ORIGINS", "http://localhost:3000".into());
-    base.insert("CONTACTS_TABLE", contacts_table);
-    base.insert("CALENDAR_TABLE", calendar_table);
+    for service in &organizer_shared::manifest::manifest().services {
+        if let Some(table) = tables.get(&service.name) {
+            base.insert(service.table.variable.as_str(), table.clone());
+        }
+    }
     base.insert("AWS_ENDPOINT_URL_DYNAMODB", dynamodb);
     // The machine's CA bundle and this run's CA: the functions trust the https endpoints
     // above, and load as many CA certificates as they would in Lambda.
@@ -535,12 +536,14 @@ async fn figures() -> Result<(), String> {
     base.insert("RUST_LOG", "info".into());
 
     let mut rows = Vec::new();
-    for (function, event_name) in [
-        ("contacts", "contacts-list.json"),
-        ("calendar", "calendar-list.json"),
-        ("authorizer", "authorizer-valid.json"),
-    ] {
-        let event = read(event_name)?;
+    // Every service's function with its list event, and the authorizer.
+    let functions = organizer_shared::manifest::manifest()
+        .services
+        .iter()
+        .map(|s| (s.binary.as_str(), format!("{}-list.json", s.name)))
+        .chain([("authorizer", "authorizer-valid.json".to_string())]);
+    for (function, event_name) in functions {
+        let event = read(&event_name)?;
         for (keys, with_snapshot) in [("fetched at init", false), ("JWKS_SNAPSHOT", true)] {
             let mut env: Vec<(String, String)> = base
                 .iter()

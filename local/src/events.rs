@@ -1,5 +1,13 @@
-//! `organizer events`: ready-to-invoke copies of `events/*.json` with fresh tokens, and of the
-//! function events as the template's API Gateway would send them in each authorizer mode.
+//! `organizer events`: ready-to-invoke events for every route of every service of the manifest,
+//! with fresh tokens, and the same function events as the template's API Gateway would send
+//! them in each authorizer mode.
+//!
+//! The events are built from the manifest (`services.yaml`) and each service's sample data, by
+//! the local gateway's own event builder, so a new service gets its events without a file of
+//! its own: per service `<name>-list`, `-get`, `-create` (with an `Idempotency-Key`),
+//! `-replace` (`If-Match: *`), `-delete`, `-list-no-token` (401) and `-list-wrong-scope` (403,
+//! a token with another service's read scope only); and `authorizer-valid`,
+//! `authorizer-missing-header`, `authorizer-wrong-scope` for the Lambda authorizer.
 //!
 //! Tokens come from the dev tenant's own client-credentials grant, for its machine client, so
 //! they are exactly what `POST /oauth/token` would return; ids are those of the sample data the
@@ -20,60 +28,291 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use organizer_shared::JwksCache;
+use organizer_shared::manifest::{ServiceSpec, manifest};
+use organizer_shared::service::Rules;
 use organizer_shared::signing::jwks_document;
-use organizer_shared::store::sample;
+use organizer_shared::store::spec;
 use serde_json::Value;
 
 use crate::gateway::definition::AuthorizerDef;
-use crate::gateway::event::function_event_json;
+use crate::gateway::event::{
+    Incoming, authorizer_event, authorizer_event_json, function_event, function_event_json,
+};
 use crate::gateway::functions::{EventHandler, FunctionAnswer, Target};
 use crate::gateway::jwt::JwtAuthorizer;
 use crate::gateway::{Gateway, TemplateOptions};
-use crate::linked::TemplateEnv;
+use crate::linked::{TemplateEnv, linked_item};
 use crate::tenant::grants::client_credentials;
 use crate::tenant::params::Params;
 use crate::tenant::{Client, Tenant};
 
-/// Writes every `*.json` of `templates` into `out` with the placeholders filled in; returns the
-/// files written.
-pub fn write(tenant: &Tenant, templates: &Path, out: &Path) -> Result<Vec<PathBuf>, String> {
+/// The host API Gateway would name in the events (a made-up API id in eu-west-1).
+const HOST: &str = "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com";
+const SOURCE_IP: &str = "203.0.113.10";
+/// 2026-11-26T09:30:00Z: the events' fixed time.
+const TIME_MS: i64 = 1_795_685_400_000;
+
+/// One request an event stands for.
+struct Sample {
+    name: String,
+    method: Method,
+    path: String,
+    route_key: String,
+    id: Option<String>,
+    token: Option<String>,
+    headers: Vec<(&'static str, String)>,
+    body: Option<String>,
+}
+
+/// The headers a browser's request for `sample` carries through API Gateway.
+fn headers_of(sample: &Sample) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let mut set = |name: &str, value: &str| {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            headers.insert(n, v);
+        }
+    };
+    set("accept", "application/json");
+    set("host", HOST);
+    set("origin", "http://localhost:3000");
+    set("user-agent", "Mozilla/5.0 (X11; Linux x86_64)");
+    set("x-forwarded-for", SOURCE_IP);
+    set("x-forwarded-port", "443");
+    set("x-forwarded-proto", "https");
+    if let Some(token) = &sample.token {
+        set("authorization", &format!("Bearer {token}"));
+    }
+    for (name, value) in &sample.headers {
+        set(name, value);
+    }
+    if sample.body.is_some() {
+        set("content-type", "application/json");
+    }
+    let length = sample.body.as_ref().map_or(0, String::len);
+    set("content-length", &length.to_string());
+    headers
+}
+
+/// `sample` as the gateway's event builder takes it (the body only for the function: an
+/// authorizer is not given it), and what it builds from it.
+fn build<R>(sample: &Sample, with_body: bool, make: impl FnOnce(&Incoming<'_>) -> R) -> R {
+    let headers = headers_of(sample);
+    let path_parameters: HashMap<String, String> = sample
+        .id
+        .iter()
+        .map(|id| ("id".to_string(), id.clone()))
+        .collect();
+    let body = match (&sample.body, with_body) {
+        (Some(body), true) => body.as_bytes(),
+        _ => b"",
+    };
+    make(&Incoming {
+        method: &sample.method,
+        raw_path: &sample.path,
+        route_path: &sample.path,
+        query: "",
+        headers: &headers,
+        cookies: &[],
+        body,
+        route_key: &sample.route_key,
+        path_parameters: &path_parameters,
+        stage: "$default",
+        stage_variables: &HashMap::new(),
+        request_id: "CkX9TiGbDoEEJmA=",
+        source_ip: SOURCE_IP,
+        now_ms: TIME_MS,
+        api_id: "a1b2c3d4e5",
+        region: "eu-west-1",
+        account_id: "123456789012",
+    })
+}
+
+/// The event of `sample`, as API Gateway (without an authorizer) would send it.
+fn event_of(sample: &Sample) -> Value {
+    build(sample, true, |incoming| {
+        function_event_json(&function_event(incoming, None))
+    })
+}
+
+/// The Lambda authorizer's request for `sample`: its identity sources are the Authorization
+/// header and the route.
+fn authorizer_event_of(sample: &Sample) -> Value {
+    let identity: Vec<String> = sample
+        .token
+        .iter()
+        .map(|token| vec![format!("Bearer {token}"), sample.route_key.clone()])
+        .next()
+        .unwrap_or_default();
+    build(sample, false, |incoming| {
+        authorizer_event_json(&authorizer_event(incoming, identity))
+    })
+}
+
+/// The tokens the events carry.
+struct Tokens {
+    all: String,
+    /// Each service's read scope alone, by service.
+    read_only: HashMap<String, String>,
+}
+
+/// The samples of `T`'s service for `owner` (the machine client).
+async fn samples_of<T: Rules>(owner: &str, tokens: &Tokens) -> Vec<Sample> {
+    let spec = spec::<T>();
+    let items = T::samples(owner);
+    let (Some(first), Some(second), Some(last)) = (items.first(), items.get(1), items.last())
+    else {
+        return Vec::new();
+    };
+    let fields = |item: &T| serde_json::to_string(item.fields()).unwrap_or_default();
+    let name = &spec.name;
+    let list_key = format!("GET /{name}");
+    let item_path = format!("/{name}/{}", first.id());
+    let other = manifest()
+        .services
+        .iter()
+        .find(|s| s.name != *name)
+        .and_then(|s| tokens.read_only.get(&s.name))
+        .cloned();
+    let mut out = vec![
+        Sample {
+            name: format!("{name}-list"),
+            method: Method::GET,
+            path: format!("/{name}"),
+            route_key: list_key.clone(),
+            id: None,
+            token: Some(tokens.all.clone()),
+            headers: vec![],
+            body: None,
+        },
+        Sample {
+            name: format!("{name}-get"),
+            method: Method::GET,
+            path: item_path.clone(),
+            route_key: format!("GET /{name}/{{id}}"),
+            id: Some(first.id().into()),
+            token: Some(tokens.all.clone()),
+            headers: vec![],
+            body: None,
+        },
+        Sample {
+            name: format!("{name}-create"),
+            method: Method::POST,
+            path: format!("/{name}"),
+            route_key: format!("POST /{name}"),
+            id: None,
+            token: Some(tokens.all.clone()),
+            headers: vec![("idempotency-key", format!("sample-create-{name}-1"))],
+            body: Some(fields(last)),
+        },
+        Sample {
+            name: format!("{name}-replace"),
+            method: Method::PUT,
+            path: item_path.clone(),
+            route_key: format!("PUT /{name}/{{id}}"),
+            id: Some(first.id().into()),
+            token: Some(tokens.all.clone()),
+            headers: vec![("if-match", "*".into())],
+            body: Some(fields(second)),
+        },
+        Sample {
+            name: format!("{name}-delete"),
+            method: Method::DELETE,
+            path: item_path,
+            route_key: format!("DELETE /{name}/{{id}}"),
+            id: Some(first.id().into()),
+            token: Some(tokens.all.clone()),
+            headers: vec![],
+            body: None,
+        },
+        Sample {
+            name: format!("{name}-list-no-token"),
+            method: Method::GET,
+            path: format!("/{name}"),
+            route_key: list_key.clone(),
+            id: None,
+            token: None,
+            headers: vec![],
+            body: None,
+        },
+    ];
+    if let Some(other) = other {
+        out.push(Sample {
+            name: format!("{name}-list-wrong-scope"),
+            method: Method::GET,
+            path: format!("/{name}"),
+            route_key: list_key,
+            id: None,
+            token: Some(other),
+            headers: vec![],
+            body: None,
+        });
+    }
+    out
+}
+
+/// Writes every event into `out`; returns the files written.
+pub async fn write(tenant: &Tenant, out: &Path) -> Result<Vec<PathBuf>, String> {
     let machine = tenant
         .clients
         .iter()
         .find(|c| c.is_confidential() && c.allows_grant("client_credentials"))
         .ok_or("tenant.yaml has no machine-to-machine client with client_credentials")?;
-    let token = mint(tenant, machine, None)?;
-    let contacts_only = mint(tenant, machine, Some("read:contacts"))?;
+    let mut read_only = HashMap::new();
+    for service in &manifest().services {
+        read_only.insert(
+            service.name.clone(),
+            mint(tenant, machine, Some(&service.scopes.read.name))?,
+        );
+    }
+    let tokens = Tokens {
+        all: mint(tenant, machine, None)?,
+        read_only,
+    };
     let owner = format!("{}@clients", machine.id);
-    let contact_id = sample::contacts(&owner)
-        .first()
-        .map(|c| c.id.clone())
-        .unwrap_or_default();
-    let event_id = sample::events(&owner)
-        .first()
-        .map(|e| e.id.clone())
-        .unwrap_or_default();
     fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut events: Vec<(String, Value)> = Vec::new();
+    for service in &manifest().services {
+        let samples = linked_item!(service.binary.as_str(), samples_of(&owner, &tokens))
+            .ok_or_else(|| format!("the local tool does not link {}'s item type", service.name))?;
+        events.extend(samples.iter().map(|s| (s.name.clone(), event_of(s))));
+    }
+    // The authorizer's requests, for the first service's list route.
+    if let Some(first) = manifest().services.first() {
+        let second = manifest().services.get(1).unwrap_or(first);
+        let sample = |token: Option<String>, service: &ServiceSpec| Sample {
+            name: String::new(),
+            method: Method::GET,
+            path: format!("/{}", service.name),
+            route_key: format!("GET /{}", service.name),
+            id: None,
+            token,
+            headers: vec![],
+            body: None,
+        };
+        events.push((
+            "authorizer-valid".into(),
+            authorizer_event_of(&sample(Some(tokens.all.clone()), first)),
+        ));
+        events.push((
+            "authorizer-missing-header".into(),
+            authorizer_event_of(&sample(None, first)),
+        ));
+        events.push((
+            "authorizer-wrong-scope".into(),
+            authorizer_event_of(&sample(tokens.read_only.get(&first.name).cloned(), second)),
+        ));
+    }
     let mut written = Vec::new();
-    let mut entries: Vec<_> = fs::read_dir(templates)
-        .map_err(|e| format!("{}: {e}", templates.display()))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    entries.sort();
-    for path in entries {
-        let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let filled = text
-            .replace("__TOKEN_CONTACTS_ONLY__", &contacts_only)
-            .replace("__TOKEN__", &token)
-            .replace("__CONTACT_ID__", &contact_id)
-            .replace("__EVENT_ID__", &event_id);
-        let target = out.join(path.file_name().unwrap_or_default());
-        fs::write(&target, filled).map_err(|e| format!("{}: {e}", target.display()))?;
+    for (name, event) in events {
+        let target = out.join(format!("{name}.json"));
+        let text = serde_json::to_string_pretty(&event).unwrap_or_default() + "\n";
+        fs::write(&target, text).map_err(|e| format!("{}: {e}", target.display()))?;
         written.push(target);
     }
     Ok(written)

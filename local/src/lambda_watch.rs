@@ -5,6 +5,8 @@
 //! A function under watch is its own process: it reads and writes DynamoDB (the local stack's
 //! tables, on DynamoDB Local), never the stack's in-memory store.
 
+use organizer_shared::manifest::manifest;
+
 use crate::StoreChoice;
 use crate::gateway::definition::FunctionDef;
 
@@ -21,17 +23,11 @@ pub fn environment(function: &FunctionDef, store: &StoreChoice) -> Vec<(String, 
         env.retain(|(k, _)| k != name);
         env.push((name.to_string(), value.to_string()));
     };
-    if let StoreChoice::Dynamo {
-        endpoint,
-        contacts_table,
-        calendar_table,
-    } = store
-    {
-        if function.environment.contains_key("CONTACTS_TABLE") {
-            set("CONTACTS_TABLE", contacts_table);
-        }
-        if function.environment.contains_key("CALENDAR_TABLE") {
-            set("CALENDAR_TABLE", calendar_table);
+    if let StoreChoice::Dynamo { endpoint, .. } = store {
+        for service in &manifest().services {
+            if function.environment.contains_key(&service.table.variable) {
+                set(&service.table.variable, &store.table(service));
+            }
         }
         if let Some(endpoint) = endpoint {
             set("AWS_ENDPOINT_URL_DYNAMODB", endpoint);

@@ -12,15 +12,14 @@ pub mod server;
 pub mod site;
 pub mod tenant;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
-use organizer_shared::store::dynamo::{self, DynamoContactStore, DynamoEventStore, TableSpec};
-use organizer_shared::store::memory::{MemoryContactStore, MemoryEventStore};
-use organizer_shared::store::{ContactStore, EventStore, sample};
+use organizer_shared::manifest::{ServiceSpec, manifest};
+use organizer_shared::store::dynamo;
 use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -42,9 +41,20 @@ pub enum StoreChoice {
     /// DynamoDB (Local or AWS): tables created and seeded when missing.
     Dynamo {
         endpoint: Option<String>,
-        contacts_table: String,
-        calendar_table: String,
+        /// Table names by service; a service not listed uses the manifest's default name.
+        tables: BTreeMap<String, String>,
     },
+}
+
+impl StoreChoice {
+    /// The DynamoDB table of `service`: the one given, else the manifest's default.
+    pub fn table(&self, service: &ServiceSpec) -> String {
+        match self {
+            Self::Dynamo { tables, .. } => tables.get(&service.name).cloned(),
+            Self::Memory => None,
+        }
+        .unwrap_or_else(|| service.table.default.clone())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -230,32 +240,19 @@ pub async fn start_with(
     let state = StateDir::open(&options.state_dir)?;
     let tenant = Arc::new(Tenant::load(format!("{tenant_url}/"), file, &state)?);
 
-    let (contacts_store, events_store) = stores(&options.store).await?;
     // Sample data for every user, and for every machine-to-machine client so that a
     // client-credentials token has something to read too.
-    for user in &tenant.users {
-        sample::seed(&user.sub(), contacts_store.as_ref(), events_store.as_ref())
-            .await
-            .map_err(|e| StartError::Store(e.to_string()))?;
-    }
-    for client in tenant
-        .clients
-        .iter()
-        .filter(|c| c.allows_grant("client_credentials"))
-    {
-        sample::seed(
-            &format!("{}@clients", client.id),
-            contacts_store.as_ref(),
-            events_store.as_ref(),
-        )
-        .await
-        .map_err(|e| StartError::Store(e.to_string()))?;
-    }
+    let mut owners: Vec<String> = tenant.users.iter().map(|u| u.sub()).collect();
+    owners.extend(
+        tenant
+            .clients
+            .iter()
+            .filter(|c| c.allows_grant("client_credentials"))
+            .map(|c| format!("{}@clients", c.id)),
+    );
+    let stores = Stores::new(&options.store, owners).await;
+    linked::prepare(&stores).await.map_err(StartError::Store)?;
 
-    // The API is the template's: routes, authorizers and CORS from template.yaml, the functions
-    // configured from the environment it gives them, pointed at the dev tenant (its issuer, and
-    // the logical API of tenant.yaml as audience) and at the sites' origins, unless the
-    // parameter overrides say otherwise.
     let local = local_parameters(&tenant, &site_urls, &options.gateway.template)?;
     let loaded = gateway::load(&options.gateway.template, &local, &[], &api_url)?;
     if matches!(options.store, StoreChoice::Memory) && !options.gateway.invoke_urls.is_empty() {
@@ -264,10 +261,6 @@ pub async fn start_with(
              the local stack's in-memory store; use --store dynamodb with the same tables"
         );
     }
-    let stores = Stores {
-        contacts: contacts_store,
-        events: events_store,
-    };
     let mut targets = HashMap::new();
     for function in loaded.api.invoked_functions() {
         let remote = options
@@ -287,7 +280,9 @@ pub async fn start_with(
                 url,
                 function.binary.as_deref().unwrap_or(&function.name),
             )),
-            None => linked::in_process(function, &stores).map_err(StartError::Other)?,
+            None => linked::in_process(function, &stores)
+                .await
+                .map_err(StartError::Other)?,
         };
         targets.insert(function.id.clone(), target);
     }
@@ -404,65 +399,23 @@ pub fn local_parameters(
     Ok(local)
 }
 
-/// Two new tables on DynamoDB at `endpoint`, named `<prefix>-contacts-<random>` and
-/// `<prefix>-calendar-<random>`, seeded with the sample data of `owner`: what a test or a
-/// measurement needs to run the functions against tables of its own. Returns their names.
+/// A new table on DynamoDB at `endpoint` for every service, named `<prefix>-<service>-<random>`,
+/// seeded with the sample data of `owner`: what a test or a measurement needs to run the
+/// functions against tables of its own. Returns their names, by service.
 pub async fn fresh_seeded_tables(
     endpoint: &str,
     prefix: &str,
     owner: &str,
-) -> Result<(String, String), String> {
+) -> Result<BTreeMap<String, String>, String> {
     let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let contacts_table = format!("{prefix}-contacts-{suffix}");
-    let calendar_table = format!("{prefix}-calendar-{suffix}");
+    let tables: BTreeMap<String, String> = manifest()
+        .services
+        .iter()
+        .map(|s| (s.name.clone(), format!("{prefix}-{}-{suffix}", s.name)))
+        .collect();
     let client = dynamo::client(Some(endpoint)).await;
-    for spec in [
-        TableSpec::contacts(&contacts_table),
-        TableSpec::calendar(&calendar_table),
-    ] {
-        dynamo::ensure_table(&client, &spec)
-            .await
-            .map_err(|e| format!("table {} at {endpoint}: {e}", spec.name))?;
-    }
-    sample::seed(
-        owner,
-        &DynamoContactStore::new(client.clone(), contacts_table.clone()),
-        &DynamoEventStore::new(client, calendar_table.clone()),
-    )
-    .await
-    .map_err(|e| format!("seeding {owner} at {endpoint}: {e}"))?;
-    Ok((contacts_table, calendar_table))
-}
-
-async fn stores(
-    choice: &StoreChoice,
-) -> Result<(Arc<dyn ContactStore>, Arc<dyn EventStore>), StartError> {
-    Ok(match choice {
-        StoreChoice::Memory => (
-            Arc::new(MemoryContactStore::default()),
-            Arc::new(MemoryEventStore::default()),
-        ),
-        StoreChoice::Dynamo {
-            endpoint,
-            contacts_table,
-            calendar_table,
-        } => {
-            let client = dynamo::client(endpoint.as_deref()).await;
-            for spec in [
-                TableSpec::contacts(contacts_table),
-                TableSpec::calendar(calendar_table),
-            ] {
-                dynamo::ensure_table(&client, &spec)
-                    .await
-                    .map_err(|e| StartError::Store(e.to_string()))?;
-            }
-            (
-                Arc::new(DynamoContactStore::new(
-                    client.clone(),
-                    contacts_table.clone(),
-                )),
-                Arc::new(DynamoEventStore::new(client, calendar_table.clone())),
-            )
-        }
-    })
+    linked::seed_tables(&client, &tables, owner, false, &mut |_| {})
+        .await
+        .map_err(|e| format!("{e} (DynamoDB at {endpoint})"))?;
+    Ok(tables)
 }

@@ -5,6 +5,7 @@
 //! - `keys rotate`: adds a new signing key to the dev tenant, keeping the previous one published;
 //! - `jwks-snapshot`: prints a tenant's signing keys for the functions' `JWKS_SNAPSHOT`.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -20,11 +21,7 @@ use organizer_local::tenant::users::{
 };
 use organizer_local::{GatewayOptions, SiteOptions, StackOptions, StoreChoice};
 use organizer_shared::logging;
-use organizer_shared::store::dynamo::{
-    self, DEFAULT_CALENDAR_TABLE, DEFAULT_CONTACTS_TABLE, DynamoContactStore, DynamoEventStore,
-    TableSpec,
-};
-use organizer_shared::store::sample;
+use organizer_shared::store::dynamo;
 
 #[derive(Parser)]
 #[command(
@@ -63,8 +60,6 @@ enum Command {
     },
     /// Write ready-to-invoke copies of events/*.json with fresh tokens (for cargo lambda invoke).
     Events {
-        #[arg(long, default_value = "events")]
-        templates: PathBuf,
         #[arg(long, default_value = ".local/events")]
         out: PathBuf,
         /// The issuer the tokens name: the dev tenant's, as the functions are configured.
@@ -186,10 +181,45 @@ struct DynamoArgs {
     /// DynamoDB endpoint, e.g. DynamoDB Local. Defaults to AWS_ENDPOINT_URL_DYNAMODB, else AWS.
     #[arg(long, env = "AWS_ENDPOINT_URL_DYNAMODB")]
     endpoint_url: Option<String>,
-    #[arg(long, env = "CONTACTS_TABLE", default_value = DEFAULT_CONTACTS_TABLE)]
-    contacts_table: String,
-    #[arg(long, env = "CALENDAR_TABLE", default_value = DEFAULT_CALENDAR_TABLE)]
-    calendar_table: String,
+    /// A service's table: SERVICE=NAME, e.g. contacts=my-contacts (repeat for more). Without
+    /// it, each service's variable of services.yaml (CONTACTS_TABLE, …), else its default name.
+    #[arg(long = "table", value_name = "SERVICE=NAME", value_parser = table_arg)]
+    tables: Vec<(String, String)>,
+}
+
+fn table_arg(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((service, name))
+            if organizer_shared::manifest::service(service).is_some() && !name.is_empty() =>
+        {
+            Ok((service.to_string(), name.to_string()))
+        }
+        _ => Err(format!(
+            "{text:?} is not SERVICE=TABLE with a service of services.yaml ({})",
+            organizer_shared::manifest::manifest()
+                .services
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+impl DynamoArgs {
+    /// Each service's table: `--table`, else its variable, else (left out) the default.
+    fn tables(&self) -> BTreeMap<String, String> {
+        let mut tables = BTreeMap::new();
+        for service in &organizer_shared::manifest::manifest().services {
+            if let Ok(name) = std::env::var(&service.table.variable)
+                && !name.is_empty()
+            {
+                tables.insert(service.name.clone(), name);
+            }
+        }
+        tables.extend(self.tables.iter().cloned());
+        tables
+    }
 }
 
 #[derive(Args)]
@@ -244,7 +274,7 @@ struct ServeArgs {
 }
 
 /// The local stack serves many requests at once on a few threads; glibc's allocator spent a
-/// fifth of its CPU under load (README, "Benchmark"). The Lambda functions, one request at a
+/// fifth of its CPU under load (docs/benchmarks.md). The Lambda functions, one request at a
 /// time each, keep the system allocator.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -310,7 +340,6 @@ async fn main() -> ExitCode {
             }
         }
         Some(Command::Events {
-            templates,
             out,
             issuer,
             tenant_file,
@@ -325,10 +354,15 @@ async fn main() -> ExitCode {
                     Tenant::load(issuer, file, &state).map_err(|e| e.to_string())
                 })
                 .and_then(|tenant| {
-                    let files = organizer_local::events::write(&tenant, &templates, &out)?;
                     let overrides = Overrides::parse(&parameter_overrides)?;
-                    Ok((tenant, files, overrides))
+                    Ok((tenant, overrides))
                 });
+            let loaded = match loaded {
+                Ok((tenant, overrides)) => organizer_local::events::write(&tenant, &out)
+                    .await
+                    .map(|files| (tenant, files, overrides)),
+                Err(e) => Err(e),
+            };
             let result = match loaded {
                 Ok((tenant, files, overrides)) => {
                     let options = TemplateOptions {
@@ -472,9 +506,8 @@ async fn main() -> ExitCode {
                     )
                 })?;
                 let store = StoreChoice::Dynamo {
+                    tables: dynamo.tables(),
                     endpoint: dynamo.endpoint_url,
-                    contacts_table: dynamo.contacts_table,
-                    calendar_table: dynamo.calendar_table,
                 };
                 Ok(organizer_local::lambda_watch::env_file(
                     &organizer_local::lambda_watch::environment(def, &store),
@@ -531,9 +564,8 @@ async fn serve(args: ServeArgs) -> ExitCode {
     logging::init_json_logs();
     let store = if args.store == "dynamodb" {
         StoreChoice::Dynamo {
+            tables: args.dynamo.tables(),
             endpoint: args.dynamo.endpoint_url,
-            contacts_table: args.dynamo.contacts_table,
-            calendar_table: args.dynamo.calendar_table,
         }
     } else {
         StoreChoice::Memory
@@ -678,38 +710,43 @@ async fn seed(user: String, args: DynamoArgs, no_create: bool) -> ExitCode {
     let target = args
         .endpoint_url
         .as_deref()
-        .unwrap_or("AWS (default endpoint)");
-    if !no_create {
-        for spec in [
-            TableSpec::contacts(&args.contacts_table),
-            TableSpec::calendar(&args.calendar_table),
-        ] {
-            eprintln!("[1/2] table {} at {target} ...", spec.name);
-            match dynamo::ensure_table(&client, &spec).await {
-                Ok(true) => eprintln!("      created"),
-                Ok(false) => eprintln!("      exists"),
-                Err(error) => {
-                    eprintln!("error: cannot create table {}: {error}", spec.name);
-                    eprintln!(
-                        "       is DynamoDB reachable? e.g. --endpoint-url http://localhost:8000"
-                    );
-                    return ExitCode::FAILURE;
+        .unwrap_or("AWS (default endpoint)")
+        .to_string();
+    let count = organizer_shared::manifest::manifest().services.len();
+    let mut step = 0;
+    let seeded = organizer_local::linked::seed_tables(
+        &client,
+        &args.tables(),
+        &user,
+        no_create,
+        &mut |what| {
+            step += 1;
+            eprintln!(
+                "[{step}/{count}] {what} at {target}: {} and loading sample data for {user} ...",
+                if no_create {
+                    "existing"
+                } else {
+                    "creating when missing"
                 }
-            }
-        }
-    }
-    eprintln!("[2/2] loading sample data for {user} ...");
-    let contacts = DynamoContactStore::new(client.clone(), args.contacts_table);
-    let events = DynamoEventStore::new(client, args.calendar_table);
-    match sample::seed(&user, &contacts, &events).await {
-        Ok((c, e)) => {
+            );
+        },
+    )
+    .await;
+    match seeded {
+        Ok(counts) => {
+            let said: Vec<String> = counts
+                .iter()
+                .map(|(service, n)| format!("{n} {service}"))
+                .collect();
             println!(
-                "loaded {c} sample contacts and {e} sample events for {user} (a kind the user already has is left as it is)"
+                "loaded sample items for {user}: {} (a service the user already has items in is left as it is)",
+                said.join(", ")
             );
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("error: seeding failed: {error}");
+            eprintln!("error: {error}");
+            eprintln!("       is DynamoDB reachable? e.g. --endpoint-url http://localhost:8000");
             ExitCode::FAILURE
         }
     }

@@ -69,7 +69,7 @@ impl Site {
             json!({
                 "clientName": client.spec.name,
                 "flow": flow,
-                // Tokens in memory only; `localstorage` is the operator's choice (README).
+                // Tokens in memory only; `localstorage` is the operator's choice (docs/spa.md#configjson).
                 "cacheLocation": "memory",
                 "domain": tenant_url,
                 "clientID": client.id,

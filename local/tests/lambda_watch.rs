@@ -1,4 +1,4 @@
-//! The three functions as Lambda runs them, under `cargo lambda watch` (the README's
+//! The three functions as Lambda runs them, under `cargo lambda watch` (docs/local-lambda.md,
 //! "a function under cargo-lambda"): each built by cargo-lambda's `cargo run`, started against
 //! its Runtime API emulator, configured only through the environment the template gives it
 //! (`organizer function-env`), invoked with events minted by `organizer events` for the local
@@ -15,13 +15,14 @@
 
 mod common;
 
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use organizer_local::{StackOptions, StoreChoice};
-use organizer_shared::store::sample;
+use organizer_shared::store::Item;
 use serde_json::Value;
 
 /// How long one invocation may take: starting the function (a `cargo run` of an up-to-date
@@ -239,8 +240,10 @@ async fn functions_under_cargo_lambda_watch_answer_minted_events() {
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let store = StoreChoice::Dynamo {
         endpoint: Some(endpoint),
-        contacts_table: format!("lambda-watch-contacts-{suffix}"),
-        calendar_table: format!("lambda-watch-calendar-{suffix}"),
+        tables: ["contacts", "calendar"]
+            .into_iter()
+            .map(|s| (s.to_string(), format!("lambda-watch-{s}-{suffix}")))
+            .collect(),
     };
     let mut gateway = common::gateway_options();
     gateway.invoke_urls = ports
@@ -268,12 +271,9 @@ async fn functions_under_cargo_lambda_watch_answer_minted_events() {
         .id
         .clone();
     let owner = format!("{machine_id}@clients");
-    let events = organizer_local::events::write(
-        &stack.tenant,
-        &common::repo().join("events"),
-        &dir.join("events"),
-    )
-    .unwrap();
+    let events = organizer_local::events::write(&stack.tenant, &dir.join("events"))
+        .await
+        .unwrap();
     let event = |name: &str| {
         events
             .iter()
@@ -312,7 +312,7 @@ async fn functions_under_cargo_lambda_watch_answer_minted_events() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body["id"],
-        sample::contacts(&owner)[0].id.as_str(),
+        contacts::Contact::samples(&owner)[0].id(),
         "{body}"
     );
     let answer = contacts
@@ -331,7 +331,11 @@ async fn functions_under_cargo_lambda_watch_answer_minted_events() {
     );
     let (status, body) = http_answer(&calendar.invoke(&http, &event("calendar-get.json")).await);
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["id"], sample::events(&owner)[0].id.as_str(), "{body}");
+    assert_eq!(
+        body["id"],
+        calendar::Event::samples(&owner)[0].id(),
+        "{body}"
+    );
     let answer = calendar
         .invoke(&http, &event("calendar-list-wrong-scope.json"))
         .await;
@@ -341,6 +345,10 @@ async fn functions_under_cargo_lambda_watch_answer_minted_events() {
 
     // writes, on DynamoDB: create (201 with Location and ETag), its retry with the same
     // Idempotency-Key (the first answer, nothing more created), replace (200), delete (204).
+    let count = |body: &serde_json::Value| body["items"].as_array().map_or(0, Vec::len);
+    let (_, body) = http_answer(&contacts.invoke(&http, &event("contacts-list.json")).await);
+    let before = count(&body);
+    let mut locations: HashMap<&str, Vec<String>> = HashMap::new();
     for (file, status) in [
         ("contacts-create.json", 201),
         ("contacts-create.json", 201),
@@ -362,16 +370,35 @@ async fn functions_under_cargo_lambda_watch_answer_minted_events() {
             let location = answer["headers"]["location"].as_str().unwrap_or_default();
             assert!(location.starts_with('/'), "{file}: {answer}");
             assert_eq!(answer["headers"]["etag"], "\"1\"", "{file}: {answer}");
+            locations
+                .entry(file)
+                .or_default()
+                .push(location.to_string());
         }
     }
+    for (file, seen) in &locations {
+        assert_eq!(seen.len(), 2, "{file}");
+        assert_eq!(
+            seen[0], seen[1],
+            "{file}: a retried create answers the first create's item"
+        );
+    }
+    // The retried create made nothing: the one created item is there, once.
     let (_, body) = http_answer(&contacts.invoke(&http, &event("contacts-list.json")).await);
+    let created_id = locations["contacts-create.json"][0]
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
     let created = body["items"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|c| c["name"] == "Charles Babbage")
+        .filter(|c| c["id"] == created_id.as_str())
         .count();
-    assert_eq!(created, 1, "a retried create creates nothing: {body}");
+    assert_eq!(created, 1, "{body}");
+    // One created, one deleted: as many as before (a second create would show here).
+    assert_eq!(count(&body), before, "{body}");
 
     // authorizer: allow with the caller's identity; deny without a header or the route's scope.
     let answer = authorizer

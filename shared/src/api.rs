@@ -1,9 +1,9 @@
-//! HTTP plumbing shared by the contacts and calendar functions: the request pipeline around
-//! each route (CORS, authentication, error mapping, logging) and the small parsers of paths,
-//! query parameters and cursors.
+//! HTTP plumbing shared by every service's function: the request pipeline around each route
+//! (CORS, authentication, error mapping, logging) and the small parsers of paths, query
+//! parameters and cursors. The generic handler is in [`crate::service`].
 //!
-//! Both functions answer API Gateway HTTP API (payload 2.0) events through `lambda_http`, and
-//! the local stack feeds them the same events, so this is the only HTTP layer there is.
+//! The functions answer API Gateway HTTP API (payload 2.0) events through `lambda_http`, and
+//! the local gateway feeds them the same events, so this is the only HTTP layer there is.
 
 use std::sync::Arc;
 
@@ -15,7 +15,8 @@ use serde::Serialize;
 use crate::bearer::bearer_token;
 use crate::config::{AuthConfig, ConfigError, Env, ProcessEnv};
 use crate::error::ApiError;
-use crate::routes::{self, Miss, Route, Service};
+use crate::manifest::ServiceSpec;
+use crate::routes::{self, Miss, Route};
 use crate::scope::ScopeCheck;
 use crate::startup::{self, StartupError};
 use crate::store::model::is_valid_id;
@@ -82,7 +83,7 @@ impl Cors {
 /// What every request of a function needs: which service it is, the verifier, the CORS
 /// policy and the realm. Built once in `main` and borrowed by each invocation.
 pub struct ApiContext {
-    pub service: Service,
+    pub service: &'static ServiceSpec,
     pub verifier: Arc<TokenVerifier>,
     pub cors: Cors,
     /// The `realm` of every `WWW-Authenticate` challenge: the logical API's identifier.
@@ -92,7 +93,7 @@ pub struct ApiContext {
 impl ApiContext {
     /// `realm` is the API's identifier, the audience the verifier requires.
     pub fn new(
-        service: Service,
+        service: &'static ServiceSpec,
         verifier: Arc<TokenVerifier>,
         cors: Cors,
         realm: impl Into<String>,
@@ -108,13 +109,16 @@ impl ApiContext {
     /// The context of a Lambda function, from its environment: the configuration (an error
     /// names the variable and an example) and the verifier. Nothing is fetched yet: run
     /// [`ApiContext::warm_up`] beside the other start-up work.
-    pub fn from_env(service: Service) -> Result<Self, StartupError> {
+    pub fn from_env(service: &'static ServiceSpec) -> Result<Self, StartupError> {
         Self::from_env_with(service, &ProcessEnv)
     }
 
     /// [`ApiContext::from_env`] with another environment: the local gateway gives a function
     /// linked into it the environment `template.yaml` gives it in Lambda.
-    pub fn from_env_with(service: Service, env: &impl Env) -> Result<Self, StartupError> {
+    pub fn from_env_with(
+        service: &'static ServiceSpec,
+        env: &impl Env,
+    ) -> Result<Self, StartupError> {
         let auth = AuthConfig::from_env(env)?;
         let cors = Cors::from_env(env)?;
         let verifier = TokenVerifier::from_config(&auth)?;

@@ -97,6 +97,10 @@ pub enum ApiError {
     /// A query parameter, path segment or cursor is not acceptable: 400 `invalid_request`.
     #[error("{0}")]
     BadRequest(String),
+    /// A field of a body breaks a rule: 400 `invalid_request`, saying which field (and which
+    /// element of a list), which rule, and in words.
+    #[error("{}", .0.message)]
+    Invalid(Box<FieldError>),
     /// Unknown route, unknown id, or an id that belongs to someone else: 404 `not_found`.
     #[error("{0}")]
     NotFound(String),
@@ -137,7 +141,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Auth(e) => e.status(),
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::Invalid(_) => StatusCode::BAD_REQUEST,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::OriginNotAllowed => StatusCode::FORBIDDEN,
@@ -156,6 +160,7 @@ impl ApiError {
         let (error, description) = match self {
             Self::Auth(e) => (e.code().unwrap_or("unauthorized"), e.to_string()),
             Self::BadRequest(m) => ("invalid_request", m.clone()),
+            Self::Invalid(e) => ("invalid_request", e.message.clone()),
             Self::NotFound(m) => ("not_found", m.clone()),
             Self::MethodNotAllowed { allow } => ("method_not_allowed", format!("use {allow}")),
             Self::OriginNotAllowed => (
@@ -173,6 +178,10 @@ impl ApiError {
                 "the server failed to answer this request".into(),
             ),
         };
+        let field = match self {
+            Self::Invalid(e) => Some((**e).clone()),
+            _ => None,
+        };
         ErrorBody {
             error: error.to_string(),
             error_description: description,
@@ -180,6 +189,9 @@ impl ApiError {
                 Self::PreconditionFailed { current, .. } => Some(current.clone()),
                 _ => None,
             },
+            field: field.as_ref().map(|f| f.field.clone()),
+            index: field.as_ref().and_then(|f| f.index),
+            rule: field.map(|f| f.rule.to_string()),
         }
     }
 
@@ -214,6 +226,38 @@ impl ApiError {
     }
 }
 
+/// Which field of a body breaks which rule (an `ApiError::Invalid`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's name in the body (`attendees`).
+    pub field: String,
+    /// For a list, which element (counted from 0, as JSON counts).
+    pub index: Option<usize>,
+    /// The rule, as a stable code a client can match: `required`, `empty`, `type`,
+    /// `too_long`, `too_many`, `control_character`, `email`, `duplicate`, `time`, `date`, or
+    /// a service's own (`end_after_start`, `duration`).
+    pub rule: &'static str,
+    /// The rule in words, for people and logs.
+    pub message: String,
+}
+
+impl ApiError {
+    /// A field breaking a rule (see [`FieldError`]).
+    pub fn invalid(
+        field: &str,
+        index: Option<usize>,
+        rule: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::Invalid(Box::new(FieldError {
+            field: field.to_string(),
+            index,
+            rule,
+            message: message.into(),
+        }))
+    }
+}
+
 /// The JSON error body shared by every API response.
 #[derive(Debug, Serialize, serde::Deserialize, PartialEq)]
 pub struct ErrorBody {
@@ -222,6 +266,13 @@ pub struct ErrorBody {
     /// With 412: the item as it is now.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub current: Option<serde_json::Value>,
+    /// With a field's 400: the field, the element of a list (from 0), and the rule's code.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub index: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub rule: Option<String>,
 }
 
 #[cfg(test)]

@@ -22,13 +22,17 @@
 pub mod api;
 pub mod bearer;
 pub mod config;
+#[cfg(all(feature = "test-support", feature = "dynamodb"))]
+pub mod contract;
 pub mod crypto;
 pub mod dpop;
 pub mod error;
 pub mod jwks;
 pub mod logging;
+pub mod manifest;
 pub mod routes;
 pub mod scope;
+pub mod service;
 pub mod signing;
 pub mod startup;
 pub mod store;

@@ -1,39 +1,15 @@
-//! The API's route table: every route once — its method, its path template, the microservice
-//! that serves it, what it does and the scope it needs.
+//! The API's route table: every route once — its method, its path template, the service that
+//! serves it, what it does and the scope it needs — made from the services manifest
+//! (`services.yaml`, [`crate::manifest`]): each service has the same five routes.
 //!
-//! Everything that knows routes reads them from here: the contacts and calendar functions
-//! route with [`resolve`], the authorizer's default route → scope map is [`ROUTES`], and the
-//! local API Gateway stand-in names the route key from it and picks the function with
-//! [`service_named`]. `template.yaml` and the
-//! sample events in `events/` cannot import Rust, so `tests/route_table.rs` fails when they
-//! differ from this table.
+//! Everything that knows routes reads them from here: the functions route with [`resolve`],
+//! the authorizer's default route → scope map is [`routes`]. `template.yaml` and `tenant.yaml`
+//! cannot import Rust, so tests fail, naming the missing piece, when they differ from it.
 
+use std::sync::OnceLock;
+
+use crate::manifest::{ServiceSpec, manifest};
 use crate::scope::ScopeCheck;
-
-/// The microservices behind the one logical API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Service {
-    Contacts,
-    Calendar,
-}
-
-impl Service {
-    /// The first path segment of its routes.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Contacts => "contacts",
-            Self::Calendar => "calendar",
-        }
-    }
-
-    /// The function's logical id in `template.yaml`.
-    pub fn function(self) -> &'static str {
-        match self {
-            Self::Contacts => "ContactsFunction",
-            Self::Calendar => "CalendarFunction",
-        }
-    }
-}
 
 /// What a route does with the service's items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,91 +26,82 @@ pub enum Operation {
     Delete,
 }
 
+impl Operation {
+    /// Every operation, in the order a service's routes are listed.
+    pub const ALL: [Operation; 5] = [
+        Operation::List,
+        Operation::Get,
+        Operation::Create,
+        Operation::Replace,
+        Operation::Delete,
+    ];
+
+    pub fn method(self) -> &'static str {
+        match self {
+            Self::List | Self::Get => "GET",
+            Self::Create => "POST",
+            Self::Replace => "PUT",
+            Self::Delete => "DELETE",
+        }
+    }
+
+    /// Whether the route names one item (`/{id}`).
+    pub fn on_item(self) -> bool {
+        !matches!(self, Self::List | Self::Create)
+    }
+
+    /// Whether it changes data (the write scope) or reads it.
+    pub fn writes(self) -> bool {
+        matches!(self, Self::Create | Self::Replace | Self::Delete)
+    }
+}
+
 /// One route of the API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     pub method: &'static str,
-    /// An API Gateway path template: literal segments and `{id}`.
-    pub path: &'static str,
-    pub service: Service,
+    /// An API Gateway path template: `/contacts` or `/contacts/{id}`.
+    pub path: String,
+    pub service: &'static ServiceSpec,
     pub operation: Operation,
     /// What the token's `scope` must grant.
     pub scope: ScopeCheck<'static>,
 }
 
-/// Every route of the API.
-pub const ROUTES: &[Route] = &[
-    Route {
-        method: "GET",
-        path: "/contacts",
-        service: Service::Contacts,
-        operation: Operation::List,
-        scope: ScopeCheck::READ_CONTACTS,
-    },
-    Route {
-        method: "GET",
-        path: "/contacts/{id}",
-        service: Service::Contacts,
-        operation: Operation::Get,
-        scope: ScopeCheck::READ_CONTACTS,
-    },
-    Route {
-        method: "GET",
-        path: "/calendar",
-        service: Service::Calendar,
-        operation: Operation::List,
-        scope: ScopeCheck::READ_CALENDAR,
-    },
-    Route {
-        method: "GET",
-        path: "/calendar/{id}",
-        service: Service::Calendar,
-        operation: Operation::Get,
-        scope: ScopeCheck::READ_CALENDAR,
-    },
-    Route {
-        method: "POST",
-        path: "/contacts",
-        service: Service::Contacts,
-        operation: Operation::Create,
-        scope: ScopeCheck::WRITE_CONTACTS,
-    },
-    Route {
-        method: "PUT",
-        path: "/contacts/{id}",
-        service: Service::Contacts,
-        operation: Operation::Replace,
-        scope: ScopeCheck::WRITE_CONTACTS,
-    },
-    Route {
-        method: "DELETE",
-        path: "/contacts/{id}",
-        service: Service::Contacts,
-        operation: Operation::Delete,
-        scope: ScopeCheck::WRITE_CONTACTS,
-    },
-    Route {
-        method: "POST",
-        path: "/calendar",
-        service: Service::Calendar,
-        operation: Operation::Create,
-        scope: ScopeCheck::WRITE_CALENDAR,
-    },
-    Route {
-        method: "PUT",
-        path: "/calendar/{id}",
-        service: Service::Calendar,
-        operation: Operation::Replace,
-        scope: ScopeCheck::WRITE_CALENDAR,
-    },
-    Route {
-        method: "DELETE",
-        path: "/calendar/{id}",
-        service: Service::Calendar,
-        operation: Operation::Delete,
-        scope: ScopeCheck::WRITE_CALENDAR,
-    },
-];
+/// Every route of the API: each service's five, in manifest order.
+pub fn routes() -> &'static [Route] {
+    static ROUTES: OnceLock<Vec<Route>> = OnceLock::new();
+    ROUTES.get_or_init(|| {
+        let mut out = Vec::new();
+        for service in &manifest().services {
+            for operation in Operation::ALL {
+                let scope: &'static [&'static str] = if operation.writes() {
+                    std::slice::from_ref(scope_str(&service.scopes.write.name))
+                } else {
+                    std::slice::from_ref(scope_str(&service.scopes.read.name))
+                };
+                out.push(Route {
+                    method: operation.method(),
+                    path: if operation.on_item() {
+                        format!("/{}/{{id}}", service.name)
+                    } else {
+                        format!("/{}", service.name)
+                    },
+                    service,
+                    operation,
+                    scope: ScopeCheck(scope),
+                });
+            }
+        }
+        out
+    })
+}
+
+/// A scope name of the ('static) manifest as a `&'static &str` a slice can be made of.
+fn scope_str(name: &'static str) -> &'static &'static str {
+    // One small leak per scope, once: the route table lives as long as the process.
+    Box::leak(Box::new(name))
+}
 
 impl Route {
     /// The API Gateway route key: `GET /contacts/{id}`.
@@ -170,15 +137,21 @@ pub enum Miss {
     MethodNotAllowed { allow: String },
 }
 
+fn of(service: &ServiceSpec) -> impl Iterator<Item = &'static Route> + '_ {
+    routes()
+        .iter()
+        .filter(move |r| r.service.name == service.name)
+}
+
 /// The route of `service` for `method` and the path's `segments` (stage prefix removed),
 /// with its path parameter.
 pub fn resolve<'s>(
-    service: Service,
+    service: &ServiceSpec,
     method: &str,
     segments: &[&'s str],
 ) -> Result<(&'static Route, Option<&'s str>), Miss> {
     let mut methods = Vec::new();
-    for route in ROUTES.iter().filter(|r| r.service == service) {
+    for route in of(service) {
         if let Some(param) = route.match_path(segments) {
             if route.method == method {
                 return Ok((route, param));
@@ -195,23 +168,15 @@ pub fn resolve<'s>(
     }
 }
 
-/// The service whose routes start with `/<name>`.
-pub fn service_named(name: &str) -> Option<Service> {
-    ROUTES
-        .iter()
-        .map(|r| r.service)
-        .find(|service| service.name() == name)
-}
-
 /// The route with this API Gateway route key.
 pub fn by_key(key: &str) -> Option<&'static Route> {
-    ROUTES.iter().find(|r| r.key() == key)
+    routes().iter().find(|r| r.key() == key)
 }
 
 /// The methods a service answers, for CORS preflights (`GET, POST`).
-pub fn methods_of(service: Service) -> Vec<&'static str> {
+pub fn methods_of(service: &ServiceSpec) -> Vec<&'static str> {
     let mut methods: Vec<&'static str> = Vec::new();
-    for route in ROUTES.iter().filter(|r| r.service == service) {
+    for route in of(service) {
         if !methods.contains(&route.method) {
             methods.push(route.method);
         }
@@ -220,69 +185,71 @@ pub fn methods_of(service: Service) -> Vec<&'static str> {
 }
 
 /// The routes of a service as a sentence: `GET /contacts, GET /contacts/{id}`.
-pub fn describe(service: Service) -> String {
-    ROUTES
-        .iter()
-        .filter(|r| r.service == service)
-        .map(Route::key)
-        .collect::<Vec<_>>()
-        .join(", ")
+pub fn describe(service: &ServiceSpec) -> String {
+    of(service).map(Route::key).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn contacts() -> &'static ServiceSpec {
+        crate::manifest::service("contacts").unwrap()
+    }
+
+    fn calendar() -> &'static ServiceSpec {
+        crate::manifest::service("calendar").unwrap()
+    }
+
     #[test]
     fn resolves_paths_methods_and_parameters() {
-        let (route, id) = resolve(Service::Contacts, "GET", &["contacts", "c-1"]).unwrap();
+        let (route, id) = resolve(contacts(), "GET", &["contacts", "c-1"]).unwrap();
         assert_eq!(route.key(), "GET /contacts/{id}");
         assert_eq!(id, Some("c-1"));
-        let (route, id) = resolve(Service::Calendar, "GET", &["calendar"]).unwrap();
+        let (route, id) = resolve(calendar(), "GET", &["calendar"]).unwrap();
         assert_eq!((route.operation, id), (Operation::List, None));
         assert_eq!(
-            resolve(Service::Contacts, "PATCH", &["contacts"]),
+            resolve(contacts(), "PATCH", &["contacts"]),
             Err(Miss::MethodNotAllowed {
                 allow: "GET, POST".into()
             })
         );
         assert_eq!(
-            resolve(Service::Calendar, "POST", &["calendar", "e-1"]),
+            resolve(calendar(), "POST", &["calendar", "e-1"]),
             Err(Miss::MethodNotAllowed {
                 allow: "GET, PUT, DELETE".into()
             })
         );
         for path in [&["calendar"][..], &["contacts", "a", "b"], &[], &["x"]] {
             assert_eq!(
-                resolve(Service::Contacts, "GET", path),
+                resolve(contacts(), "GET", path),
                 Err(Miss::NotFound),
                 "{path:?}"
             );
         }
-        assert_eq!(service_named("calendar"), Some(Service::Calendar));
-        assert_eq!(service_named("nope"), None);
         assert_eq!(
             by_key("GET /calendar/{id}").map(|r| r.scope),
-            Some(ScopeCheck::READ_CALENDAR)
+            Some(ScopeCheck(&["read:calendar"]))
+        );
+        assert_eq!(
+            by_key("DELETE /contacts/{id}").map(|r| r.scope),
+            Some(ScopeCheck(&["write:contacts"]))
         );
     }
 
     #[test]
     fn every_route_is_listed_once_and_each_service_has_routes() {
-        for (i, route) in ROUTES.iter().enumerate() {
+        let all = routes();
+        for (i, route) in all.iter().enumerate() {
             assert!(
-                !ROUTES[..i].iter().any(|r| r.key() == route.key()),
+                !all[..i].iter().any(|r| r.key() == route.key()),
                 "{} twice",
                 route.key()
             );
-            assert!(
-                route
-                    .path
-                    .starts_with(&format!("/{}", route.service.name()))
-            );
+            assert!(route.path.starts_with(&format!("/{}", route.service.name)));
         }
-        for service in [Service::Contacts, Service::Calendar] {
-            assert!(!methods_of(service).is_empty());
+        for service in &manifest().services {
+            assert_eq!(methods_of(service), ["GET", "POST", "PUT", "DELETE"]);
         }
     }
 }

@@ -13,16 +13,10 @@ use crate::error::AuthError;
 use crate::token::AccessClaims;
 
 /// The scopes one route requires, all of them. Routes declare this as data (the route table,
-/// `routes::ROUTES`); the authorizer builds one from `ROUTE_SCOPES` when that overrides it.
+/// `routes::routes()`, from the manifest); the authorizer builds one from `ROUTE_SCOPES` when
+/// that overrides it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScopeCheck<'a>(pub &'a [&'a str]);
-
-impl ScopeCheck<'static> {
-    pub const READ_CONTACTS: ScopeCheck<'static> = ScopeCheck(&["read:contacts"]);
-    pub const READ_CALENDAR: ScopeCheck<'static> = ScopeCheck(&["read:calendar"]);
-    pub const WRITE_CONTACTS: ScopeCheck<'static> = ScopeCheck(&["write:contacts"]);
-    pub const WRITE_CALENDAR: ScopeCheck<'static> = ScopeCheck(&["write:calendar"]);
-}
 
 impl ScopeCheck<'_> {
     /// The required scopes, space-separated (as in a `scope=` challenge).
@@ -72,7 +66,7 @@ mod tests {
 
     #[test]
     fn whole_scopes_only() {
-        let check = ScopeCheck::READ_CONTACTS;
+        let check = ScopeCheck(&["read:contacts"]);
         assert!(check.check(&claims("openid read:contacts", &[])).is_ok());
         assert!(
             check
@@ -110,8 +104,15 @@ mod tests {
                 "write:calendar",
             ],
         );
-        assert!(ScopeCheck::READ_CONTACTS.check(&editor_reading).is_ok());
-        for write in [ScopeCheck::WRITE_CONTACTS, ScopeCheck::WRITE_CALENDAR] {
+        assert!(
+            ScopeCheck(&["read:contacts"])
+                .check(&editor_reading)
+                .is_ok()
+        );
+        for write in [
+            ScopeCheck(&["write:contacts"]),
+            ScopeCheck(&["write:calendar"]),
+        ] {
             assert_eq!(
                 write.check(&editor_reading),
                 Err(AuthError::InsufficientScope {
@@ -120,7 +121,7 @@ mod tests {
             );
         }
         assert!(
-            ScopeCheck::READ_CALENDAR
+            ScopeCheck(&["read:calendar"])
                 .check(&claims("", &["read:calendar"]))
                 .is_err()
         );

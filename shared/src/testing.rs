@@ -314,3 +314,69 @@ pub fn response_json(response: &lambda_http::Response<lambda_http::Body>) -> Val
         _ => Value::Null,
     }
 }
+
+/// An item type for the shared crate's own tests: a person with the fields of the manifest's
+/// `contacts` service (the real contact type lives in its service's crate).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Person {
+    pub id: String,
+    #[serde(flatten)]
+    pub fields: PersonFields,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct PersonFields {
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub company: String,
+}
+
+impl crate::store::Item for Person {
+    type Fields = PersonFields;
+    const SERVICE: &'static str = "contacts";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn fields(&self) -> &PersonFields {
+        &self.fields
+    }
+
+    fn new(id: String, fields: PersonFields, _now: &str) -> Self {
+        Self { id, fields }
+    }
+
+    fn replaced(&self, fields: PersonFields, _now: &str) -> Self {
+        Self {
+            id: self.id.clone(),
+            fields,
+        }
+    }
+
+    fn sort_key_for(id: &str, fields: &PersonFields) -> String {
+        format!("{}\u{1}{id}", fields.name.to_lowercase())
+    }
+
+    fn is_sort_key(key: &str) -> bool {
+        crate::store::model::ends_with_id(key)
+    }
+
+    fn samples(owner: &str) -> Vec<Self> {
+        crate::store::sample::PEOPLE
+            .iter()
+            .enumerate()
+            .map(|(i, (name, company, phone))| Person {
+                id: crate::store::sample::stable_id("c", owner, i),
+                fields: PersonFields {
+                    name: (*name).into(),
+                    email: crate::store::sample::email_of(name, company),
+                    phone: (*phone).into(),
+                    company: (*company).into(),
+                },
+            })
+            .collect()
+    }
+}

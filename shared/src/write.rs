@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::api::{empty, json, json_text};
 use crate::error::ApiError;
+use crate::manifest::{FieldKind, ServiceSpec};
 use crate::store::idempotency::{IdempotencyRecord, epoch_now, expires_at};
 use crate::store::{Stored, WriteError};
 
@@ -120,15 +121,23 @@ impl JsonObject {
         })?;
         for (name, _) in &members {
             if SERVER_FIELDS.contains(&name.as_str()) {
-                return Err(bad(format!(
-                    "{name} is set by the server and cannot be sent"
-                )));
+                return Err(ApiError::invalid(
+                    name,
+                    None,
+                    "server_set",
+                    format!("{name} is set by the server and cannot be sent"),
+                ));
             }
             if !allowed.contains(&name.as_str()) {
-                return Err(bad(format!(
-                    "unknown field {name:?}: the fields are {}",
-                    allowed.join(", ")
-                )));
+                return Err(ApiError::invalid(
+                    name,
+                    None,
+                    "unknown",
+                    format!(
+                        "unknown field {name:?}: the fields are {}",
+                        allowed.join(", ")
+                    ),
+                ));
             }
         }
         Ok(Self(members))
@@ -142,42 +151,125 @@ impl JsonObject {
             .filter(|v| !v.is_null())
     }
 
-    /// A text field: NFC-normalized and trimmed, no control characters, at most `max`
-    /// characters; required fields must not be empty. An absent (or `null`) optional field
-    /// is empty.
+    /// A text field: NFC-normalized and trimmed, no control characters (a `multiline` field
+    /// may hold line breaks), at most `max` characters; required fields must not be empty. An
+    /// absent (or `null`) optional field is empty.
     pub fn text(&self, name: &str, required: bool, max: usize) -> Result<String, ApiError> {
+        self.text_of(name, required, max, false)
+    }
+
+    fn text_of(
+        &self,
+        name: &str,
+        required: bool,
+        max: usize,
+        multiline: bool,
+    ) -> Result<String, ApiError> {
         let value = match self.get(name) {
-            None if required => return Err(bad(format!("{name} is required"))),
+            None if required => {
+                return Err(ApiError::invalid(
+                    name,
+                    None,
+                    "required",
+                    format!("{name} is required"),
+                ));
+            }
             None => return Ok(String::new()),
             Some(Value::String(s)) => s,
-            Some(_) => return Err(bad(format!("{name} must be a string"))),
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    name,
+                    None,
+                    "type",
+                    format!("{name} must be a string"),
+                ));
+            }
         };
-        let text = clean_text(name, value, max)?;
+        let text = clean_text(name, None, value, max, multiline)?;
         if required && text.is_empty() {
-            return Err(bad(format!("{name} must not be empty")));
+            return Err(ApiError::invalid(
+                name,
+                None,
+                "empty",
+                format!("{name} must not be empty"),
+            ));
         }
         Ok(text)
     }
 
-    /// An optional e-mail address field (empty when absent).
-    pub fn email(&self, name: &str) -> Result<String, ApiError> {
-        let text = self.text(name, false, 254)?;
+    /// An e-mail address field (empty when absent and optional).
+    pub fn email(&self, name: &str, required: bool) -> Result<String, ApiError> {
+        let text = self.text(name, required, 254)?;
         if !text.is_empty() {
-            check_address(name, &text)?;
+            check_address(name, None, &text)?;
         }
         Ok(text)
     }
 
-    /// A required RFC 3339 time with an offset, in the stored form (UTC, whole seconds).
-    pub fn time(&self, name: &str) -> Result<String, ApiError> {
+    /// An RFC 3339 time with an offset, in the stored form (UTC, whole seconds); `None` when
+    /// absent and optional.
+    pub fn time(&self, name: &str, required: bool) -> Result<Option<String>, ApiError> {
         match self.get(name) {
-            None => Err(bad(format!("{name} is required"))),
-            Some(Value::String(s)) => crate::store::model::normalize_time(s).ok_or_else(|| {
-                bad(format!(
-                    "{name} must be an RFC 3339 time with an offset, e.g. 2026-11-26T09:30:00+01:00"
-                ))
-            }),
-            Some(_) => Err(bad(format!("{name} must be a string"))),
+            None if required => Err(ApiError::invalid(name, None, "required", format!("{name} is required"))),
+            None => Ok(None),
+            Some(Value::String(s)) => crate::store::model::normalize_time(s)
+                .map(Some)
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        name,
+                        None,
+                        "time",
+                        format!(
+                            "{name} must be an RFC 3339 time with an offset, e.g. 2026-11-26T09:30:00+01:00"
+                        ),
+                    )
+                }),
+            Some(_) => Err(ApiError::invalid(name, None, "type", format!("{name} must be a string"))),
+        }
+    }
+
+    /// A calendar date, `YYYY-MM-DD`; `None` when absent and optional.
+    pub fn date(&self, name: &str, required: bool) -> Result<Option<String>, ApiError> {
+        match self.get(name) {
+            None if required => Err(ApiError::invalid(
+                name,
+                None,
+                "required",
+                format!("{name} is required"),
+            )),
+            None => Ok(None),
+            Some(Value::String(s)) => {
+                crate::store::model::normalize_date(s)
+                    .map(Some)
+                    .ok_or_else(|| {
+                        ApiError::invalid(
+                            name,
+                            None,
+                            "date",
+                            format!("{name} must be a date, e.g. 2026-11-26"),
+                        )
+                    })
+            }
+            Some(_) => Err(ApiError::invalid(
+                name,
+                None,
+                "type",
+                format!("{name} must be a string"),
+            )),
+        }
+    }
+
+    /// `true` or `false`; `false` when absent.
+    pub fn boolean(&self, name: &str) -> Result<bool, ApiError> {
+        match self.get(name) {
+            None => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(ApiError::invalid(
+                name,
+                None,
+                "type",
+                format!("{name} must be true or false"),
+            )),
         }
     }
 
@@ -186,26 +278,78 @@ impl JsonObject {
         let items = match self.get(name) {
             None => return Ok(Vec::new()),
             Some(Value::Array(items)) => items,
-            Some(_) => return Err(bad(format!("{name} must be a list of e-mail addresses"))),
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    name,
+                    None,
+                    "type",
+                    format!("{name} must be a list of e-mail addresses"),
+                ));
+            }
         };
         if items.len() > max {
-            return Err(bad(format!("{name} has more than {max} addresses")));
+            return Err(ApiError::invalid(
+                name,
+                None,
+                "too_many",
+                format!("{name} has more than {max} addresses"),
+            ));
         }
         let mut seen = BTreeSet::new();
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let Value::String(s) = item else {
-                return Err(bad(format!("{name}[{i}] must be a string")));
+                return Err(ApiError::invalid(
+                    name,
+                    Some(i),
+                    "type",
+                    format!("{name}[{i}] must be a string"),
+                ));
             };
-            let label = format!("{name}[{i}]");
-            let address = clean_text(&label, s, 254)?;
-            check_address(&label, &address)?;
+            let address = clean_text(name, Some(i), s, 254, false)?;
+            check_address(name, Some(i), &address)?;
             if !seen.insert(address.to_lowercase()) {
-                return Err(bad(format!("{label} {address:?} is listed twice")));
+                return Err(ApiError::invalid(
+                    name,
+                    Some(i),
+                    "duplicate",
+                    format!("{name}[{i}] {address:?} is listed twice"),
+                ));
             }
             out.push(address);
         }
         Ok(out)
+    }
+
+    /// Every field the service's manifest lists, validated by its type and limits and
+    /// normalized, as one JSON object (what the service's `Fields` type reads).
+    pub fn fields(&self, spec: &ServiceSpec) -> Result<Value, ApiError> {
+        let mut out = serde_json::Map::new();
+        for f in &spec.fields {
+            let name = f.name.as_str();
+            let value = match f.kind {
+                FieldKind::Text => Value::String(self.text(name, f.required, f.max())?),
+                FieldKind::Multiline => {
+                    Value::String(self.text_of(name, f.required, f.max(), true)?)
+                }
+                FieldKind::Email => Value::String(self.email(name, f.required)?),
+                FieldKind::Emails => Value::Array(
+                    self.addresses(name, f.max())?
+                        .into_iter()
+                        .map(Value::String)
+                        .collect(),
+                ),
+                FieldKind::Time => self
+                    .time(name, f.required)?
+                    .map_or(Value::Null, Value::String),
+                FieldKind::Date => self
+                    .date(name, f.required)?
+                    .map_or(Value::Null, Value::String),
+                FieldKind::Boolean => Value::Bool(self.boolean(name)?),
+            };
+            out.insert(f.name.clone(), value);
+        }
+        Ok(Value::Object(out))
     }
 }
 
@@ -226,11 +370,27 @@ fn is_invisible(c: char) -> bool {
     matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
 }
 
-fn clean_text(name: &str, value: &str, max: usize) -> Result<String, ApiError> {
-    if value.chars().any(is_refused_control) {
-        return Err(bad(format!(
-            "{name} contains a control character (line breaks, tabs and direction overrides included)"
-        )));
+fn clean_text(
+    name: &str,
+    index: Option<usize>,
+    value: &str,
+    max: usize,
+    multiline: bool,
+) -> Result<String, ApiError> {
+    let label = label(name, index);
+    let refused = |c: char| is_refused_control(c) && !(multiline && c == '\n');
+    if value.chars().any(refused) {
+        let what = if multiline {
+            "tabs, carriage returns and direction overrides included"
+        } else {
+            "line breaks, tabs and direction overrides included"
+        };
+        return Err(ApiError::invalid(
+            name,
+            index,
+            "control_character",
+            format!("{label} contains a control character ({what})"),
+        ));
     }
     let normalized = ComposingNormalizerBorrowed::new_nfc().normalize(value);
     let trimmed = normalized.trim();
@@ -243,14 +403,27 @@ fn clean_text(name: &str, value: &str, max: usize) -> Result<String, ApiError> {
         trimmed.to_string()
     };
     if text.chars().count() > max {
-        return Err(bad(format!("{name} is longer than {max} characters")));
+        return Err(ApiError::invalid(
+            name,
+            index,
+            "too_long",
+            format!("{label} is longer than {max} characters"),
+        ));
     }
     Ok(text)
 }
 
+/// How a message names a field, or an element of a list field (`attendees[1]`).
+fn label(name: &str, index: Option<usize>) -> String {
+    match index {
+        Some(i) => format!("{name}[{i}]"),
+        None => name.to_string(),
+    }
+}
+
 /// An e-mail address as people write them: one `@`, a local part, a domain with a dot, no
 /// spaces; at most 254 characters (RFC 5321's path limit).
-fn check_address(name: &str, address: &str) -> Result<(), ApiError> {
+fn check_address(name: &str, index: Option<usize>, address: &str) -> Result<(), ApiError> {
     let valid = address.len() <= 254
         && address.matches('@').count() == 1
         && address.split_once('@').is_some_and(|(local, domain)| {
@@ -268,7 +441,15 @@ fn check_address(name: &str, address: &str) -> Result<(), ApiError> {
     if valid {
         Ok(())
     } else {
-        Err(bad(format!("{name} {address:?} is not an e-mail address")))
+        Err(ApiError::invalid(
+            name,
+            index,
+            "email",
+            format!(
+                "{} {address:?} is not an e-mail address",
+                label(name, index)
+            ),
+        ))
     }
 }
 
@@ -457,11 +638,6 @@ where
     }
 }
 
-/// A fresh item id: a prefix and 128 random bits, hex (`c-…` for contacts, `e-…` for events).
-pub fn new_id(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -485,6 +661,7 @@ mod tests {
     fn message(result: Result<impl std::fmt::Debug, ApiError>) -> String {
         match result {
             Err(ApiError::BadRequest(m)) => m,
+            Err(ApiError::Invalid(e)) => e.message,
             other => panic!("expected a 400, got {other:?}"),
         }
     }
@@ -586,7 +763,7 @@ mod tests {
         assert_eq!(
             object(r#"{"email":"ann@example.com"}"#)
                 .unwrap()
-                .email("email")
+                .email("email", false)
                 .unwrap(),
             "ann@example.com"
         );
@@ -607,15 +784,18 @@ mod tests {
         ] {
             let body = format!("{{\"email\":\"{bad_address}\"}}");
             assert!(
-                message(object(&body).unwrap().email("email")).contains("e-mail"),
+                message(object(&body).unwrap().email("email", false)).contains("e-mail"),
                 "{bad_address}"
             );
         }
         let long_label = format!("{{\"email\":\"a@{}.com\"}}", "x".repeat(64));
-        assert!(message(object(&long_label).unwrap().email("email")).contains("e-mail"));
+        assert!(message(object(&long_label).unwrap().email("email", false)).contains("e-mail"));
         for good in ["a.b+tag@mail.example.co.uk", "zoë@exämple.de", "a@x-1.io"] {
             let body = format!("{{\"email\":\"{good}\"}}");
-            assert!(object(&body).unwrap().email("email").is_ok(), "{good}");
+            assert!(
+                object(&body).unwrap().email("email", false).is_ok(),
+                "{good}"
+            );
         }
         let list = object(r#"{"list":["a@example.com","b@example.com"]}"#).unwrap();
         assert_eq!(list.addresses("list", 50).unwrap().len(), 2);

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use http::{HeaderMap, HeaderValue};
 use organizer_shared::bearer::bearer_token;
 use organizer_shared::config::{ConfigError, Env};
-use organizer_shared::routes::ROUTES;
+use organizer_shared::routes::routes;
 use organizer_shared::{AccessClaims, ScopeCheck, TokenVerifier};
 use organizer_shared::{AuthConfig, StartupError};
 use serde_json::{Value, json};
@@ -22,11 +22,11 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteScopes(HashMap<String, Vec<String>>);
 
-/// The route table's scopes (`organizer_shared::routes::ROUTES`).
+/// The route table's scopes (`organizer_shared::routes::routes()`, from the manifest).
 impl Default for RouteScopes {
     fn default() -> Self {
         Self(
-            ROUTES
+            routes()
                 .iter()
                 .map(|route| {
                     let scopes = route.scope.0.iter().map(|s| s.to_string()).collect();

@@ -1,4 +1,4 @@
-//! The authorizer Lambda function. Configuration (see the README): `AUTH0_DOMAIN` or `ISSUER`,
+//! The authorizer Lambda function. Configuration (docs/architecture.md#configuration): `AUTH0_DOMAIN` or `ISSUER`,
 //! `AUDIENCE`, `JWKS_URI`, and optionally `ROUTE_SCOPES`.
 
 use std::process::ExitCode;

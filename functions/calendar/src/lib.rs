@@ -1,200 +1,231 @@
-//! The calendar microservice: its routes (`GET /calendar?from=&to=`, `GET /calendar/{id}` with
-//! `read:calendar`; `POST /calendar`, `PUT /calendar/{id}`, `DELETE /calendar/{id}` with
-//! `write:calendar`) are the calendar rows of the shared route table
-//! (`organizer_shared::routes`).
+//! The calendar microservice: a person's events. Its routes, scopes, table, quota and fields
+//! are its entry in the services manifest (`services.yaml`); the generic service of the shared
+//! crate (`organizer_shared::service`) answers them. This crate brings what is the calendar's
+//! own: the item type, its order (by start), its window (`from`/`to`), and its rules across
+//! fields (an event ends after it starts, within 31 days).
 //!
-//! `main.rs` builds [`CalendarApi`] once per Lambda container; [`handle`] answers one API Gateway
-//! HTTP API event with it. The local stack calls the same [`handle`].
+//! `main.rs` is the Lambda function (`organizer_shared::service::run`); the local stack serves the
+//! same item type with the same generic handler.
 
-use std::sync::Arc;
-
-use http::StatusCode;
-use lambda_http::{Body, Request, Response};
-use organizer_shared::api::{ApiContext, ListBody, Query, item_id, json};
-use organizer_shared::routes::Operation;
-use organizer_shared::store::model::{Event, EventFields, is_event_sort_key, normalize_bound};
-use organizer_shared::store::{EventStore, PageRequest, TimeRange, cursor};
-use organizer_shared::write::{self, JsonObject, NewItem};
-use organizer_shared::{AccessClaims, ApiError};
-
-/// The cursor namespace of this listing.
-const LISTING: &str = "calendar";
-/// What this service's items are called in messages.
-const WHAT: &str = "events";
-
-/// Everything an invocation borrows: built once, shared by warm invocations.
-pub struct CalendarApi {
-    pub context: ApiContext,
-    pub store: Arc<dyn EventStore>,
-}
-
-/// Answers one request. Never fails: every error is an HTTP answer.
-pub async fn handle(api: &CalendarApi, request: Request) -> Response<Body> {
-    if let Some(preflight) = api.context.preflight(&request) {
-        return preflight;
-    }
-    let result = route(api, &request).await;
-    api.context.respond(&request, result)
-}
-
-/// `from` and `to` as RFC 3339 times; events whose start is in `[from, to)`.
-fn time_range(query: &Query) -> Result<TimeRange, ApiError> {
-    let parse = |name: &str| -> Result<Option<String>, ApiError> {
-        query
-            .get(name)
-            // A literal '+' in a query string decodes to a space: read it back as the offset
-            // sign the caller meant (`10:30:00+01:00`).
-            .map(|value| value.replace(' ', "+"))
-            .map(|value| {
-                normalize_bound(&value).ok_or_else(|| {
-                    ApiError::BadRequest(format!(
-                        "{name} must be an RFC 3339 time, e.g. 2026-11-26T00:00:00Z"
-                    ))
-                })
-            })
-            .transpose()
-    };
-    let range = TimeRange {
-        from: parse("from")?,
-        to: parse("to")?,
-    };
-    if let (Some(from), Some(to)) = (&range.from, &range.to)
-        && from > to
-    {
-        return Err(ApiError::BadRequest("from must not be after to".into()));
-    }
-    Ok(range)
-}
-
-async fn route(api: &CalendarApi, request: &Request) -> Result<Response<Body>, ApiError> {
-    let (route, id) = api.context.route(request)?;
-    let claims = api.context.authorize(request, route.scope).await?;
-    let id = || item_id(id.as_deref(), "event");
-    match route.operation {
-        Operation::List => list(api, request, &claims).await,
-        Operation::Get => get(api, id()?, &claims).await,
-        Operation::Create => create(api, request, &route.key(), &claims).await,
-        Operation::Replace => replace(api, request, id()?, &claims).await,
-        Operation::Delete => delete(api, request, id()?, &claims).await,
-    }
-}
+use chrono::{Datelike, Duration, SecondsFormat, TimeZone, Utc};
+use organizer_shared::ApiError;
+use organizer_shared::api::Query;
+use organizer_shared::service::Rules;
+use organizer_shared::store::model::{ends_with_id, normalize_bound, normalize_time};
+use organizer_shared::store::sample::{PEOPLE, email_of, stable_id};
+use organizer_shared::store::{Item, KeyRange, spec};
+use serde::{Deserialize, Serialize};
 
 /// The longest an event may last.
-const MAX_EVENT_DAYS: i64 = 31;
+pub const MAX_EVENT_DAYS: i64 = 31;
 
-/// The editable fields of a `POST` or `PUT` body, validated (README, "The API").
-fn event_fields(request: &Request) -> Result<EventFields, ApiError> {
-    let body =
-        JsonObject::from_request(request, &["title", "start", "end", "location", "attendees"])?;
-    let fields = EventFields {
-        title: body.text("title", true, 200)?,
-        start: body.time("start")?,
-        end: body.time("end")?,
-        location: body.text("location", false, 200)?,
-        attendees: body.addresses("attendees", 50)?,
-    };
-    let (Ok(start), Ok(end)) = (
-        chrono::DateTime::parse_from_rfc3339(&fields.start),
-        chrono::DateTime::parse_from_rfc3339(&fields.end),
-    ) else {
-        return Err(ApiError::Internal("a normalized time did not parse".into()));
-    };
-    if end <= start {
-        return Err(ApiError::BadRequest("end must be after start".into()));
+/// The editable fields of an event: all a `POST` or `PUT` body may set, validated and
+/// normalized (times in the stored form of `normalize_time`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EventFields {
+    pub title: String,
+    /// RFC 3339, UTC, whole seconds (`2026-11-26T09:30:00Z`), so it sorts as text.
+    pub start: String,
+    /// RFC 3339, UTC, whole seconds.
+    pub end: String,
+    pub location: String,
+    pub attendees: Vec<String>,
+}
+
+/// An entry in the user's calendar: its id and its editable fields, flattened, so the JSON is
+/// `{"id","title","start","end","location","attendees"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: String,
+    #[serde(flatten)]
+    pub fields: EventFields,
+}
+
+/// The sort key of an event with this start and id: by start time, then by id.
+pub fn event_sort_key(start: &str, id: &str) -> String {
+    format!("{start}#{id}")
+}
+
+impl Item for Event {
+    type Fields = EventFields;
+    const SERVICE: &'static str = "calendar";
+
+    fn id(&self) -> &str {
+        &self.id
     }
-    if end - start > chrono::Duration::days(MAX_EVENT_DAYS) {
-        return Err(ApiError::BadRequest(format!(
-            "end must be at most {MAX_EVENT_DAYS} days after start"
-        )));
+
+    fn fields(&self) -> &EventFields {
+        &self.fields
     }
-    Ok(fields)
+
+    fn new(id: String, fields: EventFields, _now: &str) -> Self {
+        Self { id, fields }
+    }
+
+    fn replaced(&self, fields: EventFields, _now: &str) -> Self {
+        Self {
+            id: self.id.clone(),
+            fields,
+        }
+    }
+
+    fn sort_key_for(id: &str, fields: &EventFields) -> String {
+        event_sort_key(&fields.start, id)
+    }
+
+    fn is_sort_key(key: &str) -> bool {
+        ends_with_id(key)
+            && key
+                .split_once('#')
+                .is_some_and(|(start, _)| normalize_time(start).as_deref() == Some(start))
+    }
+
+    /// Two or three a working day, from last Monday for three weeks: a fresh demo always shows
+    /// an upcoming agenda.
+    fn samples(owner: &str) -> Vec<Self> {
+        let today = Utc::now().date_naive();
+        let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()) + 7);
+        let mut events = Vec::new();
+        for day in 0..21i64 {
+            let date = monday + Duration::days(day);
+            if date.weekday().num_days_from_monday() >= 5 {
+                continue;
+            }
+            for slot in 0..(2 + (day % 2)) {
+                let i = events.len();
+                let (title, location, minutes) = MEETINGS[i % MEETINGS.len()];
+                let hour = 9 + u32::try_from(slot * 3 + (day % 3)).unwrap_or(0);
+                let Some(start) = date.and_hms_opt(hour, if i % 2 == 0 { 0 } else { 30 }, 0) else {
+                    continue;
+                };
+                let start = Utc.from_utc_datetime(&start);
+                let end = start + Duration::minutes(minutes);
+                // Addresses, as the API takes attendees: a sample event can be saved unchanged.
+                let attendees = (0..(1 + i % 3))
+                    .map(|k| {
+                        let (name, company, _) = PEOPLE[(i + k * 7) % PEOPLE.len()];
+                        email_of(name, company)
+                    })
+                    .collect();
+                events.push(Event {
+                    id: stable_id(&spec::<Self>().id_prefix, owner, i),
+                    fields: EventFields {
+                        title: title.to_string(),
+                        start: start.to_rfc3339_opts(SecondsFormat::Secs, true),
+                        end: end.to_rfc3339_opts(SecondsFormat::Secs, true),
+                        location: location.to_string(),
+                        attendees,
+                    },
+                });
+            }
+        }
+        events
+    }
 }
 
-async fn create(
-    api: &CalendarApi,
-    request: &Request,
-    route: &str,
-    claims: &AccessClaims,
-) -> Result<Response<Body>, ApiError> {
-    let fields = event_fields(request)?;
-    let key_hash = write::idempotency_key(request)?;
-    let event = Event {
-        id: write::new_id("e"),
-        fields,
-    };
-    let new = NewItem {
-        item: &event,
-        location: format!("/calendar/{}", event.id),
-        fingerprint: write::fingerprint(route, &event.fields),
-    };
-    let (store, owner, event) = (&api.store, claims.sub.as_str(), &event);
-    write::create(new, key_hash, WHAT, |record| async move {
-        store.create_event(owner, event, record.as_ref()).await
-    })
-    .await
+const MEETINGS: &[(&str, &str, i64)] = &[
+    ("Weekly planning", "Room 4.02", 60),
+    ("1:1 with Grace", "Video call", 30),
+    ("Design review: sync engine", "Room 2.11", 90),
+    ("Lunch with Ada", "Café Babbage", 60),
+    ("Customer call: Kernel Co", "Video call", 45),
+    ("Security review", "Room 4.02", 60),
+    ("Dentist", "Main Street Clinic", 45),
+    ("Team retrospective", "Room 1.07", 60),
+    ("Interview: backend engineer", "Room 3.01", 60),
+    ("Quarterly business review", "Board room", 120),
+];
+
+impl Rules for Event {
+    fn check(fields: &EventFields) -> Result<(), ApiError> {
+        let (Ok(start), Ok(end)) = (
+            chrono::DateTime::parse_from_rfc3339(&fields.start),
+            chrono::DateTime::parse_from_rfc3339(&fields.end),
+        ) else {
+            return Err(ApiError::Internal("a normalized time did not parse".into()));
+        };
+        if end <= start {
+            return Err(ApiError::invalid(
+                "end",
+                None,
+                "end_after_start",
+                "end must be after start",
+            ));
+        }
+        if end - start > Duration::days(MAX_EVENT_DAYS) {
+            return Err(ApiError::invalid(
+                "end",
+                None,
+                "duration",
+                format!("end must be at most {MAX_EVENT_DAYS} days after start"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `from` and `to` as RFC 3339 times: events whose start is in `[from, to)`.
+    fn range(query: &Query) -> Result<KeyRange, ApiError> {
+        let parse = |name: &str| -> Result<Option<String>, ApiError> {
+            query
+                .get(name)
+                // A literal '+' in a query string decodes to a space: read it back as the
+                // offset sign the caller meant (`10:30:00+01:00`).
+                .map(|value| value.replace(' ', "+"))
+                .map(|value| {
+                    normalize_bound(&value).ok_or_else(|| {
+                        ApiError::BadRequest(format!(
+                            "{name} must be an RFC 3339 time, e.g. 2026-11-26T00:00:00Z"
+                        ))
+                    })
+                })
+                .transpose()
+        };
+        let range = KeyRange {
+            from: parse("from")?,
+            to: parse("to")?,
+        };
+        if let (Some(from), Some(to)) = (&range.from, &range.to)
+            && from > to
+        {
+            return Err(ApiError::BadRequest("from must not be after to".into()));
+        }
+        Ok(range)
+    }
 }
 
-async fn replace(
-    api: &CalendarApi,
-    request: &Request,
-    id: &str,
-    claims: &AccessClaims,
-) -> Result<Response<Body>, ApiError> {
-    let fields = event_fields(request)?;
-    let if_version = write::if_match(request)?;
-    let stored = api
-        .store
-        .replace_event(&claims.sub, id, &fields, if_version)
-        .await
-        .map_err(|e| write::write_error(e, WHAT))?;
-    Ok(write::stored_response(&stored))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-async fn delete(
-    api: &CalendarApi,
-    request: &Request,
-    id: &str,
-    claims: &AccessClaims,
-) -> Result<Response<Body>, ApiError> {
-    let if_version = write::if_match(request)?;
-    api.store
-        .delete_event(&claims.sub, id, if_version)
-        .await
-        .map_err(|e| write::write_error(e, WHAT))?;
-    Ok(write::no_content())
-}
+    #[test]
+    fn sort_keys_are_start_then_id() {
+        assert!(Event::is_sort_key("2026-11-26T09:30:00Z#e-1"));
+        assert!(!Event::is_sort_key("2026-11-26T09:30:00+00:00#e-1"));
+        assert!(!Event::is_sort_key("2026-11-26T09:30:00Z#"));
+        assert!(
+            event_sort_key("2026-01-01T09:00:00Z", "z")
+                < event_sort_key("2026-01-01T10:00:00Z", "a")
+        );
+    }
 
-async fn list(
-    api: &CalendarApi,
-    request: &Request,
-    claims: &AccessClaims,
-) -> Result<Response<Body>, ApiError> {
-    let query = Query::parse(request)?;
-    let range = time_range(&query)?;
-    let page = PageRequest {
-        limit: query.limit()?,
-        after: query.cursor(LISTING, &claims.sub, is_event_sort_key)?,
-    };
-    let page = api.store.list_events(&claims.sub, &range, &page).await?;
-    let next = page
-        .next_after
-        .map(|key| cursor::encode(LISTING, &claims.sub, &key));
-    Ok(json(
-        StatusCode::OK,
-        &ListBody {
-            items: page.items,
-            next,
-        },
-    ))
-}
-
-async fn get(
-    api: &CalendarApi,
-    id: &str,
-    claims: &AccessClaims,
-) -> Result<Response<Body>, ApiError> {
-    match api.store.get_event(&claims.sub, id).await? {
-        Some(stored) => Ok(write::stored_response(&stored)),
-        None => Err(ApiError::NotFound("no such event".into())),
+    #[test]
+    fn the_json_stays_one_flat_object_in_the_same_order() {
+        let event = Event {
+            id: "e-1".into(),
+            fields: EventFields {
+                title: "Planning".into(),
+                start: "2026-01-01T09:00:00Z".into(),
+                end: "2026-01-01T10:00:00Z".into(),
+                location: "Room 1".into(),
+                attendees: vec!["Ada".into()],
+            },
+        };
+        let json = serde_json::to_string(&event).unwrap();
+        assert_eq!(
+            json,
+            r#"{"id":"e-1","title":"Planning","start":"2026-01-01T09:00:00Z","end":"2026-01-01T10:00:00Z","location":"Room 1","attendees":["Ada"]}"#
+        );
+        assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), event);
     }
 }

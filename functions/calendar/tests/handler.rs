@@ -4,13 +4,12 @@
 
 use std::sync::Arc;
 
-use calendar::{CalendarApi, handle};
+use calendar::{Event, EventFields};
 use http::StatusCode;
 use organizer_shared::api::{ApiContext, Cors};
-use organizer_shared::routes::Service;
-use organizer_shared::store::EventStore;
-use organizer_shared::store::memory::MemoryEventStore;
-use organizer_shared::store::model::{Event, EventFields};
+use organizer_shared::service::{ServiceApi, handle};
+use organizer_shared::store::Store;
+use organizer_shared::store::memory::MemoryStore;
 use organizer_shared::testing::{EventBuilder, TEST_AUDIENCE, TestIssuer, response_json};
 use serde_json::Value;
 
@@ -31,12 +30,12 @@ fn ev(id: &str, start: &str) -> Event {
     }
 }
 
-async fn api() -> (CalendarApi, TestIssuer) {
+async fn api() -> (ServiceApi<calendar::Event>, TestIssuer) {
     let issuer = TestIssuer::new();
-    let store = Arc::new(MemoryEventStore::default());
+    let store = Arc::new(MemoryStore::<Event>::default());
     for day in 1..=28 {
         store
-            .create_event(
+            .create(
                 ALICE,
                 &ev(
                     &format!("e-{day:02}"),
@@ -48,19 +47,19 @@ async fn api() -> (CalendarApi, TestIssuer) {
             .unwrap();
     }
     store
-        .create_event(BOB, &ev("e-bob", "2026-02-10T12:00:00Z"), None)
+        .create(BOB, &ev("e-bob", "2026-02-10T12:00:00Z"), None)
         .await
         .unwrap();
     let context = ApiContext::new(
-        Service::Calendar,
+        organizer_shared::store::spec::<calendar::Event>(),
         issuer.verifier(),
         Cors::new(["http://localhost:3000"]),
         TEST_AUDIENCE,
     );
-    (CalendarApi { context, store }, issuer)
+    (ServiceApi::<calendar::Event> { context, store }, issuer)
 }
 
-async fn call(api: &CalendarApi, event: EventBuilder) -> (StatusCode, Value) {
+async fn call(api: &ServiceApi<calendar::Event>, event: EventBuilder) -> (StatusCode, Value) {
     let response = handle(api, event.build()).await;
     (response.status(), response_json(&response))
 }

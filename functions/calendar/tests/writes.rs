@@ -6,11 +6,11 @@
 
 use std::sync::Arc;
 
-use calendar::{CalendarApi, handle};
 use http::StatusCode;
 use organizer_shared::api::{ApiContext, Cors};
-use organizer_shared::routes::Service;
-use organizer_shared::store::memory::MemoryEventStore;
+use organizer_shared::service::{ServiceApi, handle};
+use organizer_shared::store::Item;
+use organizer_shared::store::memory::MemoryStore;
 use organizer_shared::testing::{EventBuilder, TEST_AUDIENCE, TestIssuer, response_parts};
 use serde_json::{Value, json};
 
@@ -18,19 +18,22 @@ const FIXTURE: &str = include_str!("fixtures/apigw-v2-get-calendar.json");
 const ALICE: &str = "auth0|alice";
 const WRITE: &str = "openid read:calendar write:calendar";
 
-fn api() -> (CalendarApi, TestIssuer) {
+fn api() -> (ServiceApi<calendar::Event>, TestIssuer) {
     let issuer = TestIssuer::new();
     let context = ApiContext::new(
-        Service::Calendar,
+        organizer_shared::store::spec::<calendar::Event>(),
         issuer.verifier(),
         Cors::new(["http://localhost:3000"]),
         TEST_AUDIENCE,
     );
-    let store = Arc::new(MemoryEventStore::default());
-    (CalendarApi { context, store }, issuer)
+    let store = Arc::new(MemoryStore::<calendar::Event>::default());
+    (ServiceApi::<calendar::Event> { context, store }, issuer)
 }
 
-async fn call(api: &CalendarApi, event: EventBuilder) -> (StatusCode, http::HeaderMap, Value) {
+async fn call(
+    api: &ServiceApi<calendar::Event>,
+    event: EventBuilder,
+) -> (StatusCode, http::HeaderMap, Value) {
     response_parts(&handle(api, event.build()).await)
 }
 
@@ -122,55 +125,82 @@ async fn event_fields_are_checked() {
         body
     };
     let many: Vec<String> = (0..51).map(|i| format!("p{i}@example.com")).collect();
-    for (body, says) in [
-        (with(json!({"title": null})), "title is required"),
+    for (body, says, (field, index, rule)) in [
+        (
+            with(json!({"title": null})),
+            "title is required",
+            ("title", None, "required"),
+        ),
         (
             with(json!({"title": "t".repeat(201)})),
             "title is longer than 200",
+            ("title", None, "too_long"),
         ),
-        (with(json!({"start": null})), "start is required"),
+        (
+            with(json!({"start": null})),
+            "start is required",
+            ("start", None, "required"),
+        ),
         (
             with(json!({"start": "2026-12-01T10:00:00"})),
             "start must be an RFC 3339 time with an offset",
+            ("start", None, "time"),
         ),
         (
             with(json!({"end": "tomorrow"})),
             "end must be an RFC 3339 time",
+            ("end", None, "time"),
         ),
         (
             with(json!({"end": "2026-12-01T10:00:00+01:00"})),
             "end must be after start",
+            ("end", None, "end_after_start"),
         ),
         (
             with(json!({"end": "2026-12-01T08:00:00Z"})),
             "end must be after start",
+            ("end", None, "end_after_start"),
         ),
         (
             with(json!({"end": "2027-01-02T10:00:00+01:00"})),
             "at most 31 days",
+            ("end", None, "duration"),
         ),
         (
             with(json!({"location": "l".repeat(201)})),
             "location is longer than 200",
+            ("location", None, "too_long"),
         ),
         (
             with(json!({"attendees": many})),
             "attendees has more than 50",
+            ("attendees", None, "too_many"),
         ),
-        (with(json!({"attendees": ["Ada Lovelace"]})), "attendees[0]"),
+        (
+            with(json!({"attendees": ["Ada Lovelace"]})),
+            "attendees[0]",
+            ("attendees", Some(0), "email"),
+        ),
         (
             with(json!({"attendees": "ada@example.com"})),
             "attendees must be a list",
+            ("attendees", None, "type"),
         ),
         (
             with(json!({"attendees": [7]})),
             "attendees[0] must be a string",
+            ("attendees", Some(0), "type"),
         ),
         (
             with(json!({"user_id": "auth0|bob"})),
             "user_id is set by the server",
+            ("user_id", None, "server_set"),
         ),
-        (with(json!({"colour": "red"})), "unknown field \"colour\""),
+        (
+            with(json!({"colour": "red"})),
+            "unknown field \"colour\"",
+            ("colour", None, "unknown"),
+        ),
     ] {
         for (method, path) in [("POST", "/calendar"), ("PUT", "/calendar/e-1")] {
             let (status, _, answer) =
@@ -180,6 +210,11 @@ async fn event_fields_are_checked() {
                 answer["error_description"].as_str().unwrap().contains(says),
                 "{body}: {answer}"
             );
+            // The error names the field, the list entry and the rule, for a form to show.
+            assert_eq!(answer["error"], "invalid_request", "{answer}");
+            assert_eq!(answer["field"], field, "{body}: {answer}");
+            assert_eq!(answer["index"], json!(index), "{body}: {answer}");
+            assert_eq!(answer["rule"], rule, "{body}: {answer}");
         }
     }
     // 31 days exactly is allowed.
@@ -222,18 +257,14 @@ async fn writes_need_write_calendar_in_scope() {
 async fn sample_events_can_be_saved_unchanged() {
     let (api, issuer) = api();
     let token = issuer.token(ALICE, WRITE);
-    organizer_shared::store::sample::seed(
-        ALICE,
-        &organizer_shared::store::memory::MemoryContactStore::default(),
-        api.store.as_ref(),
-    )
-    .await
-    .unwrap();
-    for event in organizer_shared::store::sample::events(ALICE) {
-        let body = serde_json::to_value(&event.fields).unwrap();
+    organizer_shared::store::sample::seed(ALICE, api.store.as_ref())
+        .await
+        .unwrap();
+    for event in calendar::Event::samples(ALICE) {
+        let body = serde_json::to_value(event.fields()).unwrap();
         let (status, _, answer) = call(
             &api,
-            request("PUT", &format!("/calendar/{}", event.id), &token).json_body(&body),
+            request("PUT", &format!("/calendar/{}", event.id()), &token).json_body(&body),
         )
         .await;
         assert_eq!(status, StatusCode::OK, "{body}: {answer}");

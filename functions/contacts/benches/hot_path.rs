@@ -18,11 +18,11 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use contacts::{ContactsApi, handle};
+use contacts::Contact;
 use organizer_shared::api::{ApiContext, Cors};
-use organizer_shared::routes::Service;
-use organizer_shared::store::memory::MemoryContactStore;
-use organizer_shared::store::{ContactStore, sample};
+use organizer_shared::service::{ServiceApi, handle};
+use organizer_shared::store::memory::MemoryStore;
+use organizer_shared::store::{Item, Store};
 use organizer_shared::testing::{EventBuilder, TEST_AUDIENCE, TestIssuer};
 use organizer_shared::token::TOKEN_CACHE_CAPACITY;
 
@@ -115,15 +115,15 @@ fn main() {
     let distinct_rate = 1e9 / distinct_ns;
 
     eprintln!("measuring warm GET /contacts handler calls ...");
-    let store = Arc::new(MemoryContactStore::default());
+    let store = Arc::new(MemoryStore::<Contact>::default());
     let handler_ns = runtime.block_on(async {
         let owner = "auth0|user-0";
-        for c in sample::contacts(owner) {
-            store.create_contact(owner, &c, None).await.expect("create");
+        for c in Contact::samples(owner) {
+            store.create(owner, &c, None).await.expect("create");
         }
-        let api = ContactsApi {
+        let api = ServiceApi::<contacts::Contact> {
             context: ApiContext::new(
-                Service::Contacts,
+                organizer_shared::store::spec::<contacts::Contact>(),
                 verifier.clone(),
                 Cors::new(["http://localhost:3000"]),
                 TEST_AUDIENCE,

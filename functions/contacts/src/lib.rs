@@ -1,155 +1,180 @@
-//! The contacts microservice: its routes (`GET /contacts`, `GET /contacts/{id}` with
-//! `read:contacts`; `POST /contacts`, `PUT /contacts/{id}`, `DELETE /contacts/{id}` with
-//! `write:contacts`) are the contacts rows of the shared route table
-//! (`organizer_shared::routes`).
+//! The contacts microservice: a person's address book. Its routes, scopes, table, quota and
+//! fields are its entry in the services manifest (`services.yaml`); the generic service of the
+//! shared crate (`organizer_shared::service`) answers them. This crate brings what is the
+//! contacts' own: the item type and its listing order — by name, case-insensitively.
 //!
-//! `main.rs` builds [`ContactsApi`] once per Lambda container; [`handle`] answers one API Gateway
-//! HTTP API event with it. The local stack calls the same [`handle`].
-//!
-//! Run it locally with `cargo lambda watch` (see the README) or through the local stack.
+//! `main.rs` is the Lambda function (`organizer_shared::service::run`); the local stack serves the
+//! same item type with the same generic handler.
 
-use std::sync::Arc;
+use organizer_shared::service::Rules;
+use organizer_shared::store::model::ends_with_id;
+use organizer_shared::store::sample::{PEOPLE, email_of, stable_id};
+use organizer_shared::store::{Item, spec};
+use serde::{Deserialize, Serialize};
 
-use http::StatusCode;
-use lambda_http::{Body, Request, Response};
-use organizer_shared::api::{ApiContext, ListBody, Query, item_id, json};
-use organizer_shared::routes::Operation;
-use organizer_shared::store::model::{Contact, ContactFields, is_contact_sort_key, now_rfc3339};
-use organizer_shared::store::{ContactStore, PageRequest, cursor};
-use organizer_shared::write::{self, JsonObject, NewItem};
-use organizer_shared::{AccessClaims, ApiError};
+/// Separates the lower-cased name from the id in a contact's sort key. U+0001 sorts before
+/// every printable character, so "Ann" comes before "Ann Smith".
+pub const NAME_KEY_SEPARATOR: char = '\u{1}';
 
-/// The cursor namespace of this listing.
-const LISTING: &str = "contacts";
-/// What this service's items are called in messages.
-const WHAT: &str = "contacts";
+/// The most bytes of the lower-cased name a sort key keeps: a name of 200 characters may take
+/// 800 bytes or more (lower-casing can lengthen it), and a sort key must fit in a cursor.
+/// Names that share their first 256 bytes are ordered by id.
+pub const NAME_KEY_BYTES: usize = 256;
 
-/// Everything an invocation borrows: built once, shared by warm invocations.
-pub struct ContactsApi {
-    pub context: ApiContext,
-    pub store: Arc<dyn ContactStore>,
+/// The editable fields of a contact: all a `POST` or `PUT` body may set (validated by their
+/// manifest types before they get here). Optional fields are empty strings when absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContactFields {
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub company: String,
 }
 
-/// Answers one request. Never fails: every error is an HTTP answer.
-pub async fn handle(api: &ContactsApi, request: Request) -> Response<Body> {
-    if let Some(preflight) = api.context.preflight(&request) {
-        return preflight;
+/// A person in the user's address book: its id, its editable fields and when it was created
+/// and last replaced. The fields are flattened, so the JSON is one flat object:
+/// `{"id","name","email","phone","company","created_at","updated_at"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub id: String,
+    #[serde(flatten)]
+    pub fields: ContactFields,
+    /// RFC 3339, UTC. Set once, by the create.
+    #[serde(default)]
+    pub created_at: String,
+    /// RFC 3339, UTC. Set by the create and by every replace.
+    #[serde(default)]
+    pub updated_at: String,
+}
+
+/// The sort key of a contact with this name and id: the lower-cased name (its first
+/// [`NAME_KEY_BYTES`]), the separator, the id. A replace that changes the name moves the
+/// contact in the listing.
+pub fn contact_sort_key(name: &str, id: &str) -> String {
+    let lower = name.to_lowercase();
+    let mut end = lower.len().min(NAME_KEY_BYTES);
+    while !lower.is_char_boundary(end) {
+        end -= 1;
     }
-    let result = route(api, &request).await;
-    api.context.respond(&request, result)
+    format!("{}{NAME_KEY_SEPARATOR}{id}", &lower[..end])
 }
 
-async fn route(api: &ContactsApi, request: &Request) -> Result<Response<Body>, ApiError> {
-    let (route, id) = api.context.route(request)?;
-    let claims = api.context.authorize(request, route.scope).await?;
-    let id = || item_id(id.as_deref(), "contact");
-    match route.operation {
-        Operation::List => list(api, request, &claims).await,
-        Operation::Get => get(api, id()?, &claims).await,
-        Operation::Create => create(api, request, &route.key(), &claims).await,
-        Operation::Replace => replace(api, request, id()?, &claims).await,
-        Operation::Delete => delete(api, request, id()?, &claims).await,
+impl Item for Contact {
+    type Fields = ContactFields;
+    const SERVICE: &'static str = "contacts";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn fields(&self) -> &ContactFields {
+        &self.fields
+    }
+
+    fn new(id: String, fields: ContactFields, now: &str) -> Self {
+        Self {
+            id,
+            fields,
+            created_at: now.to_string(),
+            updated_at: now.to_string(),
+        }
+    }
+
+    fn replaced(&self, fields: ContactFields, now: &str) -> Self {
+        Self {
+            id: self.id.clone(),
+            fields,
+            created_at: self.created_at.clone(),
+            updated_at: now.to_string(),
+        }
+    }
+
+    fn replace_extras(now: &str) -> Vec<(&'static str, serde_json::Value)> {
+        vec![("updated_at", serde_json::Value::String(now.to_string()))]
+    }
+
+    fn sort_key_for(id: &str, fields: &ContactFields) -> String {
+        contact_sort_key(&fields.name, id)
+    }
+
+    fn is_sort_key(key: &str) -> bool {
+        ends_with_id(key)
+            && key
+                .rsplit_once(NAME_KEY_SEPARATOR)
+                .is_some_and(|(name, _)| name.len() <= NAME_KEY_BYTES)
+    }
+
+    fn samples(owner: &str) -> Vec<Self> {
+        let now = organizer_shared::store::model::now_rfc3339();
+        PEOPLE
+            .iter()
+            .enumerate()
+            .map(|(i, (name, company, phone))| Contact {
+                id: stable_id(&spec::<Self>().id_prefix, owner, i),
+                fields: ContactFields {
+                    name: (*name).to_string(),
+                    email: email_of(name, company),
+                    phone: (*phone).to_string(),
+                    company: (*company).to_string(),
+                },
+                created_at: now.clone(),
+                updated_at: now.clone(),
+            })
+            .collect()
     }
 }
 
-/// The editable fields of a `POST` or `PUT` body, validated (README, "The API").
-fn contact_fields(request: &Request) -> Result<ContactFields, ApiError> {
-    let body = JsonObject::from_request(request, &["name", "email", "phone", "company"])?;
-    Ok(ContactFields {
-        name: body.text("name", true, 200)?,
-        email: body.email("email")?,
-        phone: body.text("phone", false, 40)?,
-        company: body.text("company", false, 200)?,
-    })
-}
+/// Contacts have no rules beyond their fields', and list everything, by name.
+impl Rules for Contact {}
 
-async fn create(
-    api: &ContactsApi,
-    request: &Request,
-    route: &str,
-    claims: &AccessClaims,
-) -> Result<Response<Body>, ApiError> {
-    let fields = contact_fields(request)?;
-    let key_hash = write::idempotency_key(request)?;
-    let now = now_rfc3339();
-    let contact = Contact {
-        id: write::new_id("c"),
-        fields,
-        created_at: now.clone(),
-        updated_at: now,
-    };
-    let new = NewItem {
-        item: &contact,
-        location: format!("/contacts/{}", contact.id),
-        fingerprint: write::fingerprint(route, &contact.fields),
-    };
-    let (store, owner, contact) = (&api.store, claims.sub.as_str(), &contact);
-    write::create(new, key_hash, WHAT, |record| async move {
-        store.create_contact(owner, contact, record.as_ref()).await
-    })
-    .await
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-async fn replace(
-    api: &ContactsApi,
-    request: &Request,
-    id: &str,
-    claims: &AccessClaims,
-) -> Result<Response<Body>, ApiError> {
-    let fields = contact_fields(request)?;
-    let if_version = write::if_match(request)?;
-    let stored = api
-        .store
-        .replace_contact(&claims.sub, id, &fields, &now_rfc3339(), if_version)
-        .await
-        .map_err(|e| write::write_error(e, WHAT))?;
-    Ok(write::stored_response(&stored))
-}
+    #[test]
+    fn sort_keys_order_names_case_insensitively_and_keep_the_id() {
+        let key = |name: &str, id: &str| contact_sort_key(name, id);
+        assert!(key("ann", "z") < key("Ann Smith", "a"));
+        assert!(key("Bob", "a") > key("ann", "b"));
+        assert_eq!(
+            organizer_shared::store::model::id_of_sort_key(&key("A#b", "id-1")),
+            "id-1"
+        );
+        assert!(Contact::is_sort_key(&key("x", "id")));
+        assert!(!Contact::is_sort_key("no-separator"));
+    }
 
-async fn delete(
-    api: &ContactsApi,
-    request: &Request,
-    id: &str,
-    claims: &AccessClaims,
-) -> Result<Response<Body>, ApiError> {
-    let if_version = write::if_match(request)?;
-    api.store
-        .delete_contact(&claims.sub, id, if_version)
-        .await
-        .map_err(|e| write::write_error(e, WHAT))?;
-    Ok(write::no_content())
-}
+    #[test]
+    fn a_long_name_keeps_its_sort_key_within_a_cursor() {
+        let name = "\u{1F600}".repeat(200);
+        let key = key_of(&name);
+        assert!(key.len() <= NAME_KEY_BYTES + 1 + 64);
+        assert!(Contact::is_sort_key(&key), "{} bytes", key.len());
+    }
 
-async fn list(
-    api: &ContactsApi,
-    request: &Request,
-    claims: &AccessClaims,
-) -> Result<Response<Body>, ApiError> {
-    let query = Query::parse(request)?;
-    let page = PageRequest {
-        limit: query.limit()?,
-        after: query.cursor(LISTING, &claims.sub, is_contact_sort_key)?,
-    };
-    let page = api.store.list_contacts(&claims.sub, &page).await?;
-    let next = page
-        .next_after
-        .map(|key| cursor::encode(LISTING, &claims.sub, &key));
-    Ok(json(
-        StatusCode::OK,
-        &ListBody {
-            items: page.items,
-            next,
-        },
-    ))
-}
+    fn key_of(name: &str) -> String {
+        contact_sort_key(name, "c-0123456789abcdef0123456789abcdef")
+    }
 
-async fn get(
-    api: &ContactsApi,
-    id: &str,
-    claims: &AccessClaims,
-) -> Result<Response<Body>, ApiError> {
-    match api.store.get_contact(&claims.sub, id).await? {
-        Some(stored) => Ok(write::stored_response(&stored)),
-        None => Err(ApiError::NotFound("no such contact".into())),
+    #[test]
+    fn the_json_stays_one_flat_object_in_the_same_order() {
+        let contact = Contact {
+            id: "c-1".into(),
+            fields: ContactFields {
+                name: "Ada".into(),
+                email: "ada@example.com".into(),
+                phone: "+44".into(),
+                company: "AE".into(),
+            },
+            created_at: "2026-01-01T00:00:00Z".into(),
+            updated_at: "2026-01-02T00:00:00Z".into(),
+        };
+        let json = serde_json::to_string(&contact).unwrap();
+        assert_eq!(
+            json,
+            r#"{"id":"c-1","name":"Ada","email":"ada@example.com","phone":"+44","company":"AE","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-02T00:00:00Z"}"#
+        );
+        assert_eq!(serde_json::from_str::<Contact>(&json).unwrap(), contact);
     }
 }

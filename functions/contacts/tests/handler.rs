@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use contacts::{ContactsApi, handle};
+use contacts::Contact;
 use http::StatusCode;
 use organizer_shared::api::{ApiContext, Cors};
-use organizer_shared::routes::Service;
-use organizer_shared::store::memory::MemoryContactStore;
-use organizer_shared::store::{ContactStore, sample};
+use organizer_shared::service::{ServiceApi, handle};
+use organizer_shared::store::memory::MemoryStore;
+use organizer_shared::store::{Item, Store};
 use organizer_shared::testing::{EventBuilder, TEST_AUDIENCE, TestIssuer, response_parts};
 use serde_json::Value;
 
@@ -17,29 +17,32 @@ const FIXTURE: &str = include_str!("fixtures/apigw-v2-get-contacts.json");
 const ALICE: &str = "auth0|alice";
 const BOB: &str = "auth0|bob";
 
-async fn api() -> (ContactsApi, TestIssuer) {
+async fn api() -> (ServiceApi<contacts::Contact>, TestIssuer) {
     let issuer = TestIssuer::new();
-    let store = Arc::new(MemoryContactStore::default());
-    for c in sample::contacts(ALICE) {
-        store.create_contact(ALICE, &c, None).await.unwrap();
+    let store = Arc::new(MemoryStore::<Contact>::default());
+    for c in Contact::samples(ALICE) {
+        store.create(ALICE, &c, None).await.unwrap();
     }
-    for c in sample::contacts(BOB).into_iter().take(3) {
-        store.create_contact(BOB, &c, None).await.unwrap();
+    for c in Contact::samples(BOB).into_iter().take(3) {
+        store.create(BOB, &c, None).await.unwrap();
     }
     let context = ApiContext::new(
-        Service::Contacts,
+        organizer_shared::store::spec::<contacts::Contact>(),
         issuer.verifier(),
         Cors::new(["http://localhost:3000"]),
         TEST_AUDIENCE,
     );
-    (ContactsApi { context, store }, issuer)
+    (ServiceApi::<contacts::Contact> { context, store }, issuer)
 }
 
 fn event() -> EventBuilder {
     EventBuilder::from_fixture(FIXTURE)
 }
 
-async fn call(api: &ContactsApi, event: EventBuilder) -> (StatusCode, http::HeaderMap, Value) {
+async fn call(
+    api: &ServiceApi<contacts::Contact>,
+    event: EventBuilder,
+) -> (StatusCode, http::HeaderMap, Value) {
     response_parts(&handle(api, event.build()).await)
 }
 
@@ -82,7 +85,7 @@ async fn lists_the_callers_contacts_in_pages() {
         next = body["next"].as_str().map(String::from);
     }
     let expected: Vec<String> = {
-        let mut all = sample::contacts(ALICE);
+        let mut all = Contact::samples(ALICE);
         all.sort_by_key(|c| c.sort_key());
         all.into_iter().map(|c| c.fields.name).collect()
     };
@@ -96,19 +99,19 @@ async fn lists_the_callers_contacts_in_pages() {
 #[tokio::test]
 async fn one_contact_by_id_and_never_someone_elses() {
     let (api, issuer) = api().await;
-    let alices = sample::contacts(ALICE)[0].clone();
-    let bobs = sample::contacts(BOB)[0].clone();
+    let alices = Contact::samples(ALICE)[0].clone();
+    let bobs = Contact::samples(BOB)[0].clone();
     let token = issuer.token(ALICE, "read:contacts");
     let (status, _, body) = call(
         &api,
         event()
             .bearer(&token)
-            .path(&format!("/contacts/{}", alices.id)),
+            .path(&format!("/contacts/{}", alices.id())),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["email"], alices.fields.email);
-    for id in [bobs.id.as_str(), "c-0000000000000000"] {
+    for id in [bobs.id(), "c-0000000000000000"] {
         let (status, _, body) = call(
             &api,
             event().bearer(&token).path(&format!("/contacts/{id}")),

@@ -3,6 +3,7 @@
 //! tests with "dynamodb" in their name.)
 
 use organizer_local::{StackOptions, StoreChoice, start};
+use organizer_shared::manifest::manifest;
 use reqwest::StatusCode;
 
 use crate::common::api::{api_get, machine_token};
@@ -29,13 +30,27 @@ async fn tables_are_created_seeded_and_served() {
         gateway: crate::common::gateway_options(),
         store: StoreChoice::Dynamo {
             endpoint: Some(endpoint),
-            contacts_table: format!("contacts-{suffix}"),
-            calendar_table: format!("calendar-{suffix}"),
+            tables: manifest()
+                .services
+                .iter()
+                .map(|s| (s.name.clone(), format!("{}-{suffix}", s.name)))
+                .collect(),
         },
     })
     .await
     .expect("the stack starts on DynamoDB Local");
     let token = machine_token(&stack, None).await;
+    // Every service of the manifest is served from its own new table, seeded.
+    for service in &manifest().services {
+        let (status, body) = api_get(&stack, &format!("/{}?limit=1", service.name), &token).await;
+        assert_eq!(status, StatusCode::OK, "{}: {body}", service.name);
+        assert_eq!(
+            body["items"].as_array().unwrap().len(),
+            1,
+            "{}: {body}",
+            service.name
+        );
+    }
     let (status, body) = api_get(&stack, "/contacts?limit=100", &token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["items"].as_array().unwrap().len(), 20);

@@ -1,23 +1,27 @@
-//! In-memory stores: the local stack's embedded default and the fast half of the contract tests.
+//! The in-memory store: the local stack's embedded default and the fast half of the contract
+//! suite.
 //!
-//! Each store keeps all of its state (items, per-user counts, idempotency records) under one
-//! lock, so every write is checked and applied atomically, exactly as the DynamoDB store's
-//! transactions are.
+//! A store keeps all of its state (items, per-user counts, idempotency records) under one lock,
+//! so every write is checked and applied atomically, exactly as the DynamoDB store's
+//! transactions are. Idempotency records expire as DynamoDB's TTL deletes them: each create
+//! sweeps a few expired ones, so a loop of keyed creates and deletes cannot grow the store.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::RwLock;
 
 use async_trait::async_trait;
 
 use super::idempotency::{IdempotencyRecord, epoch_now};
-use super::model::{
-    Contact, ContactFields, Event, EventFields, Stored, contact_sort_key, event_sort_key,
-};
+use super::model::Stored;
 use super::{
-    ContactStore, DEFAULT_CONTACT_QUOTA, DEFAULT_EVENT_QUOTA, EventStore, Page, PageRequest,
-    StoreError, TimeRange, WriteError, check_key_hash, check_new_id, event_bounds, into_page,
+    Item, KeyRange, Page, PageRequest, Store, StoreError, WriteError, check_key_hash, check_new_id,
+    into_page, key_bounds, spec,
 };
+
+/// How many records one create looks at for expiry: more than one, so that expired records
+/// leave faster than new ones arrive.
+const SWEEP_PER_CREATE: usize = 2;
 
 /// Items of one kind, ordered by (owner, sort key) and findable by (owner, id), with each
 /// owner's count and idempotency records.
@@ -26,6 +30,9 @@ struct Table<T> {
     sort_key_of: HashMap<(String, String), String>,
     counts: HashMap<String, u32>,
     records: HashMap<(String, String), IdempotencyRecord>,
+    /// The records' keys in the order they were written (a record is written once), for the
+    /// sweep: the oldest are the first to expire.
+    record_order: VecDeque<(String, String)>,
 }
 
 impl<T: Clone> Table<T> {
@@ -35,6 +42,26 @@ impl<T: Clone> Table<T> {
             sort_key_of: HashMap::new(),
             counts: HashMap::new(),
             records: HashMap::new(),
+            record_order: VecDeque::new(),
+        }
+    }
+
+    /// Forgets up to [`SWEEP_PER_CREATE`] records that expired by `now`, oldest first, as TTL
+    /// deletes them from DynamoDB.
+    fn sweep(&mut self, now: u64) {
+        for _ in 0..SWEEP_PER_CREATE {
+            let Some(key) = self.record_order.front() else {
+                return;
+            };
+            match self.records.get(key) {
+                Some(record) if record.is_live(now) => return,
+                Some(_) => {
+                    self.records.remove(key);
+                }
+                // Overwritten since (its key is listed again further on) or already gone.
+                None => {}
+            }
+            self.record_order.pop_front();
         }
     }
 
@@ -73,9 +100,11 @@ impl<T: Clone> Table<T> {
         quota: u32,
     ) -> Result<Stored<T>, WriteError<T>> {
         check_new_id(id)?;
+        let now = epoch_now();
+        self.sweep(now);
         if let Some(record) = record {
             check_key_hash(&record.key_hash)?;
-            if let Some(existing) = self.live_record(owner, &record.key_hash, epoch_now()) {
+            if let Some(existing) = self.live_record(owner, &record.key_hash, now) {
                 return Err(WriteError::IdempotencyKeyUsed(Box::new(existing)));
             }
         }
@@ -91,8 +120,9 @@ impl<T: Clone> Table<T> {
         }
         *count += 1;
         if let Some(record) = record {
-            self.records
-                .insert((owner.to_string(), record.key_hash.clone()), record.clone());
+            let key = (owner.to_string(), record.key_hash.clone());
+            self.record_order.push_back(key.clone());
+            self.records.insert(key, record.clone());
         }
         let stored = Stored {
             item: item.clone(),
@@ -189,151 +219,43 @@ fn lock_err() -> StoreError {
     StoreError::Backend("in-memory store lock poisoned".into())
 }
 
-fn record<T: Clone>(
-    table: &RwLock<Table<T>>,
-    owner: &str,
-    key_hash: &str,
-) -> Result<Option<IdempotencyRecord>, StoreError> {
-    check_key_hash(key_hash)?;
-    Ok(table
-        .read()
-        .map_err(|_| lock_err())?
-        .live_record(owner, key_hash, epoch_now()))
-}
-
-/// Contacts kept in memory. Holds at most [`DEFAULT_CONTACT_QUOTA`] contacts per user unless
-/// built [`with_quota`](Self::with_quota).
-pub struct MemoryContactStore {
-    table: RwLock<Table<Contact>>,
-    quota: u32,
-}
-
-impl Default for MemoryContactStore {
-    fn default() -> Self {
-        Self::with_quota(DEFAULT_CONTACT_QUOTA)
-    }
-}
-
-impl MemoryContactStore {
-    /// An empty store holding at most `quota` contacts per user.
-    pub fn with_quota(quota: u32) -> Self {
-        Self {
-            table: RwLock::new(Table::new()),
-            quota,
-        }
-    }
-}
-
-#[async_trait]
-impl ContactStore for MemoryContactStore {
-    async fn list_contacts(
-        &self,
-        owner: &str,
-        page: &PageRequest,
-    ) -> Result<Page<Contact>, StoreError> {
-        let table = self.table.read().map_err(|_| lock_err())?;
-        let lower = page.after.clone().map_or(Bound::Unbounded, Bound::Excluded);
-        let items = table.range(owner, lower, Bound::Unbounded, page.limit + 1);
-        Ok(into_page(items, page.limit, false, Contact::sort_key))
-    }
-
-    async fn get_contact(
-        &self,
-        owner: &str,
-        id: &str,
-    ) -> Result<Option<Stored<Contact>>, StoreError> {
-        Ok(self.table.read().map_err(|_| lock_err())?.get(owner, id))
-    }
-
-    async fn create_contact(
-        &self,
-        owner: &str,
-        contact: &Contact,
-        record: Option<&IdempotencyRecord>,
-    ) -> Result<Stored<Contact>, WriteError<Contact>> {
-        let mut table = self.table.write().map_err(|_| lock_err())?;
-        table.create(
-            owner,
-            &contact.id,
-            contact.sort_key(),
-            contact,
-            record,
-            self.quota,
-        )
-    }
-
-    async fn replace_contact(
-        &self,
-        owner: &str,
-        id: &str,
-        fields: &ContactFields,
-        updated_at: &str,
-        if_version: Option<u64>,
-    ) -> Result<Stored<Contact>, WriteError<Contact>> {
-        let mut table = self.table.write().map_err(|_| lock_err())?;
-        table.replace(owner, id, if_version, |current| {
-            let contact = Contact {
-                id: current.id.clone(),
-                fields: fields.clone(),
-                created_at: current.created_at.clone(),
-                updated_at: updated_at.to_string(),
-            };
-            let sort_key = contact_sort_key(&fields.name, id);
-            (contact, sort_key)
-        })
-    }
-
-    async fn delete_contact(
-        &self,
-        owner: &str,
-        id: &str,
-        if_version: Option<u64>,
-    ) -> Result<(), WriteError<Contact>> {
-        let mut table = self.table.write().map_err(|_| lock_err())?;
-        table.delete(owner, id, if_version)
-    }
-
-    async fn idempotency_record(
-        &self,
-        owner: &str,
-        key_hash: &str,
-    ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        record(&self.table, owner, key_hash)
-    }
-}
-
-/// Calendar events kept in memory. Holds at most [`DEFAULT_EVENT_QUOTA`] events per user
+/// One service's items kept in memory. Holds at most the manifest's quota of items per user
 /// unless built [`with_quota`](Self::with_quota).
-pub struct MemoryEventStore {
-    table: RwLock<Table<Event>>,
+pub struct MemoryStore<T: Item> {
+    table: RwLock<Table<T>>,
     quota: u32,
 }
 
-impl Default for MemoryEventStore {
+impl<T: Item> Default for MemoryStore<T> {
     fn default() -> Self {
-        Self::with_quota(DEFAULT_EVENT_QUOTA)
+        Self::with_quota(spec::<T>().quota)
     }
 }
 
-impl MemoryEventStore {
-    /// An empty store holding at most `quota` events per user.
+impl<T: Item> MemoryStore<T> {
+    /// An empty store holding at most `quota` items per user.
     pub fn with_quota(quota: u32) -> Self {
         Self {
             table: RwLock::new(Table::new()),
             quota,
         }
     }
+
+    /// How many idempotency records it holds, live or expired (tests of the sweep).
+    pub fn records_held(&self) -> usize {
+        self.table.read().map_or(0, |t| t.records.len())
+    }
 }
 
 #[async_trait]
-impl EventStore for MemoryEventStore {
-    async fn list_events(
+impl<T: Item> Store<T> for MemoryStore<T> {
+    async fn list(
         &self,
         owner: &str,
-        range: &TimeRange,
+        range: &KeyRange,
         page: &PageRequest,
-    ) -> Result<Page<Event>, StoreError> {
-        let Some((lower, exclusive, upper)) = event_bounds(range, page.after.as_deref()) else {
+    ) -> Result<Page<T>, StoreError> {
+        let Some((lower, exclusive, upper)) = key_bounds(range, page.after.as_deref()) else {
             return Ok(Page {
                 items: Vec::new(),
                 next_after: None,
@@ -347,53 +269,45 @@ impl EventStore for MemoryEventStore {
         let upper = upper.map_or(Bound::Unbounded, Bound::Excluded);
         let table = self.table.read().map_err(|_| lock_err())?;
         let items = table.range(owner, lower, upper, page.limit + 1);
-        Ok(into_page(items, page.limit, false, Event::sort_key))
+        Ok(into_page(items, page.limit, false))
     }
 
-    async fn get_event(&self, owner: &str, id: &str) -> Result<Option<Stored<Event>>, StoreError> {
+    async fn get(&self, owner: &str, id: &str) -> Result<Option<Stored<T>>, StoreError> {
         Ok(self.table.read().map_err(|_| lock_err())?.get(owner, id))
     }
 
-    async fn create_event(
+    async fn create(
         &self,
         owner: &str,
-        event: &Event,
+        item: &T,
         record: Option<&IdempotencyRecord>,
-    ) -> Result<Stored<Event>, WriteError<Event>> {
+    ) -> Result<Stored<T>, WriteError<T>> {
         let mut table = self.table.write().map_err(|_| lock_err())?;
-        table.create(
-            owner,
-            &event.id,
-            event.sort_key(),
-            event,
-            record,
-            self.quota,
-        )
+        table.create(owner, item.id(), item.sort_key(), item, record, self.quota)
     }
 
-    async fn replace_event(
+    async fn replace(
         &self,
         owner: &str,
         id: &str,
-        fields: &EventFields,
+        fields: &T::Fields,
+        now: &str,
         if_version: Option<u64>,
-    ) -> Result<Stored<Event>, WriteError<Event>> {
+    ) -> Result<Stored<T>, WriteError<T>> {
         let mut table = self.table.write().map_err(|_| lock_err())?;
         table.replace(owner, id, if_version, |current| {
-            let event = Event {
-                id: current.id.clone(),
-                fields: fields.clone(),
-            };
-            (event, event_sort_key(&fields.start, id))
+            let item = current.replaced(fields.clone(), now);
+            let sort_key = item.sort_key();
+            (item, sort_key)
         })
     }
 
-    async fn delete_event(
+    async fn delete(
         &self,
         owner: &str,
         id: &str,
         if_version: Option<u64>,
-    ) -> Result<(), WriteError<Event>> {
+    ) -> Result<(), WriteError<T>> {
         let mut table = self.table.write().map_err(|_| lock_err())?;
         table.delete(owner, id, if_version)
     }
@@ -403,6 +317,11 @@ impl EventStore for MemoryEventStore {
         owner: &str,
         key_hash: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        record(&self.table, owner, key_hash)
+        check_key_hash(key_hash)?;
+        Ok(self
+            .table
+            .read()
+            .map_err(|_| lock_err())?
+            .live_record(owner, key_hash, epoch_now()))
     }
 }

@@ -1,15 +1,19 @@
-//! How contacts, events, idempotency records and the quota counter are laid out as DynamoDB
+//! How a service's items, idempotency records and the quota counter are laid out as DynamoDB
 //! items (the table in the [module documentation](super)), and how they are read back.
+//!
+//! An item is written as its JSON form: each member an attribute of the same name (strings as
+//! S, numbers as N, booleans as BOOL, lists as L, objects as M; a `null` member is left out),
+//! plus the listing's sort key under the table's index key. It is read back the same way, so
+//! one codec serves every kind of item ([`Codec`] for every [`crate::store::Item`]).
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{Map, Number, Value};
 
-use crate::store::StoreError;
 use crate::store::idempotency::{IdempotencyRecord, TTL_ATTRIBUTE};
-use crate::store::model::{
-    Contact, ContactFields, Event, EventFields, Stored, contact_sort_key, event_sort_key,
-};
+use crate::store::model::Stored;
+use crate::store::{Item as ItemKind, StoreError, spec};
 
 /// The sort key of each owner's quota counter.
 pub(super) const COUNTER_ID: &str = "#count";
@@ -67,97 +71,98 @@ fn number<T: std::str::FromStr>(item: &Item, name: &str) -> Result<Option<T>, St
 pub(super) trait Codec: Clone + Send + Sync + Sized {
     fn id(&self) -> &str;
     /// Every attribute but the keys and the version, its listing sort key included.
-    fn attributes(&self) -> Vec<(&'static str, AttributeValue)>;
+    fn attributes(&self) -> Result<Vec<(String, AttributeValue)>, StoreError>;
     fn decode(item: &Item) -> Result<Self, StoreError>;
 }
 
-/// The attributes a contact replace sets: the fields and the sort key that follows the name.
-pub(super) fn contact_fields(
-    id: &str,
-    fields: &ContactFields,
-) -> Vec<(&'static str, AttributeValue)> {
-    vec![
-        ("name_key", s(&contact_sort_key(&fields.name, id))),
-        ("name", s(&fields.name)),
-        ("email", s(&fields.email)),
-        ("phone", s(&fields.phone)),
-        ("company", s(&fields.company)),
-    ]
-}
-
-impl Codec for Contact {
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn attributes(&self) -> Vec<(&'static str, AttributeValue)> {
-        let mut attributes = contact_fields(&self.id, &self.fields);
-        attributes.push(("created_at", s(&self.created_at)));
-        attributes.push(("updated_at", s(&self.updated_at)));
-        attributes
-    }
-
-    fn decode(item: &Item) -> Result<Self, StoreError> {
-        Ok(Contact {
-            id: text(item, "id")?,
-            fields: ContactFields {
-                name: text(item, "name")?,
-                email: text(item, "email")?,
-                phone: text(item, "phone")?,
-                company: text(item, "company")?,
-            },
-            created_at: text(item, "created_at")?,
-            updated_at: text(item, "updated_at")?,
-        })
-    }
-}
-
-/// The attributes an event replace sets: the fields and the sort key that follows the start.
-pub(super) fn event_fields(id: &str, fields: &EventFields) -> Vec<(&'static str, AttributeValue)> {
-    vec![
-        ("start_key", s(&event_sort_key(&fields.start, id))),
-        ("title", s(&fields.title)),
-        ("start", s(&fields.start)),
-        ("end", s(&fields.end)),
-        ("location", s(&fields.location)),
-        (
-            "attendees",
-            AttributeValue::L(fields.attendees.iter().map(|a| s(a)).collect()),
-        ),
-    ]
-}
-
-impl Codec for Event {
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn attributes(&self) -> Vec<(&'static str, AttributeValue)> {
-        event_fields(&self.id, &self.fields)
-    }
-
-    fn decode(item: &Item) -> Result<Self, StoreError> {
-        let attendees = match item.get("attendees") {
-            Some(AttributeValue::L(values)) => values
+/// A JSON value as an attribute (`None` for `null`, which is left out).
+pub(super) fn attribute(value: &Value) -> Option<AttributeValue> {
+    Some(match value {
+        Value::Null => return None,
+        Value::Bool(b) => AttributeValue::Bool(*b),
+        Value::Number(n) => AttributeValue::N(n.to_string()),
+        Value::String(text) => AttributeValue::S(text.clone()),
+        Value::Array(items) => AttributeValue::L(items.iter().filter_map(attribute).collect()),
+        Value::Object(members) => AttributeValue::M(
+            members
                 .iter()
-                .map(|v| {
-                    v.as_s()
-                        .cloned()
-                        .map_err(|_| StoreError::Backend("attendee is not a string".into()))
-                })
-                .collect::<Result<_, _>>()?,
-            None => Vec::new(),
-            Some(_) => return Err(StoreError::Backend("attendees is not a list".into())),
-        };
-        Ok(Event {
-            id: text(item, "id")?,
-            fields: EventFields {
-                title: text(item, "title")?,
-                start: text(item, "start")?,
-                end: text(item, "end")?,
-                location: text(item, "location")?,
-                attendees,
-            },
+                .filter_map(|(k, v)| attribute(v).map(|a| (k.clone(), a)))
+                .collect(),
+        ),
+    })
+}
+
+/// An attribute as a JSON value.
+fn json(value: &AttributeValue) -> Result<Value, StoreError> {
+    Ok(match value {
+        AttributeValue::S(text) => Value::String(text.clone()),
+        AttributeValue::N(n) => {
+            let number = n
+                .parse::<i64>()
+                .map(Number::from)
+                .ok()
+                .or_else(|| n.parse::<f64>().ok().and_then(Number::from_f64))
+                .ok_or_else(|| StoreError::Backend(format!("{n} is not a number")))?;
+            Value::Number(number)
+        }
+        AttributeValue::Bool(b) => Value::Bool(*b),
+        AttributeValue::Null(_) => Value::Null,
+        AttributeValue::L(items) => Value::Array(items.iter().map(json).collect::<Result<_, _>>()?),
+        AttributeValue::M(members) => Value::Object(
+            members
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), json(v)?)))
+                .collect::<Result<Map<_, _>, StoreError>>()?,
+        ),
+        other => {
+            return Err(StoreError::Backend(format!(
+                "an item holds an attribute of a kind no service writes: {other:?}"
+            )));
+        }
+    })
+}
+
+/// Attributes the table keeps beside an item's own members, never read back into it.
+const NOT_MEMBERS: &[&str] = &["user_id", VERSION_ATTRIBUTE];
+
+/// An item's own JSON members as attributes (the id is a key, written apart).
+pub(super) fn member_attributes(
+    value: &Value,
+) -> Result<Vec<(String, AttributeValue)>, StoreError> {
+    let Value::Object(members) = value else {
+        return Err(StoreError::Backend("an item is not a JSON object".into()));
+    };
+    Ok(members
+        .iter()
+        .filter(|(name, _)| *name != "id")
+        .filter_map(|(name, v)| attribute(v).map(|a| (name.clone(), a)))
+        .collect())
+}
+
+impl<T: ItemKind> Codec for T {
+    fn id(&self) -> &str {
+        ItemKind::id(self)
+    }
+
+    fn attributes(&self) -> Result<Vec<(String, AttributeValue)>, StoreError> {
+        let value = serde_json::to_value(self)
+            .map_err(|e| StoreError::Backend(format!("cannot serialize an item: {e}")))?;
+        let mut attributes = member_attributes(&value)?;
+        attributes.push((spec::<T>().table.index_key.clone(), s(&self.sort_key())));
+        Ok(attributes)
+    }
+
+    fn decode(item: &Item) -> Result<Self, StoreError> {
+        let index_key = &spec::<T>().table.index_key;
+        let mut members = Map::new();
+        for (name, value) in item {
+            if NOT_MEMBERS.contains(&name.as_str()) || name == index_key {
+                continue;
+            }
+            members.insert(name.clone(), json(value)?);
+        }
+        serde_json::from_value(Value::Object(members)).map_err(|e| {
+            StoreError::Backend(format!("an item of {} cannot be read: {e}", T::SERVICE))
         })
     }
 }
@@ -214,51 +219,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn items_round_trip_with_their_version() {
-        let contact = Contact {
-            id: "c-1".into(),
-            fields: ContactFields {
-                name: "Ada".into(),
-                email: "ada@example.com".into(),
-                phone: String::new(),
-                company: "AE".into(),
-            },
-            created_at: "2026-01-01T00:00:00Z".into(),
-            updated_at: "2026-01-02T00:00:00Z".into(),
-        };
-        let mut item: Item = contact
-            .attributes()
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
-        item.insert("id".into(), s("c-1"));
-        assert_eq!(item.get("name_key"), Some(&s("ada\u{1}c-1")));
-        // An item written before versions existed is at version 1.
-        assert_eq!(stored::<Contact>(&item).unwrap().version, 1);
-        item.insert(VERSION_ATTRIBUTE.into(), n(7));
-        let back = stored::<Contact>(&item).unwrap();
-        assert_eq!((back.item, back.version), (contact, 7));
-        item.insert(VERSION_ATTRIBUTE.into(), s("7"));
-        assert!(stored::<Contact>(&item).is_err());
-
-        let event = Event {
-            id: "e-1".into(),
-            fields: EventFields {
-                title: "Planning".into(),
-                start: "2026-01-01T09:00:00Z".into(),
-                end: "2026-01-01T10:00:00Z".into(),
-                location: String::new(),
-                attendees: vec!["Ada".into(), "Grace".into()],
-            },
-        };
-        let mut item: Item = event
-            .attributes()
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
-        item.insert("id".into(), s("e-1"));
-        assert_eq!(item.get("start_key"), Some(&s("2026-01-01T09:00:00Z#e-1")));
-        assert_eq!(stored::<Event>(&item).unwrap().item, event);
+    fn json_values_round_trip_as_attributes() {
+        let value = serde_json::json!({"s": "x", "n": 3, "b": true, "l": ["a", "b"], "m": {"k": 1}, "e": ""});
+        let back = json(&attribute(&value).unwrap()).unwrap();
+        assert_eq!(back, value);
+        assert_eq!(attribute(&Value::Null), None);
+        assert!(json(&AttributeValue::Ss(vec!["a".into()])).is_err());
     }
 
     #[test]

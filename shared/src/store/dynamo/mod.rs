@@ -1,18 +1,21 @@
-//! DynamoDB stores: one table per microservice, each partitioned by owner.
+//! The DynamoDB store: one table per service (its name, index and index key in the manifest,
+//! `services.yaml`), partitioned by owner.
 //!
 //! | table (default name)  | partition key | sort key | local secondary index (listing order) |
 //! |-----------------------|---------------|----------|----------------------------------------|
 //! | `organizer-contacts`  | `user_id`     | `id`     | `by-name`: `name_key` (lower-cased name, id) |
 //! | `organizer-calendar`  | `user_id`     | `id`     | `by-start`: `start_key` (start, id)    |
+//! | one per service       | `user_id`     | `id`     | the manifest's `index`: its `index_key` (the item's sort key) |
 //!
-//! Lists are Queries on the index with `user_id = :owner` (and, for the calendar, the
-//! `from`/`to` window in the key condition): never a Scan, never another partition.
+//! Lists are Queries on the index with `user_id = :owner` (and the listing's key range, such
+//! as the calendar's `from`/`to` window, in the key condition): never a Scan, never another
+//! partition.
 //!
 //! # Items in one owner's partition
 //!
 //! | `id`               | what               | attributes besides `user_id` and `id` |
 //! |--------------------|--------------------|---------------------------------------|
-//! | the item's id      | a contact or event | its fields, `name_key` / `start_key`, `version` (N) |
+//! | the item's id      | an item            | its JSON members ([`item`]), the index key, `version` (N) |
 //! | `#count`           | the quota counter  | `item_count` (N): how many items the owner holds |
 //! | `#idem#<key hash>` | idempotency record | `fingerprint`, `status` (N), `body`, `location`?, `etag`?, `expires_at` (N, the TTL attribute) |
 //!
@@ -51,7 +54,7 @@
 //! call is authorized by the actions it contains (PutItem, UpdateItem, DeleteItem); the stores
 //! use no ConditionCheck action, so they need no `dynamodb:ConditionCheckItem`.
 //!
-//! | action                | [`DynamoContactStore`] and [`DynamoEventStore`] alike |
+//! | action                | [`DynamoStore`], for every service alike |
 //! |-----------------------|-------------------------------------------------------|
 //! | `dynamodb:Query`      | list (on the `by-name` / `by-start` index) |
 //! | `dynamodb:GetItem`    | get; `idempotency_record`; create, to read the record that refused it only if the cancellation reason left it out (neither DynamoDB nor DynamoDB Local does) |
@@ -69,7 +72,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::Client;
+pub use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
@@ -79,23 +82,19 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::idempotency::{IdempotencyRecord, TTL_ATTRIBUTE};
-use super::model::{Contact, ContactFields, Event, EventFields, Stored, id_of_sort_key};
+use super::model::{Stored, id_of_sort_key};
 use super::{
-    ContactStore, DEFAULT_CONTACT_QUOTA, DEFAULT_EVENT_QUOTA, EventStore, Page, PageRequest,
-    StoreError, TimeRange, WriteError, event_bounds, into_page,
+    Item as ItemKind, KeyRange, Page, PageRequest, Store, StoreError, WriteError, into_page,
+    key_bounds, spec,
 };
+use crate::manifest::ServiceSpec;
 
 mod item;
 mod write;
 
-use item::{Codec, contact_fields, event_fields, s};
+use item::{Codec, attribute, member_attributes, s};
 use write::ItemTable;
 pub use write::TRANSACTION_ATTEMPTS;
-
-pub const DEFAULT_CONTACTS_TABLE: &str = "organizer-contacts";
-pub const DEFAULT_CALENDAR_TABLE: &str = "organizer-calendar";
-const CONTACTS_INDEX: &str = "by-name";
-const CALENDAR_INDEX: &str = "by-start";
 
 /// A DynamoDB client from the usual AWS configuration chain. `endpoint` (or the SDK's own
 /// `AWS_ENDPOINT_URL_DYNAMODB`) points it at DynamoDB Local; for a local endpoint, a region and
@@ -157,25 +156,35 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::
     }
 }
 
-/// Contacts in a DynamoDB table. Holds at most [`DEFAULT_CONTACT_QUOTA`] contacts per user
-/// unless given another quota with [`with_quota`](Self::with_quota).
-#[derive(Clone)]
-pub struct DynamoContactStore {
+/// One service's items in its DynamoDB table. Holds at most the manifest's quota of items per
+/// user unless given another with [`with_quota`](Self::with_quota).
+pub struct DynamoStore<T: ItemKind> {
     table: ItemTable,
+    kind: std::marker::PhantomData<fn() -> T>,
 }
 
-impl DynamoContactStore {
+impl<T: ItemKind> Clone for DynamoStore<T> {
+    fn clone(&self) -> Self {
+        Self {
+            table: self.table.clone(),
+            kind: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: ItemKind> DynamoStore<T> {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             table: ItemTable {
                 client,
                 name: table.into(),
-                quota: DEFAULT_CONTACT_QUOTA,
+                quota: spec::<T>().quota,
             },
+            kind: std::marker::PhantomData,
         }
     }
 
-    /// The same store, holding at most `quota` contacts per user.
+    /// The same store, holding at most `quota` items per user.
     #[must_use]
     pub fn with_quota(mut self, quota: u32) -> Self {
         self.table.quota = quota;
@@ -184,141 +193,28 @@ impl DynamoContactStore {
 }
 
 #[async_trait]
-impl ContactStore for DynamoContactStore {
-    async fn list_contacts(
+impl<T: ItemKind> Store<T> for DynamoStore<T> {
+    async fn list(
         &self,
         owner: &str,
+        range: &KeyRange,
         page: &PageRequest,
-    ) -> Result<Page<Contact>, StoreError> {
-        let start_key = page.after.as_ref().map(|after| {
-            HashMap::from([
-                ("user_id".to_string(), s(owner)),
-                ("id".to_string(), s(id_of_sort_key(after))),
-                ("name_key".to_string(), s(after)),
-            ])
-        });
-        let out = self
-            .table
-            .client
-            .query()
-            .table_name(&self.table.name)
-            .index_name(CONTACTS_INDEX)
-            .consistent_read(true)
-            .key_condition_expression("user_id = :owner")
-            .expression_attribute_values(":owner", s(owner))
-            .set_exclusive_start_key(start_key)
-            .limit(limit_plus_one(page.limit))
-            .send()
-            .await
-            .map_err(classify)?;
-        let items = out
-            .items()
-            .iter()
-            .map(Contact::decode)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(into_page(
-            items,
-            page.limit,
-            out.last_evaluated_key().is_some(),
-            Contact::sort_key,
-        ))
-    }
-
-    async fn get_contact(
-        &self,
-        owner: &str,
-        id: &str,
-    ) -> Result<Option<Stored<Contact>>, StoreError> {
-        self.table.get(owner, id).await
-    }
-
-    async fn create_contact(
-        &self,
-        owner: &str,
-        contact: &Contact,
-        record: Option<&IdempotencyRecord>,
-    ) -> Result<Stored<Contact>, WriteError<Contact>> {
-        self.table.create(owner, contact, record).await
-    }
-
-    async fn replace_contact(
-        &self,
-        owner: &str,
-        id: &str,
-        fields: &ContactFields,
-        updated_at: &str,
-        if_version: Option<u64>,
-    ) -> Result<Stored<Contact>, WriteError<Contact>> {
-        let mut attributes = contact_fields(id, fields);
-        attributes.push(("updated_at", s(updated_at)));
-        self.table.replace(owner, id, attributes, if_version).await
-    }
-
-    async fn delete_contact(
-        &self,
-        owner: &str,
-        id: &str,
-        if_version: Option<u64>,
-    ) -> Result<(), WriteError<Contact>> {
-        self.table.delete(owner, id, if_version).await
-    }
-
-    async fn idempotency_record(
-        &self,
-        owner: &str,
-        key_hash: &str,
-    ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        self.table.record(owner, key_hash).await
-    }
-}
-
-/// Calendar events in a DynamoDB table. Holds at most [`DEFAULT_EVENT_QUOTA`] events per user
-/// unless given another quota with [`with_quota`](Self::with_quota).
-#[derive(Clone)]
-pub struct DynamoEventStore {
-    table: ItemTable,
-}
-
-impl DynamoEventStore {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            table: ItemTable {
-                client,
-                name: table.into(),
-                quota: DEFAULT_EVENT_QUOTA,
-            },
-        }
-    }
-
-    /// The same store, holding at most `quota` events per user.
-    #[must_use]
-    pub fn with_quota(mut self, quota: u32) -> Self {
-        self.table.quota = quota;
-        self
-    }
-}
-
-#[async_trait]
-impl EventStore for DynamoEventStore {
-    async fn list_events(
-        &self,
-        owner: &str,
-        range: &TimeRange,
-        page: &PageRequest,
-    ) -> Result<Page<Event>, StoreError> {
-        let Some((lower, exclusive, upper)) = event_bounds(range, page.after.as_deref()) else {
+    ) -> Result<Page<T>, StoreError> {
+        let Some((lower, exclusive, upper)) = key_bounds(range, page.after.as_deref()) else {
             return Ok(Page {
                 items: Vec::new(),
                 next_after: None,
             });
         };
+        let table = &spec::<T>().table;
         let mut query = self
             .table
             .client
             .query()
             .table_name(&self.table.name)
-            .index_name(CALENDAR_INDEX)
+            .index_name(&table.index)
             .consistent_read(true)
+            .expression_attribute_names("#key", &table.index_key)
             .expression_attribute_values(":owner", s(owner))
             .limit(limit_plus_one(page.limit));
         // A key condition takes one comparison on the sort key: an exclusive lower bound is
@@ -328,25 +224,29 @@ impl EventStore for DynamoEventStore {
                 query = query
                     .expression_attribute_values(":low", s(low))
                     .expression_attribute_values(":high", s(high));
-                // BETWEEN is inclusive; no stored key equals a bare time (keys are time#id), so
-                // `<= high` here means `< high` for every stored key.
-                "user_id = :owner AND start_key BETWEEN :low AND :high"
+                // BETWEEN is inclusive: an item whose key is the upper bound itself is dropped
+                // below (the bound is exclusive).
+                "user_id = :owner AND #key BETWEEN :low AND :high"
             }
             (Some(low), None) if !exclusive => {
                 query = query.expression_attribute_values(":low", s(low));
-                "user_id = :owner AND start_key >= :low"
+                "user_id = :owner AND #key >= :low"
             }
             (_, Some(high)) => {
                 query = query.expression_attribute_values(":high", s(high));
-                "user_id = :owner AND start_key < :high"
+                "user_id = :owner AND #key < :high"
             }
-            _ => "user_id = :owner",
+            _ => {
+                // DynamoDB refuses an unused name.
+                query = query.set_expression_attribute_names(None);
+                "user_id = :owner"
+            }
         };
         if exclusive && let Some(after) = &lower {
             query = query.set_exclusive_start_key(Some(HashMap::from([
                 ("user_id".to_string(), s(owner)),
                 ("id".to_string(), s(id_of_sort_key(after))),
-                ("start_key".to_string(), s(after)),
+                (table.index_key.clone(), s(after)),
             ])));
         }
         let out = query
@@ -354,50 +254,65 @@ impl EventStore for DynamoEventStore {
             .send()
             .await
             .map_err(classify)?;
-        let items = out
+        let mut items = out
             .items()
             .iter()
-            .map(Event::decode)
+            .map(T::decode)
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(high) = &upper {
+            items.retain(|item| item.sort_key() < *high);
+        }
         Ok(into_page(
             items,
             page.limit,
             out.last_evaluated_key().is_some(),
-            Event::sort_key,
         ))
     }
 
-    async fn get_event(&self, owner: &str, id: &str) -> Result<Option<Stored<Event>>, StoreError> {
+    async fn get(&self, owner: &str, id: &str) -> Result<Option<Stored<T>>, StoreError> {
         self.table.get(owner, id).await
     }
 
-    async fn create_event(
+    async fn create(
         &self,
         owner: &str,
-        event: &Event,
+        item: &T,
         record: Option<&IdempotencyRecord>,
-    ) -> Result<Stored<Event>, WriteError<Event>> {
-        self.table.create(owner, event, record).await
+    ) -> Result<Stored<T>, WriteError<T>> {
+        self.table.create(owner, item, record).await
     }
 
-    async fn replace_event(
+    async fn replace(
         &self,
         owner: &str,
         id: &str,
-        fields: &EventFields,
+        fields: &T::Fields,
+        now: &str,
         if_version: Option<u64>,
-    ) -> Result<Stored<Event>, WriteError<Event>> {
-        self.table
-            .replace(owner, id, event_fields(id, fields), if_version)
-            .await
+    ) -> Result<Stored<T>, WriteError<T>> {
+        // Without reading the item first: its fields, the sort key that follows them, and what
+        // the item sets at each replace (`updated_at`); the rest (`created_at`) stays.
+        let fields_json = serde_json::to_value(fields)
+            .map_err(|e| StoreError::Backend(format!("cannot serialize fields: {e}")))?;
+        let mut attributes = member_attributes(&fields_json)?;
+        for (name, value) in T::replace_extras(now) {
+            if let Some(value) = attribute(&value) {
+                attributes.push((name.to_string(), value));
+            }
+        }
+        attributes.push((
+            spec::<T>().table.index_key.clone(),
+            s(&T::sort_key_for(id, fields)),
+        ));
+        self.table.replace(owner, id, attributes, if_version).await
     }
 
-    async fn delete_event(
+    async fn delete(
         &self,
         owner: &str,
         id: &str,
         if_version: Option<u64>,
-    ) -> Result<(), WriteError<Event>> {
+    ) -> Result<(), WriteError<T>> {
         self.table.delete(owner, id, if_version).await
     }
 
@@ -417,24 +332,17 @@ fn limit_plus_one(limit: usize) -> i32 {
 /// Which table to create: its name and the attribute its listing index sorts on.
 pub struct TableSpec<'a> {
     pub name: &'a str,
-    pub index: &'static str,
-    pub index_key: &'static str,
+    pub index: &'a str,
+    pub index_key: &'a str,
 }
 
 impl<'a> TableSpec<'a> {
-    pub fn contacts(name: &'a str) -> Self {
+    /// The table of `service` (its index from the manifest), named `name`.
+    pub fn of(service: &'a ServiceSpec, name: &'a str) -> Self {
         Self {
             name,
-            index: CONTACTS_INDEX,
-            index_key: "name_key",
-        }
-    }
-
-    pub fn calendar(name: &'a str) -> Self {
-        Self {
-            name,
-            index: CALENDAR_INDEX,
-            index_key: "start_key",
+            index: &service.table.index,
+            index_key: &service.table.index_key,
         }
     }
 }

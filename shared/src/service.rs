@@ -1,0 +1,201 @@
+//! The generic service: one handler for every service's five routes (list, get, create,
+//! replace, delete), over any item type, and the `main` of a service's Lambda function.
+//!
+//! A service brings its item type ([`Item`], for the stores) and its rules ([`Rules`]: the
+//! checks across fields the manifest cannot express, and how the listing's query filters map
+//! to a range of its sort keys). The rest — routing, scopes, the body's fields validated by
+//! their manifest types and limits, `If-Match`, `Idempotency-Key`, the quota, paging cursors —
+//! is here, once.
+
+use std::sync::Arc;
+
+use http::StatusCode;
+use lambda_http::{Body, Request, Response};
+
+use crate::api::{ApiContext, ListBody, Query, item_id, json};
+use crate::error::ApiError;
+use crate::routes::Operation;
+use crate::store::model::now_rfc3339;
+use crate::store::{Item, KeyRange, PageRequest, Store, cursor, spec};
+use crate::token::AccessClaims;
+use crate::write::{self, JsonObject, NewItem};
+
+/// What a service decides beyond its manifest entry.
+pub trait Rules: Item {
+    /// Rules across fields, on fields already valid one by one (the calendar: an event ends
+    /// after it starts). Defaults to none.
+    fn check(_fields: &Self::Fields) -> Result<(), ApiError> {
+        Ok(())
+    }
+
+    /// The part of the listing order a list request reads, from its query's filters (the
+    /// manifest's `list.filters`: the calendar's `from`/`to`, a status). Defaults to all of it.
+    fn range(_query: &Query) -> Result<KeyRange, ApiError> {
+        Ok(KeyRange::default())
+    }
+}
+
+/// Everything an invocation borrows: built once, shared by warm invocations.
+pub struct ServiceApi<T: Item> {
+    pub context: ApiContext,
+    pub store: Arc<dyn Store<T>>,
+}
+
+/// Answers one request. Never fails: every error is an HTTP answer.
+pub async fn handle<T: Rules>(api: &ServiceApi<T>, request: Request) -> Response<Body> {
+    if let Some(preflight) = api.context.preflight(&request) {
+        return preflight;
+    }
+    let result = route(api, &request).await;
+    api.context.respond(&request, result)
+}
+
+async fn route<T: Rules>(
+    api: &ServiceApi<T>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let (route, id) = api.context.route(request)?;
+    let claims = api.context.authorize(request, route.scope).await?;
+    let id = || item_id(id.as_deref(), &spec::<T>().one);
+    match route.operation {
+        Operation::List => list(api, request, &claims).await,
+        Operation::Get => get(api, id()?, &claims).await,
+        Operation::Create => create(api, request, &route.key(), &claims).await,
+        Operation::Replace => replace(api, request, id()?, &claims).await,
+        Operation::Delete => delete(api, request, id()?, &claims).await,
+    }
+}
+
+/// The editable fields of a `POST` or `PUT` body: each field of the manifest validated by its
+/// type and limits, then the service's own rules.
+pub fn fields<T: Rules>(request: &Request) -> Result<T::Fields, ApiError> {
+    let spec = spec::<T>();
+    let body = JsonObject::from_request(request, &spec.field_names())?;
+    let fields: T::Fields = serde_json::from_value(body.fields(spec)?)
+        .map_err(|e| ApiError::Internal(format!("validated fields did not read back: {e}")))?;
+    T::check(&fields)?;
+    Ok(fields)
+}
+
+async fn create<T: Rules>(
+    api: &ServiceApi<T>,
+    request: &Request,
+    route: &str,
+    claims: &AccessClaims,
+) -> Result<Response<Body>, ApiError> {
+    let fields = fields::<T>(request)?;
+    let key_hash = write::idempotency_key(request)?;
+    let item = T::new(T::new_id(), fields, &now_rfc3339());
+    let new = NewItem {
+        item: &item,
+        location: format!("/{}/{}", spec::<T>().name, item.id()),
+        fingerprint: write::fingerprint(route, item.fields()),
+    };
+    let (store, owner, item) = (&api.store, claims.sub.as_str(), &item);
+    write::create(new, key_hash, &spec::<T>().many, |record| async move {
+        store.create(owner, item, record.as_ref()).await
+    })
+    .await
+}
+
+async fn replace<T: Rules>(
+    api: &ServiceApi<T>,
+    request: &Request,
+    id: &str,
+    claims: &AccessClaims,
+) -> Result<Response<Body>, ApiError> {
+    let fields = fields::<T>(request)?;
+    let if_version = write::if_match(request)?;
+    let stored = api
+        .store
+        .replace(&claims.sub, id, &fields, &now_rfc3339(), if_version)
+        .await
+        .map_err(|e| write::write_error(e, &spec::<T>().many))?;
+    Ok(write::stored_response(&stored))
+}
+
+async fn delete<T: Rules>(
+    api: &ServiceApi<T>,
+    request: &Request,
+    id: &str,
+    claims: &AccessClaims,
+) -> Result<Response<Body>, ApiError> {
+    let if_version = write::if_match(request)?;
+    api.store
+        .delete(&claims.sub, id, if_version)
+        .await
+        .map_err(|e| write::write_error(e, &spec::<T>().many))?;
+    Ok(write::no_content())
+}
+
+async fn list<T: Rules>(
+    api: &ServiceApi<T>,
+    request: &Request,
+    claims: &AccessClaims,
+) -> Result<Response<Body>, ApiError> {
+    let spec = spec::<T>();
+    let query = Query::parse(request)?;
+    let range = T::range(&query)?;
+    let page = PageRequest {
+        limit: query.limit()?,
+        after: query.cursor(&spec.name, &claims.sub, T::is_sort_key)?,
+    };
+    let page = api.store.list(&claims.sub, &range, &page).await?;
+    let next = page
+        .next_after
+        .map(|key| cursor::encode(&spec.name, &claims.sub, &key));
+    Ok(json(
+        StatusCode::OK,
+        &ListBody {
+            items: page.items,
+            next,
+        },
+    ))
+}
+
+async fn get<T: Rules>(
+    api: &ServiceApi<T>,
+    id: &str,
+    claims: &AccessClaims,
+) -> Result<Response<Body>, ApiError> {
+    match api.store.get(&claims.sub, id).await? {
+        Some(stored) => Ok(write::stored_response(&stored)),
+        None => Err(ApiError::NotFound(format!("no such {}", spec::<T>().one))),
+    }
+}
+
+/// The `main` of a service's Lambda function: configuration from the environment (an error
+/// names the variable and an example), the signing keys and the DynamoDB client set up side by
+/// side, then one [`handle`] per event.
+#[cfg(feature = "dynamodb")]
+pub async fn run<T: Rules>() -> std::process::ExitCode {
+    use crate::config::{ProcessEnv, var_or};
+    use crate::store::dynamo::{DynamoStore, client};
+
+    crate::logging::init_json_logs();
+    let spec = spec::<T>();
+    let context = match ApiContext::from_env(spec) {
+        Ok(context) => context,
+        Err(error) => return error.exit(),
+    };
+    let table = var_or(&ProcessEnv, &spec.table.variable, &spec.table.default);
+    let ((), client) = tokio::join!(context.warm_up(), client(None));
+    let api = ServiceApi::<T> {
+        context,
+        store: Arc::new(DynamoStore::<T>::new(client, table)),
+    };
+    let api = &api;
+    match lambda_http::run(lambda_http::service_fn(
+        move |request: Request| async move {
+            Ok::<_, std::convert::Infallible>(handle(api, request).await)
+        },
+    ))
+    .await
+    {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "runtime stopped");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
