@@ -19,6 +19,8 @@ from cfn_eval import LONGEST_STACK_NAME, Evaluator, param_violation, read_templa
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
+# The services behind the API: their functions, tables, indexes and scopes come from here.
+SERVICES = __import__("yaml").safe_load((ROOT / "services.yaml").read_text())["services"]
 VENV = ROOT / ".local/venv/bin"
 WORK = ROOT / ".local/deploy-check"
 
@@ -76,10 +78,11 @@ RULE_CASES = [
 # the table (writes run as transactions of these), Query on the index; never Scan.
 WRITES = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 IAM = {
-    "ContactsFunction": {(a, "{ContactsTable}") for a in WRITES} | {("dynamodb:Query", "{ContactsTable}/index/by-name")},
-    "CalendarFunction": {(a, "{CalendarTable}") for a in WRITES} | {("dynamodb:Query", "{CalendarTable}/index/by-start")},
+    **{s["function"]: {(a, "{%s}" % s["table"]["resource"]) for a in WRITES}
+       | {("dynamodb:Query", "{%s}/index/%s" % (s["table"]["resource"], s["table"]["index"]))} for s in SERVICES},
     "AuthorizerFunction": set(),
 }
+TABLES = [s["table"]["resource"] for s in SERVICES]
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 
 OUTPUTS = {
@@ -87,8 +90,7 @@ OUTPUTS = {
     "SiteUrl": {"Fn::Sub": "https://${SiteDistribution.DomainName}"},
     "SiteBucket": {"Ref": "SiteBucket"},
     "DistributionId": {"Ref": "SiteDistribution"},
-    "ContactsTable": {"Ref": "ContactsTable"},
-    "CalendarTable": {"Ref": "CalendarTable"},
+    **{t: {"Ref": t} for t in TABLES},
 }
 
 ACCESS_LOG_FIELDS = {"requestId", "routeKey", "status", "responseLatency", "authorizerError"}
@@ -241,7 +243,7 @@ def translation():
     for params, issuer in cases:
         out = translate(TEMPLATE, params)
         ev = Evaluator(out, params)
-        env = ev.value(out["Resources"]["ContactsFunction"]["Properties"]["Environment"]["Variables"])
+        env = ev.value(out["Resources"][SERVICES[0]["function"]]["Properties"]["Environment"]["Variables"])
         tenant = {k: env[k] for k in ("AUTH0_DOMAIN", "ISSUER") if k in env}
         need(len(tenant) == 1, f"{params}: the functions get {tenant}, not exactly one of AUTH0_DOMAIN and ISSUER")
         schemes = ev.value(out["Resources"]["Api"]["Properties"]["Body"]["components"]["securitySchemes"])
@@ -250,7 +252,7 @@ def translation():
         lines.append(f"{json.dumps(params)}: functions get {tenant}, JWT issuer {got}")
     out = translate(TEMPLATE, {"Auth0Domain": "my-tenant.eu.auth0.com"})
     for value, expected in (("", None), ("0", None), ("20", "20")):
-        for function in ("ContactsFunction", "CalendarFunction", "AuthorizerFunction"):
+        for function in IAM:
             props = Evaluator(out, {"ReservedConcurrency": value}).value(out["Resources"][function]["Properties"])
             got = props.get("ReservedConcurrentExecutions")
             need(got == expected, f"ReservedConcurrency={value!r}: {function} gets {got!r}, expected {expected!r}")
@@ -289,11 +291,12 @@ def names():
 @check("production settings: retained tables, logs with retention, access logs, throttling, exact IAM")
 def production():
     lines = []
-    for table in ("ContactsTable", "CalendarTable"):
+    for table in TABLES:
+        need(table in RESOURCES, f"services.yaml's table {table} is not a resource of template.yaml")
         r = RESOURCES[table]
         need(r.get("DeletionPolicy") == "Retain" and r.get("UpdateReplacePolicy") == "Retain",
              f"{table}: DeletionPolicy and UpdateReplacePolicy must be Retain")
-    lines.append("ContactsTable, CalendarTable: DeletionPolicy and UpdateReplacePolicy Retain")
+    lines.append(f"{', '.join(TABLES)}: DeletionPolicy and UpdateReplacePolicy Retain")
     groups = {n for n, r in RESOURCES.items() if r["Type"] == "AWS::Logs::LogGroup"}
     for name in groups:
         need(RESOURCES[name]["Properties"].get("RetentionInDays") == {"Ref": "LogRetentionDays"},
@@ -321,6 +324,7 @@ def production():
     out = translate(TEMPLATE, {"Auth0Domain": "my-tenant.eu.auth0.com"})
     res = out["Resources"]
     for function, expected in IAM.items():
+        need(f"{function}Role" in res, f"{function} (services.yaml) is not a function of template.yaml")
         role = res[f"{function}Role"]["Properties"]
         need(role.get("ManagedPolicyArns") == [BASIC_EXECUTION],
              f"{function}: managed policies {role.get('ManagedPolicyArns')} (only AWSLambdaBasicExecutionRole)")
@@ -335,22 +339,23 @@ def production():
                         granted.add((a, _arn_pattern(r)))
         need(granted == expected, f"{function}: grants {sorted(granted)}, expected exactly {sorted(expected)}")
         lines.append(f"{function}: {', '.join(f'{a} on {r}' for a, r in sorted(granted)) or 'no DynamoDB access'}")
-    indexes = {i["IndexName"] for t in ("ContactsTable", "CalendarTable") for i in RESOURCES[t]["Properties"]["LocalSecondaryIndexes"]}
-    need({"by-name", "by-start"} <= indexes, f"the tables' indexes are {indexes}")
+    for service in SERVICES:
+        table = service["table"]
+        indexes = {i["IndexName"] for i in RESOURCES[table["resource"]]["Properties"].get("LocalSecondaryIndexes", [])}
+        need(table["index"] in indexes, f"{table['resource']}: its indexes are {indexes}, services.yaml says {table['index']}")
     return lines
 
 
 def _arn_pattern(resource):
-    if resource == {"Fn::GetAtt": ["ContactsTable", "Arn"]} or resource == {"Fn::GetAtt": "ContactsTable.Arn"}:
-        return "{ContactsTable}"
-    if resource == {"Fn::GetAtt": ["CalendarTable", "Arn"]} or resource == {"Fn::GetAtt": "CalendarTable.Arn"}:
-        return "{CalendarTable}"
+    for table in TABLES:
+        if resource == {"Fn::GetAtt": [table, "Arn"]} or resource == {"Fn::GetAtt": f"{table}.Arn"}:
+            return "{%s}" % table
     if isinstance(resource, dict) and "Fn::Sub" in resource and isinstance(resource["Fn::Sub"], str):
         return re.sub(r"\$\{(\w+)\.Arn\}", r"{\1}", resource["Fn::Sub"])
     return json.dumps(resource)
 
 
-@check("outputs: the API and site URLs, the bucket, the distribution id and both table names")
+@check("outputs: the API and site URLs, the bucket, the distribution id and every service's table name")
 def outputs():
     got = {k: v["Value"] for k, v in TEMPLATE_DATA["Outputs"].items()}
     for name, value in OUTPUTS.items():
@@ -501,7 +506,7 @@ def site_bundle():
         need(csp.get("frame-ancestors") == ["'none'"] and csp.get("object-src") == ["'none'"], f"{label}: {csp}")
         base = domain if domain.startswith("http") else f"https://{domain}"
         jwks = (overrides or {}).get("__jwks_uri", f"https://{domain}/.well-known/jwks.json")
-        wanted = [("connect-src", f"{API_URL}/contacts"), ("connect-src", f"{API_URL}/calendar"),
+        wanted = [*(("connect-src", f"{API_URL}/{s['name']}") for s in SERVICES),
                   ("connect-src", jwks), ("frame-src", f"{base}/authorize"), ("connect-src", f"{SITE_URL}/config.json"),
                   # The code flow: the token endpoint, and auth0-spa-js's worker from the site.
                   ("connect-src", f"{base}/oauth/token"),

@@ -9,7 +9,7 @@
 #  3. the same for binaries built with AWS_LC_SYS_NO_JITTER_ENTROPY=1 (JITTER=0 skips this; the
 #     first time it builds the functions again in $CARGO_TARGET_DIR/no-jitter);
 #  4. each function's peak RSS after 1,000 warm invocations (goal <= 20 MB).
-# BASELINE=dir adds the same runs for the contacts, calendar and authorizer binaries in dir
+# BASELINE=dir adds the same runs for the functions' binaries in dir
 # (older builds: a before/after from one run).
 # Needs what `make test` needs (Java 17 for DynamoDB Local; cargo-lambda is installed on
 # demand) and openssl (the emulator's certificate for localhost).
@@ -42,7 +42,9 @@ build_copy() { # TARGET_DIR OUT PACKAGE...
   done
 }
 host_build() { # TARGET_DIR OUT
-  build_copy "$1" "$2" contacts calendar
+  local services
+  mapfile -t services < <(service_crates)
+  build_copy "$1" "$2" "${services[@]}"
   build_copy "$1" "$2" authorizer   # alone: without the DynamoDB SDK (lambda-build.sh)
 }
 printf '\n==> release binaries for this host (%s)\n' "$(rustc -vV | sed -n 's/^host: //p')"

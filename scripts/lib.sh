@@ -44,3 +44,25 @@ start_dynamodb_local() {
   DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
   echo "DynamoDB Local on $DYNAMODB_ENDPOINT"
 }
+
+# The function crates, one per folder of functions/ (the workspace's members are functions/*):
+# every service of services.yaml (local/tests/manifest.rs checks each has its folder) and the
+# authorizer. No list to keep: a new service's crate is built because its folder exists.
+function_crates() {
+  local d
+  for d in functions/*/; do
+    [ -f "$d/Cargo.toml" ] && basename "$d"
+  done
+}
+
+# The services' crates: the function crates but the authorizer.
+service_crates() {
+  function_crates | grep -vx authorizer
+}
+
+# The logical ids of template.yaml's AWS::Serverless::Function resources, as sam build names
+# its output folders.
+template_functions() {
+  awk '/^  [A-Za-z0-9]+:$/ { id = substr($1, 1, length($1) - 1) }
+       /^    Type: AWS::Serverless::Function$/ { print id }' template.yaml
+}

@@ -22,13 +22,14 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "template.yaml (sam validate --lint, cfn-lint)"
 scripts/check-template.sh
 
-step "cargo lambda build --release --arm64 (contacts, calendar, authorizer)"
+step "cargo lambda build --release --arm64 (every crate of functions/)"
 scripts/lambda-build.sh
 
 # local/tests/lambda_watch.rs: built here, not during the parallel tests, so that cargo lambda
 # watch's `cargo run` of each function finds it up to date.
-step "cargo build -p contacts -p calendar -p authorizer (debug, for cargo lambda watch)"
-cargo build --quiet -p contacts -p calendar -p authorizer
+step "cargo build of every crate of functions/ (debug, for cargo lambda watch)"
+mapfile -t functions < <(function_crates)
+cargo build --quiet "${functions[@]/#/-p=}"
 
 step "sam build --beta-features (the deploy build, into .local/sam-build)"
 scripts/sam-build.sh

@@ -23,7 +23,8 @@ if [ -z "$endpoint" ]; then
 fi
 
 echo "==> cargo build (the local tool, and the functions watch will run)" >&2
-cargo build --quiet -p organizer-local -p contacts -p calendar -p authorizer
+mapfile -t functions < <(function_crates)
+cargo build --quiet -p organizer-local "${functions[@]/#/-p=}"
 bin="${CARGO_TARGET_DIR:-target}/debug/organizer"
 # shellcheck disable=SC2206 # ARGS are words
 args=(${ARGS:-})

@@ -6,7 +6,7 @@
 //! - `jwks-snapshot`: prints a tenant's signing keys for the functions' `JWKS_SNAPSHOT`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -185,6 +185,11 @@ struct DynamoArgs {
     /// it, each service's variable of services.yaml (CONTACTS_TABLE, …), else its default name.
     #[arg(long = "table", value_name = "SERVICE=NAME", value_parser = table_arg)]
     tables: Vec<(String, String)>,
+    /// The deployed stack's outputs as `aws cloudformation describe-stacks --query
+    /// 'Stacks[0].Outputs'` prints them: each service's table is the output named after its
+    /// table resource (ContactsTable, …). `--table` wins over it.
+    #[arg(long, value_name = "FILE")]
+    stack_outputs: Option<PathBuf>,
 }
 
 fn table_arg(text: &str) -> Result<(String, String), String> {
@@ -207,8 +212,9 @@ fn table_arg(text: &str) -> Result<(String, String), String> {
 }
 
 impl DynamoArgs {
-    /// Each service's table: `--table`, else its variable, else (left out) the default.
-    fn tables(&self) -> BTreeMap<String, String> {
+    /// Each service's table: `--table`, else `--stack-outputs`, else its variable, else (left
+    /// out) the default.
+    fn tables(&self) -> Result<BTreeMap<String, String>, String> {
         let mut tables = BTreeMap::new();
         for service in &organizer_shared::manifest::manifest().services {
             if let Ok(name) = std::env::var(&service.table.variable)
@@ -217,9 +223,53 @@ impl DynamoArgs {
                 tables.insert(service.name.clone(), name);
             }
         }
+        if let Some(file) = &self.stack_outputs {
+            tables.extend(stack_output_tables(file)?);
+        }
         tables.extend(self.tables.iter().cloned());
-        tables
+        Ok(tables)
     }
+}
+
+/// Each service's table named in a stack's outputs (`[{"OutputKey", "OutputValue"}, …]`).
+fn stack_output_tables(file: &Path) -> Result<BTreeMap<String, String>, String> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Output {
+        output_key: String,
+        output_value: String,
+    }
+    let example = "aws cloudformation describe-stacks --stack-name \"$STACK\" --query \
+                   'Stacks[0].Outputs' > outputs.json";
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        format!(
+            "--stack-outputs {}: {e} (make it with: {example})",
+            file.display()
+        )
+    })?;
+    let outputs: Vec<Output> = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "--stack-outputs {}: not a list of OutputKey/OutputValue ({e}); make it with: {example}",
+            file.display()
+        )
+    })?;
+    let mut tables = BTreeMap::new();
+    for service in &organizer_shared::manifest::manifest().services {
+        let key = &service.table.resource;
+        let output = outputs
+            .iter()
+            .find(|o| o.output_key == *key)
+            .ok_or_else(|| {
+                format!(
+                    "--stack-outputs {}: no output {key} ({}'s table); is it this project's stack, \
+                 deployed from the current template.yaml?",
+                    file.display(),
+                    service.name
+                )
+            })?;
+        tables.insert(service.name.clone(), output.output_value.clone());
+    }
+    Ok(tables)
 }
 
 #[derive(Args)]
@@ -506,7 +556,7 @@ async fn main() -> ExitCode {
                     )
                 })?;
                 let store = StoreChoice::Dynamo {
-                    tables: dynamo.tables(),
+                    tables: dynamo.tables()?,
                     endpoint: dynamo.endpoint_url,
                 };
                 Ok(organizer_local::lambda_watch::env_file(
@@ -563,8 +613,15 @@ async fn main() -> ExitCode {
 async fn serve(args: ServeArgs) -> ExitCode {
     logging::init_json_logs();
     let store = if args.store == "dynamodb" {
+        let tables = match args.dynamo.tables() {
+            Ok(tables) => tables,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
         StoreChoice::Dynamo {
-            tables: args.dynamo.tables(),
+            tables,
             endpoint: args.dynamo.endpoint_url,
         }
     } else {
@@ -706,6 +763,13 @@ async fn wait_for_stop() {
 }
 
 async fn seed(user: String, args: DynamoArgs, no_create: bool) -> ExitCode {
+    let tables = match args.tables() {
+        Ok(tables) => tables,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let client = dynamo::client(args.endpoint_url.as_deref()).await;
     let target = args
         .endpoint_url
@@ -714,12 +778,8 @@ async fn seed(user: String, args: DynamoArgs, no_create: bool) -> ExitCode {
         .to_string();
     let count = organizer_shared::manifest::manifest().services.len();
     let mut step = 0;
-    let seeded = organizer_local::linked::seed_tables(
-        &client,
-        &args.tables(),
-        &user,
-        no_create,
-        &mut |what| {
+    let seeded =
+        organizer_local::linked::seed_tables(&client, &tables, &user, no_create, &mut |what| {
             step += 1;
             eprintln!(
                 "[{step}/{count}] {what} at {target}: {} and loading sample data for {user} ...",
@@ -729,9 +789,8 @@ async fn seed(user: String, args: DynamoArgs, no_create: bool) -> ExitCode {
                     "creating when missing"
                 }
             );
-        },
-    )
-    .await;
+        })
+        .await;
     match seeded {
         Ok(counts) => {
             let said: Vec<String> = counts
