@@ -90,6 +90,10 @@ pub struct FieldSpec {
     /// Characters (text, multiline), or addresses (emails).
     #[serde(default)]
     pub max: Option<usize>,
+    /// For the SPA's form: the HTML `autocomplete` token (`name`, `email`, `tel`, …), which
+    /// also picks a `tel` input for phone numbers.
+    #[serde(default)]
+    pub autocomplete: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
@@ -126,6 +130,9 @@ pub struct ListSpec {
     /// The query parameters that narrow the listing.
     #[serde(default)]
     pub filters: Vec<FilterSpec>,
+    /// What the SPA says when the list is empty (else "No <many> yet.").
+    #[serde(default)]
+    pub empty: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
@@ -137,8 +144,13 @@ pub struct FilterSpec {
     pub kind: String,
     #[serde(default)]
     pub values: Vec<String>,
+    /// What the API uses when the parameter is absent.
     #[serde(default)]
     pub default: Option<String>,
+    /// What the SPA asks with until the user picks a value: for a `time` filter, `today` is
+    /// the start of the current day (UTC). The API does not know it.
+    #[serde(default)]
+    pub app_default: Option<String>,
     pub description: String,
 }
 
