@@ -15,6 +15,7 @@ pub mod api;
 pub mod browser;
 pub mod in_process;
 pub mod oauth;
+pub mod scopes;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

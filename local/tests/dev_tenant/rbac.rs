@@ -13,10 +13,15 @@ use crate::common::browser::{
     authorize_url, browser, consent_page, location, open_login, post_consent, post_login_as,
 };
 use crate::common::oauth::{claims, fragment, get, hidden};
-use crate::common::stack;
+use crate::common::{scopes, stack};
 
-const ALL: &str = "openid profile email read:contacts read:calendar write:contacts write:calendar";
-const READ: &str = "openid profile email read:contacts read:calendar";
+/// Everything the app asks for, and its read part.
+fn all() -> String {
+    scopes::joined("openid profile email", &scopes::all())
+}
+fn read() -> String {
+    scopes::joined("openid profile email", &scopes::reads())
+}
 
 /// Signs `email` in for `scope`, accepting the consent page if one comes; returns the
 /// permissions the consent page listed (empty when none was shown) and the access token.
@@ -64,18 +69,13 @@ fn words(s: &str) -> Vec<String> {
 #[tokio::test]
 async fn a_reader_gets_only_what_readers_may_do_and_is_asked_only_for_that() {
     let stack = stack().await;
-    let (listed, token) = sign_in_as(&stack, &browser(), READER_EMAIL, READER_PASSWORD, ALL).await;
-    assert_eq!(
-        token["scope"],
-        "openid profile email read:contacts read:calendar"
-    );
-    assert_eq!(
-        token["permissions"],
-        serde_json::json!(["read:contacts", "read:calendar"])
-    );
+    let (listed, token) =
+        sign_in_as(&stack, &browser(), READER_EMAIL, READER_PASSWORD, &all()).await;
+    assert_eq!(token["scope"], read());
+    assert_eq!(token["permissions"], serde_json::json!(scopes::reads()));
     assert_eq!(
         listed,
-        ["profile", "email", "read:contacts", "read:calendar"]
+        words(&scopes::joined("profile email", &scopes::reads()))
     );
     stack.stop().await;
 }
@@ -83,17 +83,9 @@ async fn a_reader_gets_only_what_readers_may_do_and_is_asked_only_for_that() {
 #[tokio::test]
 async fn an_editor_gets_every_scope_asked_for_and_all_permissions() {
     let stack = stack().await;
-    let (_, token) = sign_in_as(&stack, &browser(), DEFAULT_EMAIL, DEFAULT_PASSWORD, ALL).await;
-    assert_eq!(token["scope"], ALL);
-    assert_eq!(
-        token["permissions"],
-        serde_json::json!([
-            "read:contacts",
-            "read:calendar",
-            "write:contacts",
-            "write:calendar"
-        ])
-    );
+    let (_, token) = sign_in_as(&stack, &browser(), DEFAULT_EMAIL, DEFAULT_PASSWORD, &all()).await;
+    assert_eq!(token["scope"], all());
+    assert_eq!(token["permissions"], serde_json::json!(scopes::all()));
 }
 
 /// An Editor who let the app read only gets a token that reads only — `permissions` still
@@ -103,12 +95,17 @@ async fn an_editor_gets_every_scope_asked_for_and_all_permissions() {
 async fn consent_to_read_only_gives_a_read_only_token_and_a_later_ask_lists_only_writes() {
     let stack = stack().await;
     let browser = browser();
-    let (listed, token) = sign_in_as(&stack, &browser, DEFAULT_EMAIL, DEFAULT_PASSWORD, READ).await;
-    assert_eq!(listed, words("profile email read:contacts read:calendar"));
-    assert_eq!(token["scope"], READ);
-    assert_eq!(token["permissions"].as_array().unwrap().len(), 4);
-    let (listed, token) = sign_in_as(&stack, &browser, DEFAULT_EMAIL, DEFAULT_PASSWORD, ALL).await;
-    assert_eq!(listed, ["write:contacts", "write:calendar"]);
-    assert_eq!(token["scope"], ALL);
+    let (listed, token) =
+        sign_in_as(&stack, &browser, DEFAULT_EMAIL, DEFAULT_PASSWORD, &read()).await;
+    assert_eq!(
+        listed,
+        words(&scopes::joined("profile email", &scopes::reads()))
+    );
+    assert_eq!(token["scope"], read());
+    assert_eq!(token["permissions"], serde_json::json!(scopes::all()));
+    let (listed, token) =
+        sign_in_as(&stack, &browser, DEFAULT_EMAIL, DEFAULT_PASSWORD, &all()).await;
+    assert_eq!(listed, scopes::writes());
+    assert_eq!(token["scope"], all());
     stack.stop().await;
 }

@@ -28,9 +28,10 @@ async fn the_function_gets_the_authorizers_context_and_which_authorizer_decided(
         .clone();
     assert_eq!(context["sub"], format!("{machine}@clients"));
     assert_eq!(context["client_id"], machine.as_str());
+    // The machine client is granted every scope of the API.
     assert_eq!(
         context["scope"],
-        "read:contacts read:calendar write:contacts write:calendar"
+        crate::common::scopes::joined("", &crate::common::scopes::all())
     );
     assert!(event["requestContext"]["authorizer"].get("jwt").is_none());
     assert_eq!(h.authorizer_calls(), 1);
