@@ -295,6 +295,14 @@ impl<T: ItemKind> Store<T> for DynamoStore<T> {
         let fields_json = serde_json::to_value(fields)
             .map_err(|e| StoreError::Backend(format!("cannot serialize fields: {e}")))?;
         let mut attributes = member_attributes(&fields_json)?;
+        // An optional field now absent (null: a due date taken away) is removed, not left.
+        let removed: Vec<String> = fields_json
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(_, value)| value.is_null())
+            .map(|(name, _)| name.clone())
+            .collect();
         for (name, value) in T::replace_extras(now) {
             if let Some(value) = attribute(&value) {
                 attributes.push((name.to_string(), value));
@@ -304,7 +312,9 @@ impl<T: ItemKind> Store<T> for DynamoStore<T> {
             spec::<T>().table.index_key.clone(),
             s(&T::sort_key_for(id, fields)),
         ));
-        self.table.replace(owner, id, attributes, if_version).await
+        self.table
+            .replace(owner, id, attributes, &removed, if_version)
+            .await
     }
 
     async fn delete(

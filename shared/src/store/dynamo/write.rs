@@ -343,12 +343,14 @@ impl ItemTable {
         Err(exhausted().into())
     }
 
-    /// Sets `attributes` on an existing item and raises its version, in one UpdateItem.
+    /// Sets `attributes` on an existing item, removes the `removed` ones and raises its
+    /// version, in one UpdateItem.
     pub(super) async fn replace<T: Codec>(
         &self,
         owner: &str,
         id: &str,
         attributes: Vec<(String, AttributeValue)>,
+        removed: &[String],
         if_version: Option<u64>,
     ) -> Result<Stored<T>, WriteError<T>> {
         if !is_valid_id(id) {
@@ -366,6 +368,15 @@ impl ItemTable {
             .name("#version", VERSION_ATTRIBUTE)
             .value(":one", n(1));
         assignments.push("#version = if_not_exists(#version, :one) + :one".to_string());
+        let mut expression = format!("SET {}", assignments.join(", "));
+        if !removed.is_empty() {
+            let mut removals = Vec::with_capacity(removed.len());
+            for (i, attribute) in removed.iter().enumerate() {
+                names.name(&format!("#r{i}"), attribute);
+                removals.push(format!("#r{i}"));
+            }
+            expression.push_str(&format!(" REMOVE {}", removals.join(", ")));
+        }
         let condition = names.existing(if_version);
         let update = self
             .client
@@ -373,7 +384,7 @@ impl ItemTable {
             .table_name(&self.name)
             .key("user_id", s(owner))
             .key("id", s(id))
-            .update_expression(format!("SET {}", assignments.join(", ")))
+            .update_expression(expression)
             .condition_expression(condition)
             .set_expression_attribute_names(names.names())
             .set_expression_attribute_values(names.values())
@@ -684,7 +695,7 @@ mod tests {
         let server = fake(vec![conflict, replaced]).await;
         let stored: Stored<Contact> = server
             .table
-            .replace("auth0|u", "c-1", Vec::new(), Some(1))
+            .replace("auth0|u", "c-1", Vec::new(), &[], Some(1))
             .await
             .unwrap();
         assert_eq!(
