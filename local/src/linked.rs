@@ -34,6 +34,7 @@ macro_rules! linked_item {
         match $binary {
             "contacts" => Some($run::<contacts::Contact>($($arg),*).await),
             "calendar" => Some($run::<calendar::Event>($($arg),*).await),
+            "tasks" => Some($run::<tasks::Task>($($arg),*).await),
             _ => None,
         }
     };
