@@ -14,6 +14,7 @@
 pub mod api;
 pub mod browser;
 pub mod in_process;
+pub mod fault_proxy;
 pub mod oauth;
 pub mod scopes;
 

@@ -73,8 +73,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 pub use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+pub use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, LocalSecondaryIndex,
     PointInTimeRecoverySpecification, Projection, ProjectionType, ScalarAttributeType, TableStatus,
@@ -96,19 +98,40 @@ use item::{Codec, attribute, member_attributes, s};
 use write::ItemTable;
 pub use write::TRANSACTION_ATTEMPTS;
 
-/// A DynamoDB client from the usual AWS configuration chain. `endpoint` (or the SDK's own
+/// How many times the SDK tries one DynamoDB call (the first try and two retries) when it is
+/// throttled, fails with a 5xx, times out or loses its connection.
+pub const DYNAMODB_MAX_ATTEMPTS: u32 = 3;
+/// One try may take this long: DynamoDB answers in milliseconds, so a try this slow is stuck,
+/// and another one is the better bet.
+pub const DYNAMODB_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
+/// All tries of one call, backoff included, stay within this: well inside the functions' 10 s
+/// timeout, so the client gets a 503 with `Retry-After`, never Lambda's timeout.
+pub const DYNAMODB_OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A DynamoDB client from the usual AWS configuration chain, with bounded retries and timeouts
+/// (see the constants above; docs/api.md, "When DynamoDB fails"). `endpoint` (or the SDK's own
 /// `AWS_ENDPOINT_URL_DYNAMODB`) points it at DynamoDB Local; for a local endpoint, a region and
 /// placeholder credentials are supplied when the environment has none.
 pub async fn client(endpoint: Option<&str>) -> Client {
     let endpoint = endpoint
         .map(str::to_string)
         .or_else(|| std::env::var("AWS_ENDPOINT_URL_DYNAMODB").ok());
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(
-        aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(2))
-            .operation_timeout(Duration::from_secs(8))
-            .build(),
-    );
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_attempt_timeout(DYNAMODB_ATTEMPT_TIMEOUT)
+                .operation_timeout(DYNAMODB_OPERATION_TIMEOUT)
+                .build(),
+        )
+        // Standard mode (retries throttling, 5xx, timeouts and lost connections; writes keep
+        // their idempotency token across tries) with short waits: 50 ms, then up to 100 ms.
+        .retry_config(
+            aws_config::retry::RetryConfig::standard()
+                .with_max_attempts(DYNAMODB_MAX_ATTEMPTS)
+                .with_initial_backoff(Duration::from_millis(50))
+                .with_max_backoff(Duration::from_millis(500)),
+        );
     if let Some(url) = endpoint.as_deref() {
         loader = loader.endpoint_url(url);
         let local = ["://localhost", "://127.0.0.1", "://[::1]"]
@@ -133,12 +156,14 @@ pub async fn client(endpoint: Option<&str>) -> Client {
     Client::new(&loader.load().await)
 }
 
-fn classify<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
-    error: SdkError<E, R>,
+fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    error: SdkError<E, HttpResponse>,
 ) -> StoreError {
+    // Worth a retry by the client: throttling, a timeout, a lost connection or answer, and
+    // DynamoDB's own 5xx (InternalServerError, ServiceUnavailable) — a 503, not a 500.
     let transient = matches!(
         error,
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
     ) || matches!(
         error.code(),
         Some(
@@ -146,8 +171,12 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::
                 | "ProvisionedThroughputExceededException"
                 | "RequestLimitExceeded"
                 | "TransactionConflictException"
+                | "InternalServerError"
+                | "ServiceUnavailable"
         )
-    );
+    ) || error
+        .raw_response()
+        .is_some_and(|r| r.status().as_u16() >= 500);
     let detail = DisplayErrorContext(&error).to_string();
     if transient {
         StoreError::Unavailable(detail)
