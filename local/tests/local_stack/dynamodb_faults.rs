@@ -234,6 +234,32 @@ async fn dynamodb_faults_are_retried_then_answered_with_503_and_no_write_is_lost
         "the quota counter"
     );
 
+    // A replace whose answer is lost: the retry with the old If-Match is a 412 whose current
+    // item is the replace's own work.
+    let target = contacts.iter().find(|c| c["name"] == "Lost Once").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let put = || {
+        client
+            .put(format!("{}/contacts/{target}", stack.api_url))
+            .bearer_auth(&token)
+            .header("if-match", "\"1\"")
+            .json(&json!({"name": "Renamed"}))
+            .send()
+    };
+    proxy.reset();
+    proxy.arm("UpdateItem", Fault::DropAnswer, 1000);
+    assert_eq!(
+        put().await.unwrap().status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    proxy.reset();
+    let response = put().await.unwrap();
+    assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["current"]["name"], "Renamed", "{body}");
+
     // A delete whose answer is lost: the item is gone and the counter follows.
     proxy.reset();
     proxy.arm("TransactWriteItems", Fault::DropAnswer, 1000);
