@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::context::Tenant;
 use super::error::OAuthError;
 use super::forms::{expired, transaction_for};
-use super::pages::{consent_form, error_page, form_page};
+use super::pages::{App, ConsentForm, consent_page, error_page_for};
 use super::respond::{self, Channel, reply};
 
 pub async fn show(
@@ -22,10 +22,14 @@ pub async fn show(
     let state = q.get("state").cloned().unwrap_or_default();
     let tx = match transaction_for(&tenant, &headers, &state, None) {
         Ok(tx) => tx,
-        Err(error) => return error_page(&error),
+        Err(error) => return error_page_for(&error, App::of_sign_in(&tenant, &state)),
     };
+    let app = App::by_id(&tenant, &tx.request.client_id).unwrap_or(App {
+        name: "the application",
+        home: None,
+    });
     let Some(user) = tx.user_id.as_deref().and_then(|id| tenant.user(id)) else {
-        return error_page(&expired());
+        return error_page_for(&expired(), Some(app));
     };
     let api = tx.request.audience.as_deref().and_then(|a| tenant.api(a));
     // Each permission the user is asked for now, with the words the API (or OpenID Connect)
@@ -54,9 +58,9 @@ pub async fn show(
         .into_iter()
         .map(|s| {
             let description = match s.as_str() {
-                "profile" => "Your name".to_string(),
-                "email" => "Your email address".to_string(),
-                "offline_access" => "Stay signed in (a refresh token)".to_string(),
+                "profile" => "See your name".to_string(),
+                "email" => "See your email address".to_string(),
+                "offline_access" => "Keep you logged in between visits".to_string(),
                 _ => api
                     .and_then(|a| a.scopes.iter().find(|d| &d.value == s))
                     .map_or_else(|| s.clone(), |d| d.description.clone()),
@@ -64,15 +68,14 @@ pub async fn show(
             (s.clone(), description)
         })
         .collect();
-    let client = tenant
-        .client_by_id(&tx.request.client_id)
-        .map_or("the application", |c| c.spec.name.as_str());
-    form_page(
-        StatusCode::OK,
-        "Authorize",
-        &consent_form(&state, &tx.csrf, client, &user.name, &scopes),
-        &tx.request.redirect_uri,
-    )
+    let form = ConsentForm {
+        state: &state,
+        csrf: &tx.csrf,
+        app,
+        user: &user.name,
+        scopes: &scopes,
+    };
+    consent_page(&form, &tx.request.redirect_uri)
 }
 
 pub async fn submit(
@@ -84,17 +87,18 @@ pub async fn submit(
     let csrf = form.get("csrf").map(String::as_str).unwrap_or("");
     let tx = match transaction_for(&tenant, &headers, &state, Some(csrf)) {
         Ok(tx) => tx,
-        Err(error) => return error_page(&error),
+        Err(error) => return error_page_for(&error, App::of_sign_in(&tenant, &state)),
     };
+    let app = App::by_id(&tenant, &tx.request.client_id);
     // The transaction ends here, once: a second post of the same form finds nothing.
     if tenant.runtime.transactions.finish(&state).is_none() {
-        return error_page(&expired());
+        return error_page_for(&expired(), app);
     }
     let (Some(user), Some(session_id)) = (
         tx.user_id.as_deref().and_then(|id| tenant.user(id)),
         tx.session_id.as_ref(),
     ) else {
-        return error_page(&expired());
+        return error_page_for(&expired(), app);
     };
     match form.get("decision").map(String::as_str) {
         Some("accept") => {

@@ -14,7 +14,7 @@ use super::context::Tenant;
 use super::cookies;
 use super::error::OAuthError;
 use super::forms::transaction_for;
-use super::pages::{error_page, form_page, login_form};
+use super::pages::{App, LoginForm, error_page_for, login_page};
 use super::respond;
 use super::routes::CONSENT;
 use super::throttle::Refusal;
@@ -26,8 +26,8 @@ fn refused(again: &impl Fn(StatusCode, &str, &str) -> Response, refusal: &Refusa
     let (message, retry_after) = match refusal {
         Refusal::Blocked => (
             "Your account has been blocked after multiple consecutive failed \
-             login attempts from this address. Other addresses can still sign in; the dev \
-             tenant lifts the block when the local stack restarts."
+             login attempts from this address. Other addresses can still log in; the \
+             development tenant lifts the block when the local stack restarts."
                 .to_string(),
             None,
         ),
@@ -39,7 +39,7 @@ fn refused(again: &impl Fn(StatusCode, &str, &str) -> Response, refusal: &Refusa
             Some(retry_after.as_secs().max(1)),
         ),
         Refusal::Busy => (
-            "Too many sign-ins are being checked right now. Try again in a \
+            "Too many logins are being checked right now. Try again in a \
              moment."
                 .to_string(),
             Some(1),
@@ -54,10 +54,12 @@ fn refused(again: &impl Fn(StatusCode, &str, &str) -> Response, refusal: &Refusa
     response
 }
 
-fn client_name<'t>(tenant: &'t Tenant, client_id: &str) -> &'t str {
-    tenant
-        .client_by_id(client_id)
-        .map_or("the application", |c| c.spec.name.as_str())
+/// The application a sign-in is for (a sign-in in progress names a known client).
+fn app_of<'t>(tenant: &'t Tenant, client_id: &str) -> App<'t> {
+    App::by_id(tenant, client_id).unwrap_or(App {
+        name: "the application",
+        home: None,
+    })
 }
 
 pub async fn show(
@@ -68,20 +70,16 @@ pub async fn show(
     let state = q.get("state").cloned().unwrap_or_default();
     let tx = match transaction_for(&tenant, &headers, &state, None) {
         Ok(tx) => tx,
-        Err(error) => return error_page(&error),
+        Err(error) => return error_page_for(&error, App::of_sign_in(&tenant, &state)),
     };
-    form_page(
-        StatusCode::OK,
-        "Sign in",
-        &login_form(
-            &state,
-            &tx.csrf,
-            client_name(&tenant, &tx.request.client_id),
-            "",
-            None,
-        ),
-        &tx.request.redirect_uri,
-    )
+    let form = LoginForm {
+        state: &state,
+        csrf: &tx.csrf,
+        app: app_of(&tenant, &tx.request.client_id),
+        email: "",
+        error: None,
+    };
+    login_page(StatusCode::OK, &form, &tx.request.redirect_uri)
 }
 
 pub async fn submit(
@@ -94,21 +92,23 @@ pub async fn submit(
     let csrf = form.get("csrf").map(String::as_str).unwrap_or("");
     let tx = match transaction_for(&tenant, &headers, &state, Some(csrf)) {
         Ok(tx) => tx,
-        Err(error) => return error_page(&error),
+        Err(error) => return error_page_for(&error, App::of_sign_in(&tenant, &state)),
     };
     let email = form
         .get("email")
         .map(|e| e.trim().to_lowercase())
         .unwrap_or_default();
     let password = form.get("password").cloned().unwrap_or_default();
-    let client = client_name(&tenant, &tx.request.client_id).to_string();
+    let app = app_of(&tenant, &tx.request.client_id);
     let again = |status: StatusCode, code: &str, message: &str| {
-        form_page(
-            status,
-            "Sign in",
-            &login_form(&state, &tx.csrf, &client, &email, Some((code, message))),
-            &tx.request.redirect_uri,
-        )
+        let form = LoginForm {
+            state: &state,
+            csrf: &tx.csrf,
+            app,
+            email: &email,
+            error: Some((code, message)),
+        };
+        login_page(status, &form, &tx.request.redirect_uri)
     };
     let attempt = match tenant.runtime.throttle.begin(&email, peer.ip()) {
         Ok(attempt) => attempt,
@@ -145,8 +145,9 @@ pub async fn submit(
     let mut response = if consented && tx.request.prompt != Some(Prompt::Consent) {
         match tenant.runtime.transactions.finish(&state) {
             Some(_) => respond::success(&tenant, &tx.request, &user, &session.id),
-            None => error_page(
-                &OAuthError::invalid_request("This sign-in has already completed.").page_only(),
+            None => error_page_for(
+                &OAuthError::invalid_request("This login has already completed.").page_only(),
+                Some(app),
             ),
         }
     } else {

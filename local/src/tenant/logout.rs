@@ -4,13 +4,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::context::Tenant;
 use super::cookies;
 use super::error::OAuthError;
-use super::pages::{error_page, page, secure};
+use super::pages::{App, error_page_for, logged_out_page, secure};
 
 pub async fn logout(
     State(tenant): State<Arc<Tenant>>,
@@ -26,14 +26,17 @@ pub async fn logout(
             .iter()
             .any(|c| c.spec.allowed_logout_urls.iter().any(|u| u == url)),
     };
+    // The application the request names, when the tenant knows it: the pages lead back to it.
+    let app = q.get("client_id").and_then(|id| App::by_id(&tenant, id));
     if let Some(url) = q.get("returnTo")
         && !allowed(url)
     {
-        return error_page(
+        return error_page_for(
             &OAuthError::invalid_request(
                 "The \"returnTo\" querystring parameter is not defined as a valid URL in \"Allowed Logout URLs\".",
             )
             .page_only(),
+            app,
         );
     }
     if let Some(id) = cookies::session(&headers) {
@@ -41,11 +44,7 @@ pub async fn logout(
     }
     let mut response = match q.get("returnTo") {
         Some(url) => secure(Redirect::to(url).into_response(), "'none'", None, "'self'"),
-        None => page(
-            StatusCode::OK,
-            "Signed out",
-            "<h1>Signed out</h1><p>You are signed out.</p>",
-        ),
+        None => logged_out_page(&tenant, app),
     };
     if let Some(clear) = cookies::clear_session() {
         response.headers_mut().append(header::SET_COOKIE, clear);

@@ -4,11 +4,15 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::Uri;
+use axum::response::Response;
 use axum::routing::{get, post};
 
 use super::context::Tenant;
-use super::{authorize, consent, discovery, jwks, login, logout, revoke, routes, token, userinfo};
+use super::{
+    authorize, consent, discovery, jwks, login, logout, pages, revoke, routes, token, userinfo,
+};
 
 /// Bodies (login, consent and token forms) are small; anything larger is refused.
 const MAX_BODY: usize = 16 * 1024;
@@ -30,6 +34,13 @@ pub fn router(tenant: Arc<Tenant>) -> Router {
             routes::USERINFO,
             get(userinfo::userinfo).options(userinfo::preflight),
         )
+        .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(tenant)
+}
+
+/// Every other path, `/` included: a page that says so and leads to the applications, not an
+/// empty 404.
+async fn not_found(State(tenant): State<Arc<Tenant>>, uri: Uri) -> Response {
+    pages::not_found(&tenant, uri.path())
 }

@@ -45,12 +45,12 @@ async fn sign_in_as(
     let mut listed = Vec::new();
     if next.starts_with("/consent") {
         let html = consent_page(stack, browser, &next).await;
-        // Each item is "<li><strong>description</strong>: scope</li>".
+        // Each item is "<li data-scope=\"scope\">description</li>": people read the
+        // description, the scope is an attribute.
         listed = html
-            .split("<li>")
+            .split("<li data-scope=\"")
             .skip(1)
-            .filter_map(|li| li.split("</strong>: ").nth(1))
-            .filter_map(|rest| rest.split("</li>").next())
+            .filter_map(|li| li.split('"').next())
             .map(str::to_string)
             .collect();
         let state = next.split("state=").nth(1).unwrap().to_string();
