@@ -19,6 +19,7 @@ mod id_token;
 mod implicit_flow;
 mod login;
 mod logout;
+mod pages;
 mod rbac;
 mod refresh_tokens;
 mod sessions;
