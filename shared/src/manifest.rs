@@ -242,6 +242,34 @@ impl Manifest {
         self.services.iter().find(|s| s.name == name)
     }
 
+    /// What the SPA gets of the services: `config.json`'s `services`, built here only (the local
+    /// stack serves it, `organizer services --json` prints it for `scripts/site-bundle.sh`).
+    /// Each service's entry without what only the deploy and the functions need (`function`,
+    /// `binary`, `table`, `id_prefix`), and each field's `max` as the API applies it (its
+    /// kind's default when the manifest says none), so that the app holds no limit of its own.
+    pub fn public_json(&self) -> serde_json::Value {
+        let services = self.services.iter().map(|s| {
+            let mut entry = serde_json::to_value(s).unwrap_or_default();
+            if let Some(object) = entry.as_object_mut() {
+                for private in ["function", "binary", "table", "id_prefix"] {
+                    object.remove(private);
+                }
+            }
+            if let Some(fields) = entry["fields"].as_array_mut() {
+                for (field, spec) in fields.iter_mut().zip(&s.fields) {
+                    let max = spec.max();
+                    field["max"] = if max > 0 {
+                        max.into()
+                    } else {
+                        serde_json::Value::Null
+                    };
+                }
+            }
+            entry
+        });
+        serde_json::Value::Array(services.collect())
+    }
+
     /// Every scope of the API, reads first, in manifest order.
     pub fn scopes(&self) -> Vec<&ScopeSpec> {
         let mut out: Vec<&ScopeSpec> = self.services.iter().map(|s| &s.scopes.read).collect();
@@ -293,6 +321,44 @@ mod tests {
         let m = Manifest::parse(MANIFEST_JSON).unwrap();
         assert!(m.service("contacts").is_some());
         assert_eq!(manifest(), &m);
+    }
+
+    #[test]
+    fn the_public_json_is_each_service_but_what_only_the_deploy_needs() {
+        let m = manifest();
+        let public = m.public_json();
+        let services = public.as_array().unwrap();
+        assert_eq!(services.len(), m.services.len());
+        for (entry, spec) in services.iter().zip(&m.services) {
+            let mut whole = serde_json::to_value(spec).unwrap();
+            let whole = whole.as_object_mut().unwrap();
+            for private in ["function", "binary", "table", "id_prefix"] {
+                assert!(whole.remove(private).is_some(), "{private}");
+            }
+            let keys: Vec<&String> = entry.as_object().unwrap().keys().collect();
+            assert_eq!(keys, whole.keys().collect::<Vec<_>>(), "{}", spec.name);
+            for key in ["name", "title", "one", "many", "quota", "scopes", "list"] {
+                assert_eq!(entry[key], whole[key], "{}: {key}", spec.name);
+            }
+            // The limits the API applies, the kinds' defaults included; none for the others.
+            for (field, f) in entry["fields"].as_array().unwrap().iter().zip(&spec.fields) {
+                assert_eq!(field["name"], f.name.as_str());
+                assert_eq!(field["type"], serde_json::to_value(f.kind).unwrap());
+                match f.kind {
+                    FieldKind::Time | FieldKind::Date | FieldKind::Boolean => {
+                        assert!(field["max"].is_null(), "{}.{}", spec.name, f.name)
+                    }
+                    _ => assert_eq!(field["max"], f.max(), "{}.{}", spec.name, f.name),
+                }
+            }
+        }
+        let contacts = &services[0];
+        assert_eq!(contacts["scopes"]["read"]["name"], "read:contacts");
+        let email = &contacts["fields"][1];
+        assert_eq!(
+            (&email["name"], &email["max"]),
+            (&"email".into(), &254.into())
+        );
     }
 
     #[test]
