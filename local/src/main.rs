@@ -3,7 +3,9 @@
 //! - (no command) or `serve`: the offline local stack — dev tenant, API and site;
 //! - `seed`: creates the DynamoDB tables when missing and loads sample data for one user;
 //! - `keys rotate`: adds a new signing key to the dev tenant, keeping the previous one published;
-//! - `jwks-snapshot`: prints a tenant's signing keys for the functions' `JWKS_SNAPSHOT`.
+//! - `jwks-snapshot`: prints a tenant's signing keys for the functions' `JWKS_SNAPSHOT`;
+//! - `services --json`: the services as the SPA gets them, config.json's `services` (for
+//!   `scripts/site-bundle.sh`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -130,6 +132,13 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// The services of services.yaml as the SPA gets them (config.json's "services"): one
+    /// line each, or with --json exactly the array config.json holds (scripts/site-bundle.sh).
+    Services {
+        /// Print the JSON array, as config.json holds it.
+        #[arg(long)]
+        json: bool,
     },
     /// Print a tenant's signing keys, minimized, for the functions' JWKS_SNAPSHOT.
     JwksSnapshot {
@@ -573,6 +582,24 @@ async fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+        Some(Command::Services { json }) => {
+            let manifest = organizer_shared::manifest::manifest();
+            if json {
+                let services = manifest.public_json();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&services).unwrap_or_default()
+                );
+            } else {
+                for s in &manifest.services {
+                    println!(
+                        "{} {} {} (at most {} {})",
+                        s.name, s.scopes.read.name, s.scopes.write.name, s.quota, s.many
+                    );
+                }
+            }
+            ExitCode::SUCCESS
         }
         Some(Command::JwksSnapshot { issuer, jwks_uri }) => {
             match organizer_local::jwks_snapshot::snapshot(&issuer, jwks_uri.as_deref()).await {

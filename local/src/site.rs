@@ -9,6 +9,10 @@
 //! Which sign-in flow a site's app runs is the client's `client_metadata.spa_flow` in
 //! `tenant.yaml` (`implicit`, the default, or `code`): a real Auth0 client property, so the
 //! Deploy CLI imports it unchanged.
+//!
+//! `config.json`'s `services` is what the app draws its panels, forms and scopes from: the
+//! manifest's public part (`Manifest::public_json`, the same `organizer services --json`
+//! prints for the AWS bundle), so that the app holds no fact of any service.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,6 +23,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use organizer_shared::manifest::manifest;
 use serde_json::{Value, json};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -79,6 +84,7 @@ impl Site {
                 "logoutReturnTo": origin,
                 "apiBaseUrl": api_url,
                 "sessionCheckSeconds": session_check_seconds,
+                "services": manifest().public_json(),
                 // auth0-js expects https://<domain>/ as issuer; the dev tenant is http.
                 "overrides": {
                     "__token_issuer": issuer,

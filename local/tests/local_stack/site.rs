@@ -2,6 +2,7 @@
 //! auth0-js, and nothing else of the site's folder.
 
 use organizer_local::{StackOptions, StoreChoice, start};
+use organizer_shared::manifest::manifest;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -81,10 +82,20 @@ async fn each_site_serves_the_config_of_its_own_client() {
         assert_eq!(config["clientName"], name);
         assert_eq!(config["domain"], stack.tenant_url.as_str());
         assert_eq!(config["audience"], "organize");
-        assert_eq!(
-            config["scope"],
-            "openid profile email read:contacts read:calendar write:contacts write:calendar"
-        );
+        // Every scope of every service, from tenant.yaml's API (checked against services.yaml).
+        let mut scope: Vec<&str> = config["scope"].as_str().unwrap().split(' ').collect();
+        scope.sort_unstable();
+        let mut expected = vec!["openid", "profile", "email"];
+        expected.extend(manifest().scopes().iter().map(|s| s.name.as_str()));
+        expected.sort_unstable();
+        assert_eq!(scope, expected);
+        // The app's panels, forms and scopes: the manifest's public part, nothing more.
+        assert_eq!(config["services"], manifest().public_json());
+        for service in config["services"].as_array().unwrap() {
+            for private in ["function", "binary", "table", "id_prefix"] {
+                assert!(service.get(private).is_none(), "{private} in {service}");
+            }
+        }
         assert_eq!(config["redirectUri"], format!("{url}/callback.html"));
         assert_eq!(config["apiBaseUrl"], stack.api_url.as_str());
         assert_eq!(config["sessionCheckSeconds"], 30);
@@ -175,14 +186,40 @@ async fn sites_on_127_0_0_1_get_their_own_origin() {
     stack.stop().await;
 }
 
-/// The app and auth0-js (from npm, installed by scripts/site-deps.sh) are served.
+/// `organizer services --json` (what scripts/site-bundle.sh puts in the AWS bundle's
+/// config.json) prints exactly the `services` the local sites serve.
+#[test]
+fn the_services_command_prints_config_json_services() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_organizer"))
+        .args(["services", "--json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(printed, manifest().public_json());
+}
+
+/// The app's modules and auth0-js (from npm, installed by scripts/site-deps.sh) are served; the
+/// modules as JavaScript, or the browser refuses to run them.
 #[tokio::test]
 async fn the_app_and_auth0_js_are_served() {
     let stack = stack().await;
-    let app = reqwest::get(format!("{}/app.js", stack.site_url))
-        .await
-        .unwrap();
-    assert_eq!(app.status(), StatusCode::OK);
+    let public = repo().join("site/public");
+    let mut modules = 0;
+    for entry in std::fs::read_dir(&public).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if !name.ends_with(".js") {
+            continue;
+        }
+        let response = reqwest::get(format!("{}/{name}", stack.site_url))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{name}");
+        let kind = response.headers()["content-type"].to_str().unwrap();
+        assert!(kind.contains("javascript"), "{name}: {kind}");
+        modules += 1;
+    }
+    assert!(modules > 1, "the app is several modules");
     let vendor = reqwest::get(format!("{}/vendor/auth0.min.js", stack.site_url))
         .await
         .unwrap();
