@@ -403,7 +403,7 @@ def checkov():
 class _Html(HTMLParser):
     def __init__(self):
         super().__init__()
-        self.problems, self.refs, self._in_script = [], [], False
+        self.problems, self.refs, self.modules, self._in_script = [], [], [], False
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -417,6 +417,8 @@ class _Html(HTMLParser):
                 self.problems.append(f"<script> without a same-site src: {a}")
             else:
                 self.refs.append(a["src"])
+                if a.get("type") == "module":
+                    self.modules.append(a["src"])
         if tag == "link" and a.get("rel") == "stylesheet":
             if not a.get("href", "").startswith("/"):
                 self.problems.append(f"stylesheet not from the site: {a}")
@@ -460,14 +462,68 @@ def _allows(sources, url, self_origin):
     return False
 
 
-def _bundle(out, *args, cwd=ROOT):
-    return run([str(ROOT / "scripts/site-bundle.sh"), str(out), *args], cwd=cwd)
+# The app's modules, as the pages and the modules import them (`from './dom.js'`).
+IMPORT = re.compile(r"""^\s*import\b[^'"]*['"]([^'"]+)['"]""", re.M)
+# What the SPA gets of each service: its entry in services.yaml but these.
+PRIVATE = ("function", "binary", "table", "id_prefix")
+
+
+def _bundle(out, *args, cwd=ROOT, env=None):
+    return run([str(ROOT / "scripts/site-bundle.sh"), str(out), *args], cwd=cwd, env=env)
+
+
+def _organizer_env():
+    """site-bundle.sh runs `organizer services --json`: the built binary when there is one
+    (ORGANIZER_BIN, else target/), else `cargo run`."""
+    exe = os.environ.get("ORGANIZER_BIN") or _organizer()
+    return {**os.environ, "ORGANIZER_BIN": str(exe)} if exe else dict(os.environ)
+
+
+def _public_services(env):
+    """`organizer services --json`, checked against services.yaml: every service's entry but
+    PRIVATE, each field's max the manifest's (or its type's default, which only the crate knows)."""
+    exe = env.get("ORGANIZER_BIN")
+    cmd = [exe, "services", "--json"] if exe else ["cargo", "run", "-q", "-p", "organizer-local", "--", "services", "--json"]
+    r = run(cmd, cwd=ROOT)
+    need(r.returncode == 0, f"{' '.join(cmd)}: {r.stderr.strip()[-500:]}")
+    printed = json.loads(r.stdout)
+    stale = f" ({exe} may be older than services.yaml: cargo build -p organizer-local)" if exe else ""
+    need([p.get("name") for p in printed] == [s["name"] for s in SERVICES],
+         f"organizer services --json lists {[p.get('name') for p in printed]}, services.yaml {[s['name'] for s in SERVICES]}{stale}")
+    for mine, theirs in zip(SERVICES, printed):
+        name = mine["name"]
+        for key in PRIVATE:
+            need(key not in theirs, f"organizer services --json: {name} has {key}, which only the deploy needs")
+        for key in ("title", "one", "many", "quota", "scopes"):
+            need(theirs.get(key) == mine[key], f"organizer services --json: {name}.{key} is {theirs.get(key)!r}, "
+                                               f"services.yaml says {mine[key]!r}{stale}")
+        list_ = mine["list"]
+        need(theirs["list"].get("order") == list_["order"] and theirs["list"].get("empty") == list_.get("empty")
+             and [f["name"] for f in theirs["list"].get("filters", [])] == [f["name"] for f in list_.get("filters", [])],
+             f"organizer services --json: {name}.list is {theirs['list']}, services.yaml says {list_}{stale}")
+        for f, g in zip(mine["fields"], theirs["fields"], strict=True):
+            wanted = {"name": f["name"], "label": f["label"], "type": f["type"], "required": f.get("required", False),
+                      "autocomplete": f.get("autocomplete")}
+            got = {k: g.get(k) for k in wanted}
+            need(got == wanted and ("max" not in f or g.get("max") == f["max"]),
+                 f"organizer services --json: {name}.{f['name']} is {g}, services.yaml says {f}{stale}")
+    return printed
+
+
+def _expected_scope():
+    """The scope config.json asks for: every service's read scope, then every write scope."""
+    return " ".join(["openid", "profile", "email", *(s["scopes"]["read"]["name"] for s in SERVICES),
+                     *(s["scopes"]["write"]["name"] for s in SERVICES)])
 
 
 @check("site bundle: built from sample outputs (domain, issuer), its config.json and CloudFront's CSP")
 def site_bundle():
     WORK.mkdir(parents=True, exist_ok=True)
     common = ["--client-id", CLIENT_ID, "--api-url", API_URL, "--site-url", SITE_URL]
+    env = _organizer_env()
+    services = _public_services(env)
+    # The app: its pages, styles and modules, each module reached from the entry (app.js).
+    modules = sorted(p.name for p in (ROOT / "site/public").glob("*.js"))
     cases = [
         ("domain", ["--domain", "my-tenant.eu.auth0.com"], {"Auth0Domain": "my-tenant.eu.auth0.com"},
          "my-tenant.eu.auth0.com", None),
@@ -481,18 +537,30 @@ def site_bundle():
     policy_node = RESOURCES["SiteHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
     for label, args, params, domain, overrides in cases:
         out = WORK / f"site-{label}"
-        r = _bundle(out, *args, *common)
+        r = _bundle(out, *args, *common, env=env)
         need(r.returncode == 0, f"site-bundle.sh {' '.join(args)}: {r.stderr.strip()}")
         files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-        need(files == [".organizer-site-bundle", "app.css", "app.js", "auth.js", "callback.html", "config.json", "index.html",
-                       "vendor/auth0-spa-js.production.js", "vendor/auth0-spa-js.worker.production.js",
-                       "vendor/auth0.min.js"], f"{label}: the bundle holds {files}")
+        need(files == sorted([".organizer-site-bundle", "app.css", "callback.html", "config.json", "index.html", *modules,
+                              "vendor/auth0-spa-js.production.js", "vendor/auth0-spa-js.worker.production.js",
+                              "vendor/auth0.min.js"]), f"{label}: the bundle holds {files}")
+        need({"app.js", "auth.js", "dom.js", "session.js", "api.js", "panels.js", "editor.js"} <= set(modules),
+             f"site/public's modules are {modules}")
+        reached, queue = set(), ["app.js"]
+        while queue:
+            module = queue.pop()
+            if module in reached:
+                continue
+            reached.add(module)
+            need((out / module).is_file(), f"{label}: a module imports {module}, which the bundle lacks")
+            for spec in IMPORT.findall((out / module).read_text()):
+                need(spec.startswith("./") and spec.endswith(".js"), f"{label}/{module}: imports {spec!r}, not a module of the site")
+                queue.append(spec[2:])
+        need(reached == set(modules), f"{label}: modules app.js never imports: {sorted(set(modules) - reached)}")
         config = json.loads((out / "config.json").read_text())
         expected = {
-            "domain": domain, "clientID": CLIENT_ID, "audience": "organize",
-            "scope": "openid profile email read:contacts read:calendar write:contacts write:calendar",
+            "domain": domain, "clientID": CLIENT_ID, "audience": "organize", "scope": _expected_scope(),
             "redirectUri": f"{SITE_URL}/callback.html", "logoutReturnTo": SITE_URL, "apiBaseUrl": API_URL,
-            "sessionCheckSeconds": 900, "flow": "implicit", "cacheLocation": "memory",
+            "sessionCheckSeconds": 900, "flow": "implicit", "cacheLocation": "memory", "services": services,
         }
         if overrides:
             expected["overrides"] = overrides
@@ -518,13 +586,14 @@ def site_bundle():
             html = _Html()
             html.feed((out / page).read_text())
             need(not html.problems, f"{label}/{page}: {html.problems} (the CSP would block it)")
+            need(html.modules == ["/app.js"], f"{label}/{page} must load the app as one module, /app.js: {html.modules}")
             for ref in html.refs:
                 need((out / ref.lstrip("/")).is_file(), f"{label}/{page} refers to {ref}, which the bundle lacks")
         lines.append(f"{label:<12} config.json domain={config['domain']}{' + overrides' if overrides else ''}; "
                      f"CSP allows the API, the JWKS and {base}/authorize")
     # The code flow, with tokens in localStorage: both keys as given.
     out = WORK / "site-code"
-    r = _bundle(out, "--domain", "my-tenant.eu.auth0.com", *common, "--flow", "code", "--cache-location", "localstorage")
+    r = _bundle(out, "--domain", "my-tenant.eu.auth0.com", *common, "--flow", "code", "--cache-location", "localstorage", env=env)
     need(r.returncode == 0, f"site-bundle.sh --flow code: {r.stderr.strip()}")
     config = json.loads((out / "config.json").read_text())
     need(config.get("flow") == "code" and config.get("cacheLocation") == "localstorage", f"--flow code: config.json is {config}")
@@ -544,21 +613,27 @@ def site_bundle():
         out = WORK / "site-refused"
         shutil.rmtree(out, ignore_errors=True)
         full = args if "--client-id" in args else args + common
-        r = _bundle(out, *full)
+        r = _bundle(out, *full, env=env)
         need(r.returncode != 0 and message in r.stderr and not out.exists(),
              f"site-bundle.sh {' '.join(args)}: exit {r.returncode}, {r.stderr.strip()[-300:]!r}")
     foreign = WORK / "site-foreign"
     foreign.mkdir(exist_ok=True)
     (foreign / "keep.txt").write_text("not the bundle's")
-    r = _bundle(foreign, "--domain", "my-tenant.eu.auth0.com", *common)
+    r = _bundle(foreign, "--domain", "my-tenant.eu.auth0.com", *common, env=env)
     need(r.returncode != 0 and (foreign / "keep.txt").exists(), "site-bundle.sh emptied a folder it did not make")
-    # OUT_DIR relative to where the command runs (no GNU realpath -m, which macOS lacks).
+    # OUT_DIR relative to where the command runs (no GNU realpath -m, which macOS lacks), and
+    # the services from `cargo run` (no ORGANIZER_BIN), as an operator runs it.
     shutil.rmtree(WORK / "site-relative", ignore_errors=True)
-    r = _bundle("site-relative", "--domain", "my-tenant.eu.auth0.com", *common, cwd=WORK)
+    plain = {k: v for k, v in os.environ.items() if k != "ORGANIZER_BIN"}
+    r = _bundle("site-relative", "--domain", "my-tenant.eu.auth0.com", *common, cwd=WORK, env=plain)
     need(r.returncode == 0 and (WORK / "site-relative/config.json").is_file(), f"a relative OUT_DIR: {r.stderr.strip()}")
+    need(json.loads((WORK / "site-relative/config.json").read_text()).get("services") == services,
+         "with cargo run, config.json's services differ from organizer services --json's")
     r = _bundle(WORK / "site-help", "--help")
     need(r.returncode == 0 and "--issuer" in r.stdout and not (WORK / "site-help").exists(), "site-bundle.sh OUT_DIR --help")
-    lines.append(f"refused: {len(bad)} bad invocations and a foreign folder; a relative OUT_DIR and --help work")
+    lines.append(f"refused: {len(bad)} bad invocations and a foreign folder; a relative OUT_DIR (with cargo run) and --help work")
+    lines.append(f"services: {', '.join(s['name'] for s in services)} (organizer services --json, as services.yaml says); "
+                 f"{len(modules)} modules, all reached from app.js")
     return lines
 
 

@@ -10,9 +10,11 @@
 # the sign-in flow (default implicit; code = authorization code + PKCE with refresh tokens, the
 # client needs the refresh_token grant). Then `aws s3 sync OUT_DIR s3://<SiteBucket>/ --delete
 # --exclude .organizer-site-bundle` and an invalidation of /* (docs/deploying.md, Step 3).
+# config.json's services (the app's panels) and its scope come from services.yaml, through
+# `organizer services --json` (cargo run, or the binary in $ORGANIZER_BIN).
 # Runs on Linux and macOS (bash 3.2, BSD tools).
 set -euo pipefail
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 case "${1:-}" in
   "" ) usage >&2; exit 2 ;;
   -h | --help ) usage; exit 0 ;;
@@ -28,9 +30,16 @@ if [ -d "$out" ] && [ -n "$(ls -A "$out")" ] && [ ! -f "$out/$marker" ]; then
   echo "error: $out is not empty and was not made by site-bundle.sh; choose a new folder" >&2
   exit 2
 fi
+# $ORGANIZER_BIN, when given as a relative path, is relative to where the command runs.
+organizer_bin=${ORGANIZER_BIN:-}
+case "$organizer_bin" in
+  "" | /*) ;;
+  *) organizer_bin="$PWD/$organizer_bin" ;;
+esac
 cd "$(dirname "$0")/.."
 config=$(mktemp)
-trap 'rm -f "$config"' EXIT
+services=$(mktemp)
+trap 'rm -f "$config" "$services"' EXIT
 python3 - "$config" "$@" <<'PY'
 import argparse, json, re, sys
 from urllib.parse import urlparse
@@ -83,7 +92,6 @@ config = {
     "domain": domain,
     "clientID": a.client_id,
     "audience": a.audience,
-    "scope": "openid profile email read:contacts read:calendar write:contacts write:calendar",
     "redirectUri": f"{site}/callback.html",
     "logoutReturnTo": site,
     "apiBaseUrl": a.api_url.rstrip("/"),
@@ -101,6 +109,32 @@ with open(path, "w") as f:
 PY
 # --help printed the options and wrote no configuration: nothing to bundle.
 [ -s "$config" ] || exit 0
+# The services as the app gets them: services.yaml's public part, built by the Rust crate that
+# reads it (the local stack serves the same in its config.json).
+if [ -n "$organizer_bin" ]; then
+  "$organizer_bin" services --json >"$services"
+else
+  cargo run -q -p organizer-local -- services --json >"$services"
+fi
+python3 - "$config" "$services" <<'PY'
+import json, sys
+
+path, services_path = sys.argv[1], sys.argv[2]
+with open(path) as f:
+    config = json.load(f)
+with open(services_path) as f:
+    services = json.load(f)
+if not isinstance(services, list) or not services:
+    sys.exit("error: organizer services --json printed no services")
+# Every service's read and write scope (RBAC keeps in a token what the user's roles allow).
+reads = [s["scopes"]["read"]["name"] for s in services]
+writes = [s["scopes"]["write"]["name"] for s in services]
+config["scope"] = " ".join(["openid", "profile", "email", *reads, *writes])
+config["services"] = services
+with open(path, "w") as f:
+    json.dump(config, f, indent=2)
+    f.write("\n")
+PY
 scripts/site-deps.sh
 rm -rf "$out"
 mkdir -p "$out/vendor"

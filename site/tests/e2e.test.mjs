@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 
 import { freshBrowser, screenshot, startStack, visibleText } from './harness.mjs';
 import {
-  eventually, logIn, overrideConfig, panel, signedIn, signedOut, watchProblems,
+  eventually, logIn, overrideConfig, panel, scopesOf, servicesOf, signedIn, signedOut, watchProblems,
 } from './steps.mjs';
 
 // Short only here: the app's default is Auth0's advice, 15 minutes.
@@ -62,12 +62,16 @@ test('log in, consent, both APIs; reload stays signed in silently; logout in ano
     const problems = watchProblems(page);
     await page.goto(stack.site);
     await signedOut(page);
-    // Exactly what the signed-out page says, nothing more (a stray "null" was once above it).
+    // Exactly what the signed-out page says, nothing more (a stray "null" was once above it);
+    // it names the services of config.json ("Your contacts and calendar, one sign-in").
+    const services = await servicesOf(stack.site);
+    const names = (each) => new Intl.ListFormat('en', { type: 'conjunction' }).format(services.map(each));
+    const count = ['no', 'one', 'two', 'three', 'four', 'five'][services.length];
     assert.deepEqual(await visibleText(page), [
       'Organizer',
       'Log in',
-      'Your contacts and calendar, one sign-in',
-      'Organizer keeps your contacts and your calendar in two services that share one sign-in. '
+      `Your ${names((s) => s.title.toLowerCase())}, one sign-in`,
+      `Organizer keeps ${names((s) => `your ${s.title.toLowerCase()}`)} in ${count} services that share one sign-in. `
         + 'Log in to see them; the first time, you will be asked to allow Organizer to use them.',
       'Log in',
     ]);
@@ -79,7 +83,7 @@ test('log in, consent, both APIs; reload stays signed in silently; logout in ano
     assert.equal(new URL(page.url()).hash, '');
     assert.equal(new URL(page.url()).pathname, '/');
     const scopes = await page.getByTestId('scopes').locator('li').allTextContents();
-    assert.deepEqual(scopes.sort(), ['read:calendar', 'read:contacts', 'write:calendar', 'write:contacts']);
+    assert.deepEqual(scopes.sort(), scopesOf(services).sort());
 
     const contacts = await panel(page, 'contacts');
     assert.equal(contacts.state, 'ready');

@@ -34,6 +34,18 @@ export async function panel(page, id) {
   return { node, state: await node.getAttribute('data-state') };
 }
 
+/** config.json's `services` as a site serves them: what the app draws its panels from. */
+export async function servicesOf(site) {
+  const response = await fetch(`${site}/config.json`);
+  assert.equal(response.status, 200, `${site}/config.json`);
+  return (await response.json()).services;
+}
+
+/** The scopes of every service: `read`, `write` or both, in config.json's order. */
+export function scopesOf(services, ...kinds) {
+  return (kinds.length ? kinds : ['read', 'write']).flatMap((kind) => services.map((s) => s.scopes[kind].name));
+}
+
 /** The same app with some config.json keys changed, as an operator would configure it. */
 export async function overrideConfig(context, site, patch) {
   await context.route(`${site}/config.json`, async (route) => {
