@@ -13,8 +13,8 @@
 
 pub mod api;
 pub mod browser;
-pub mod in_process;
 pub mod fault_proxy;
+pub mod in_process;
 pub mod oauth;
 pub mod scopes;
 
