@@ -67,9 +67,11 @@ async function freePort() {
  * `localhost` (cross-site, as an app on its own domain is to Auth0); `editTenant` changes the
  * copy of tenant.yaml further (e.g. token lifetimes); `parameterOverrides` are the template's
  * (`['AuthorizerMode=jwt']`: the API behind API Gateway's JWT authorizer; by default the
- * template's Lambda authorizer). Returns URLs and `stop()`.
+ * template's Lambda authorizer). `dynamodb: true` runs the stack on DynamoDB Local (the endpoint
+ * `make test` puts in ORGANIZER_TEST_DYNAMODB), with tables of this stack only. Returns URLs and
+ * `stop()`.
  */
-export async function startStack({ users, sessionCheckSeconds, siteHost = 'localhost', editTenant = (yaml) => yaml, name = 'stack', parameterOverrides = [] }) {
+export async function startStack({ users, sessionCheckSeconds, siteHost = 'localhost', editTenant = (yaml) => yaml, name = 'stack', parameterOverrides = [], dynamodb = false }) {
   const bin = requireTools();
   mkdirSync(ARTIFACTS, { recursive: true });
   const dir = mkdtempSync(join(tmpdir(), 'organizer-e2e-'));
@@ -97,6 +99,7 @@ export async function startStack({ users, sessionCheckSeconds, siteHost = 'local
     if (added.status !== 0) throw new Error(`organizer users add ${name}: ${added.stderr}`);
   }
 
+  const store = dynamodb ? dynamodbArgs(bin, name) : [];
   const log = openSync(join(ARTIFACTS, `${name}.log`), 'w');
   const child = spawn(bin, [
     'serve',
@@ -111,6 +114,7 @@ export async function startStack({ users, sessionCheckSeconds, siteHost = 'local
     '--site-host', siteHost,
     '--template', join(REPO, 'template.yaml'),
     ...(parameterOverrides.length ? ['--parameter-overrides', ...parameterOverrides] : []),
+    ...store,
   ], { stdio: ['ignore', log, log], env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' } });
   let exited = null;
   child.on('exit', (code, signal) => { exited = { code, signal }; });
@@ -153,6 +157,19 @@ export async function startStack({ users, sessionCheckSeconds, siteHost = 'local
     stop,
     resign: (token, edit) => resign(state, token, edit),
   };
+}
+
+/** `--store dynamodb` on DynamoDB Local, with a new table per service (from `organizer services`). */
+function dynamodbArgs(bin, name) {
+  const endpoint = process.env.ORGANIZER_TEST_DYNAMODB;
+  if (!endpoint) {
+    throw new Error('DynamoDB Local is not running for this test: run `make test`, which installs and starts it and sets ORGANIZER_TEST_DYNAMODB');
+  }
+  const listed = spawnSync(bin, ['services', '--json'], { encoding: 'utf8' });
+  if (listed.status !== 0) throw new Error(`organizer services --json: ${listed.stderr}`);
+  const suffix = `${name}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  return ['--store', 'dynamodb', '--endpoint-url', endpoint,
+    ...JSON.parse(listed.stdout).flatMap((s) => ['--table', `${s.name}=e2e-${s.name}-${suffix}`])];
 }
 
 /**

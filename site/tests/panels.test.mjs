@@ -276,14 +276,10 @@ test('a field the service refuses is marked from its answer: the field it names,
   }
 });
 
-test('a boolean field of a real service is ticked in its row and saved', async (t) => {
+test('a boolean field of a real service is ticked in its row and saved', async () => {
   const services = await servicesOf(stack.site);
   const service = services.find((s) => s.fields.some((f) => f.type === 'boolean'));
-  if (!service) {
-    console.log('no boolean field in config.services: the box against a real service is not tested');
-    t.skip('no boolean field in config.services');
-    return;
-  }
+  assert.ok(service, 'no service of config.services has a boolean field (tasks has `done`): this test has nothing to tick');
   const field = service.fields.find((f) => f.type === 'boolean');
   const browser = await freshBrowser();
   try {
