@@ -139,7 +139,7 @@ pub struct ListSpec {
 #[serde(deny_unknown_fields)]
 pub struct FilterSpec {
     pub name: String,
-    /// `time` (an RFC 3339 time) or `choice` (one of `values`).
+    /// `time` (an RFC 3339 time), `choice` (one of `values`) or `search` (words to look for).
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(default)]
@@ -224,11 +224,11 @@ impl Manifest {
             }
             for filter in &s.list.filters {
                 match filter.kind.as_str() {
-                    "time" => {}
+                    "time" | "search" => {}
                     "choice" if !filter.values.is_empty() => {}
                     _ => {
                         return Err(at(&format!(
-                            "filter {}: type is time, or choice with values",
+                            "filter {}: type is time, search, or choice with values",
                             filter.name
                         )));
                     }

@@ -16,7 +16,7 @@ use crate::api::{ApiContext, ListBody, Query, item_id, json};
 use crate::error::ApiError;
 use crate::routes::Operation;
 use crate::store::model::now_rfc3339;
-use crate::store::{Item, KeyRange, PageRequest, Store, cursor, spec};
+use crate::store::{Item, KeyRange, Page, PageRequest, Store, cursor, spec};
 use crate::token::AccessClaims;
 use crate::write::{self, JsonObject, NewItem};
 
@@ -33,7 +33,25 @@ pub trait Rules: Item {
     fn range(_query: &Query) -> Result<KeyRange, ApiError> {
         Ok(KeyRange::default())
     }
+
+    /// Which items of the range a list request wants, when a filter is not a range of the
+    /// order (the contacts' search). Defaults to all. The listing then reads the range in
+    /// batches and keeps the matching items ([`MAX_EXAMINED`] at most per request).
+    fn filter(_query: &Query) -> Result<Option<ItemFilter<Self>>, ApiError> {
+        Ok(None)
+    }
 }
+
+/// A test a listed item must pass.
+pub type ItemFilter<T> = Box<dyn Fn(&T) -> bool + Send + Sync>;
+
+/// The most items one filtered list request reads from the store: a page may then hold fewer
+/// than `limit` items (even none) while `next` says there is more. It bounds the work (and the
+/// DynamoDB reads) a request can ask for, whatever matches.
+pub const MAX_EXAMINED: usize = 1000;
+
+/// How many items a filtered listing reads from the store at a time.
+const FILTER_BATCH: usize = 100;
 
 /// Everything an invocation borrows: built once, shared by warm invocations.
 pub struct ServiceApi<T: Item> {
@@ -136,11 +154,17 @@ async fn list<T: Rules>(
     let spec = spec::<T>();
     let query = Query::parse(request)?;
     let range = T::range(&query)?;
+    let filter = T::filter(&query)?;
     let page = PageRequest {
         limit: query.limit()?,
         after: query.cursor(&spec.name, &claims.sub, T::is_sort_key)?,
     };
-    let page = api.store.list(&claims.sub, &range, &page).await?;
+    let page = match filter {
+        None => api.store.list(&claims.sub, &range, &page).await?,
+        Some(filter) => {
+            list_matching(api.store.as_ref(), &claims.sub, &range, page, &filter).await?
+        }
+    };
     let next = page
         .next_after
         .map(|key| cursor::encode(&spec.name, &claims.sub, &key));
@@ -151,6 +175,62 @@ async fn list<T: Rules>(
             next,
         },
     ))
+}
+
+/// A page of the items of `range` that pass `filter`: the range read [`FILTER_BATCH`] at a
+/// time until the page is full, the range ends, or [`MAX_EXAMINED`] items were read. The next
+/// page starts after the last item returned, or after the last one read when the page is not
+/// full.
+pub async fn list_matching<T: Item>(
+    store: &dyn Store<T>,
+    owner: &str,
+    range: &KeyRange,
+    page: PageRequest,
+    filter: &ItemFilter<T>,
+) -> Result<Page<T>, crate::store::StoreError> {
+    let mut items = Vec::new();
+    let mut after = page.after;
+    let mut examined = 0;
+    loop {
+        let batch = store
+            .list(
+                owner,
+                range,
+                &PageRequest {
+                    limit: FILTER_BATCH,
+                    after: after.clone(),
+                },
+            )
+            .await?;
+        let read = batch.items.len();
+        for (i, item) in batch.items.into_iter().enumerate() {
+            if !filter(&item) {
+                continue;
+            }
+            items.push(item);
+            if items.len() == page.limit {
+                let last_of_all = i + 1 == read && batch.next_after.is_none();
+                let next_after = (!last_of_all).then(|| items[items.len() - 1].sort_key());
+                return Ok(Page { items, next_after });
+            }
+        }
+        examined += read;
+        match batch.next_after {
+            None => {
+                return Ok(Page {
+                    items,
+                    next_after: None,
+                });
+            }
+            Some(next) if examined >= MAX_EXAMINED => {
+                return Ok(Page {
+                    items,
+                    next_after: Some(next),
+                });
+            }
+            Some(next) => after = Some(next),
+        }
+    }
 }
 
 async fn get<T: Rules>(

@@ -353,6 +353,14 @@ impl JsonObject {
     }
 }
 
+/// `value` in the form stored text is compared in: NFC, lower case. A search's words and the
+/// items' text meet in this form.
+pub fn folded(value: &str) -> String {
+    ComposingNormalizerBorrowed::new_nfc()
+        .normalize(value)
+        .to_lowercase()
+}
+
 /// Characters refused in text: the C0/C1 controls (`char::is_control`), the Unicode line and
 /// paragraph separators (line breaks too, outside category Cc), and the bidirectional
 /// embedding, override and isolate controls, which can make a name display as something else

@@ -6,10 +6,13 @@
 //! `main.rs` is the Lambda function (`organizer_shared::service::run`); the local stack serves the
 //! same item type with the same generic handler.
 
-use organizer_shared::service::Rules;
+use organizer_shared::ApiError;
+use organizer_shared::api::Query;
+use organizer_shared::service::{ItemFilter, Rules};
 use organizer_shared::store::model::ends_with_id;
 use organizer_shared::store::sample::{PEOPLE, email_of, stable_id};
 use organizer_shared::store::{Item, spec};
+use organizer_shared::write::folded;
 use serde::{Deserialize, Serialize};
 
 /// Separates the lower-cased name from the id in a contact's sort key. U+0001 sorts before
@@ -125,8 +128,31 @@ impl Item for Contact {
     }
 }
 
-/// Contacts have no rules beyond their fields', and list everything, by name.
-impl Rules for Contact {}
+/// The most characters a search (`q`) may have.
+pub const MAX_SEARCH_CHARS: usize = 100;
+
+/// Contacts have no rules beyond their fields'; they list everything, by name, or those whose
+/// name, company or e-mail contains the search `q` (any case).
+impl Rules for Contact {
+    fn filter(query: &Query) -> Result<Option<ItemFilter<Self>>, ApiError> {
+        let Some(q) = query.get("q") else {
+            return Ok(None);
+        };
+        let words = folded(q.trim());
+        let count = words.chars().count();
+        if count == 0 || count > MAX_SEARCH_CHARS || words.chars().any(char::is_control) {
+            return Err(ApiError::BadRequest(format!(
+                "q must be 1 to {MAX_SEARCH_CHARS} characters of text"
+            )));
+        }
+        Ok(Some(Box::new(move |contact: &Contact| {
+            let f = &contact.fields;
+            [&f.name, &f.company, &f.email]
+                .iter()
+                .any(|text| folded(text).contains(&words))
+        })))
+    }
+}
 
 #[cfg(test)]
 mod tests {

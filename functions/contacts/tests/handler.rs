@@ -288,3 +288,126 @@ async fn cors_for_configured_origins_only() {
         "WWW-Authenticate, ETag, Location"
     );
 }
+
+fn names(body: &Value) -> Vec<String> {
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `q` finds contacts by name, company or e-mail, in any case and Unicode form, in name order;
+/// it never finds another user's, and bad words are a 400.
+#[tokio::test]
+async fn a_search_finds_by_name_company_or_email_in_any_case() {
+    let (api, issuer) = api().await;
+    let token = issuer.token(ALICE, "openid read:contacts");
+    let search = |q: &str| {
+        let query = format!("q={}", urlencode(q));
+        call(&api, event().bearer(&token).query(&query))
+    };
+    let (status, _, body) = search("ADA").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(names(&body), ["Ada Lovelace"]);
+    // A company, and an e-mail address's domain.
+    let (_, _, body) = search("compiler works").await;
+    assert_eq!(names(&body), ["Grace Hopper"]);
+    let (_, _, body) = search("@bletchley").await;
+    assert!(names(&body).contains(&"Alan Turing".to_string()), "{body}");
+    // Nothing found: an empty page, no next.
+    let (status, _, body) = search("zzz-nobody").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(names(&body).is_empty() && body["next"].is_null(), "{body}");
+    // Another user's contacts are never found (Bob has Ada too).
+    let bob = issuer.token(BOB, "openid read:contacts");
+    let (_, _, body) = call(&api, event().bearer(&bob).query("q=ada")).await;
+    assert_eq!(names(&body), ["Ada Lovelace"]);
+    let (_, _, body) = call(&api, event().bearer(&bob).query("q=hopper")).await;
+    assert_eq!(names(&body), ["Grace Hopper"]);
+    let (_, _, body) = call(&api, event().bearer(&bob).query("q=knuth")).await;
+    assert!(
+        names(&body).is_empty(),
+        "Bob has three contacts only: {body}"
+    );
+    for bad in ["", "   ", &"x".repeat(101), "a\u{1}b"] {
+        let (status, _, body) = search(bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad:?}: {body}");
+        assert_eq!(body["error"], "invalid_request");
+    }
+}
+
+/// Unicode: a name written with a combining accent is found by the precomposed letter (and
+/// the other way), as the API stores text in NFC.
+#[tokio::test]
+async fn a_search_matches_accents_in_either_unicode_form() {
+    let (api, issuer) = api().await;
+    let token = issuer.token(ALICE, "openid read:contacts write:contacts");
+    let (status, _, _) = call(
+        &api,
+        event()
+            .method("POST")
+            .bearer(&token)
+            .json_body(&serde_json::json!({"name": "Re\u{301}my Martin"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    for q in ["r\u{e9}my", "RE\u{301}MY"] {
+        let query = format!("q={}", urlencode(q));
+        let (_, _, body) = call(&api, event().bearer(&token).query(&query)).await;
+        assert_eq!(names(&body), ["R\u{e9}my Martin"], "{q:?}");
+    }
+}
+
+/// A search reads at most a bounded number of contacts per request: over 2,500 contacts with
+/// one match at the end, pages come back empty with `next` until the match is reached.
+#[tokio::test]
+async fn a_search_reads_a_bounded_number_of_contacts_per_request() {
+    let (api, issuer) = api().await;
+    let token = issuer.token("auth0|many", "openid read:contacts write:contacts");
+    for i in 0..2_500 {
+        let name = if i == 2_499 {
+            "Zz Needle".to_string()
+        } else {
+            format!("Hay {i:04}")
+        };
+        let (status, _, body) = call(
+            &api,
+            event()
+                .method("POST")
+                .bearer(&token)
+                .json_body(&serde_json::json!({ "name": name })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let mut query = "q=needle".to_string();
+    let mut requests = 0;
+    loop {
+        requests += 1;
+        let (status, _, body) = call(&api, event().bearer(&token).query(&query)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        match body["next"].as_str() {
+            Some(next) => {
+                assert!(names(&body).is_empty(), "{body}");
+                query = format!("q=needle&cursor={next}");
+            }
+            None => {
+                assert_eq!(names(&body), ["Zz Needle"]);
+                break;
+            }
+        }
+    }
+    // 2,500 contacts read at most 1,000 a request: three requests.
+    assert_eq!(requests, 3);
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

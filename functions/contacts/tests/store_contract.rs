@@ -121,3 +121,68 @@ mod own {
         the_longest_names_in_any_script_page(contract::dynamodb().await).await
     }
 }
+
+/// A search reads the listing in batches and keeps the matches: over 250 contacts, every
+/// seventh matching, pages of 10 list each match once, in name order, on either store.
+async fn a_search_lists_every_match_once_in_order(s: Stores<Contact>) {
+    use organizer_shared::api::Query;
+    use organizer_shared::service::{Rules, list_matching};
+    for i in 0..250 {
+        let name = if i % 7 == 0 {
+            format!("Match {i:03}")
+        } else {
+            format!("Other {i:03}")
+        };
+        contract::create(
+            s.store.as_ref(),
+            "auth0|u",
+            &contact(&format!("c-{i:03}"), &name),
+        )
+        .await;
+    }
+    let request = http::Request::builder()
+        .uri("https://x/contacts?q=MATCH")
+        .body(lambda_http::Body::Empty)
+        .unwrap();
+    let filter = Contact::filter(&Query::parse(&request).unwrap())
+        .unwrap()
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = list_matching(
+            s.store.as_ref(),
+            "auth0|u",
+            &KeyRange::default(),
+            PageRequest { limit: 10, after },
+            &filter,
+        )
+        .await
+        .unwrap();
+        assert!(page.items.len() <= 10);
+        seen.extend(page.items.into_iter().map(|c| c.fields.name));
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..250)
+        .filter(|i| i % 7 == 0)
+        .map(|i| format!("Match {i:03}"))
+        .collect();
+    assert_eq!(seen, expected, "{}", s.kind);
+}
+
+mod search {
+    use super::*;
+
+    #[tokio::test]
+    async fn memory_a_search_lists_every_match_once_in_order() {
+        a_search_lists_every_match_once_in_order(contract::memory()).await
+    }
+
+    #[tokio::test]
+    async fn dynamodb_a_search_lists_every_match_once_in_order() {
+        a_search_lists_every_match_once_in_order(contract::dynamodb().await).await
+    }
+}
