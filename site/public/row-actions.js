@@ -12,6 +12,14 @@ import { itemLabel, what } from './services.js';
 export async function askDelete(panel, item, row) {
   const { service } = panel;
   const actions = row.querySelector('.item-actions');
+  // One confirmation at a time: a second click (a double click, a key repeat) brings the
+  // question already asked back into focus instead of stacking another.
+  const asked = row.querySelector('[data-confirm="delete"]');
+  if (asked) {
+    asked.querySelector('button').focus();
+    return;
+  }
+  panel.say('');
   let etag = null;
   const confirmRow = (message, label) => h('div', { class: 'confirm', role: 'alert', 'data-confirm': 'delete' },
     h('p', {}, message),
@@ -34,12 +42,14 @@ export async function askDelete(panel, item, row) {
     } catch (err) {
       if (err && err.signedOut) return;
       for (const b of confirm.querySelectorAll('button')) b.disabled = false;
-      panel.say(`Could not reach the ${what(service)} service: nothing was deleted.`);
+      panel.say(`Could not reach the ${what(service)} service: nothing was deleted.`, { keep: true });
       return;
     }
     const answer = await answerOf(response);
     const label = itemLabel(service, item);
     if (response.status === 204 || response.status === 404) {
+      // Gone from the list now, as the message says; the reload then fills the page.
+      row.remove();
       panel.say(response.status === 204 ? `Deleted “${label}”.` : `“${label}” was already deleted elsewhere.`);
       panel.reload({ focus: true });
       return;
@@ -52,7 +62,7 @@ export async function askDelete(panel, item, row) {
       confirm.querySelector('button').focus();
       return;
     }
-    panel.say(writeProblem(panel, {}, response.status, text(answer && answer.error)).text);
+    panel.say(writeProblem(panel, {}, response.status, text(answer && answer.error)).text, { keep: true });
     confirm.remove();
     actions.hidden = false;
   }
@@ -70,7 +80,7 @@ export async function toggle(panel, item, field, box, redraw) {
   const undo = (message) => {
     box.checked = !wanted;
     box.disabled = false;
-    panel.say(message);
+    panel.say(message, { keep: true });
   };
   box.disabled = true;
   try {

@@ -132,13 +132,22 @@ test('an Editor adds, edits and deletes a contact and an event, and sees them af
     // Delete both, each after a confirmation.
     for (const [id, label] of [['contacts', 'Zed Example'], ['calendar', 'Planning lunch']]) {
       const node = page.locator(`#panel-${id}`);
-      await node.getByRole('button', { name: `Delete ${label}` }).click();
+      const row = node.locator('li', { hasText: label });
+      const del = row.getByRole('button', { name: `Delete ${label}` });
+      await del.click();
       const confirm = node.locator('[data-confirm="delete"]');
       await confirm.waitFor();
       assert.match(await confirm.textContent(), new RegExp(`Delete “${label}”\\?`));
+      // While it asks, the row's own Edit and Delete are gone: a second click cannot stack a
+      // second confirmation (forced, as an impatient user's double click would land).
+      assert.equal(await row.locator('.item-actions').isVisible(), false, 'the row\'s buttons are hidden while it asks');
+      await del.click({ force: true }).catch(() => {});
+      assert.equal(await node.locator('[data-confirm="delete"]').count(), 1, 'one confirmation at a time');
       if (id === 'contacts') await screenshot(page, 'w04-confirm-delete');
       await confirm.getByRole('button', { name: 'Delete' }).click();
       await node.getByTestId(`status-${id}`).filter({ hasText: `Deleted “${label}”.` }).waitFor();
+      // Gone from the list as soon as it says so, not after the list's reload.
+      assert.equal(await row.count(), 0, `“${label}” is still listed after “Deleted”`);
     }
     await page.reload();
     await signedIn(page, 'Jack');
