@@ -15,6 +15,11 @@ import { showFatal, showSignedIn, showSignedOut } from './views.js';
 
 const DEFAULT_SESSION_CHECK_SECONDS = 900;
 const DEFAULT_PAGE_SIZE = 20;
+/** Each flow as the small print under the app's name says it. */
+const FLOW_NAMES = {
+  implicit: 'Implicit grant, renewed silently',
+  code: 'Authorization code + PKCE, rotating refresh tokens',
+};
 /** The sign-in libraries, from the site: classic scripts that set window.auth0. */
 const LIBRARIES = {
   implicit: { src: '/vendor/auth0.min.js', name: 'auth0-js', ready: () => window.auth0 && window.auth0.WebAuth },
@@ -82,6 +87,9 @@ async function start() {
     return;
   }
   const library = LIBRARIES[config.flow];
+  // Which of the two apps this is, in small print: they look the same otherwise.
+  const label = document.getElementById('flow-label');
+  if (label) label.textContent = `${FLOW_NAMES[config.flow]} · ${library.name}`;
   try {
     await loadLibrary(library);
   } catch {

@@ -33,7 +33,7 @@ export const button = (label, onclick, extra = {}) => h('button', { type: 'butto
 export const main = () => document.getElementById('app');
 export const account = () => document.getElementById('account');
 
-const TITLES = { loading: 'Organizer', error: 'Organizer: error', 'signed-out': 'Organizer: signed out', 'signed-in': 'Organizer' };
+const TITLES = { loading: 'Organizer', error: 'Organizer: error', 'signed-out': 'Organizer: logged out', 'signed-in': 'Organizer' };
 
 export function setState(state) {
   document.body.dataset.state = state;

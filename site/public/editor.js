@@ -32,6 +32,8 @@ export function openEditor(panel, state) {
     key: state.mode === 'add' ? crypto.randomUUID() : null,
     busy: false,
   };
+  // A new action: what the panel said about the last one is no longer news.
+  panel.say('');
   renderEditor(panel, editor, {});
   node.querySelector('.editor-slot input, .editor-slot textarea').focus();
 }
@@ -39,7 +41,11 @@ export function openEditor(panel, state) {
 function closeEditor(panel, message) {
   const node = panel.node();
   if (!node) return;
-  fill(node.querySelector('.editor-slot'));
+  const slot = node.querySelector('.editor-slot');
+  // Focus was in the form: keep it in the panel, on the button that opens a form again.
+  const hadFocus = slot.contains(document.activeElement);
+  fill(slot);
+  if (hadFocus) (node.querySelector('[data-action="add"]') || node.querySelector('h2')).focus();
   if (message !== undefined) panel.say(message);
 }
 
@@ -97,6 +103,13 @@ function renderEditor(panel, editor, { errors = {}, problem = null, conflict = n
   };
   form.addEventListener('input', keep);
   form.addEventListener('change', keep);
+  // Escape closes the form, as Cancel does (a save under way finishes on its own).
+  form.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape' && !editor.busy) {
+      ev.preventDefault();
+      closeEditor(panel, '');
+    }
+  });
   fill(node.querySelector('.editor-slot'), form);
 }
 
@@ -160,8 +173,10 @@ async function save(panel, editor, { overEtag } = {}) {
   const answer = await answerOf(response);
   if (response.ok) {
     const saved = answer && typeof answer === 'object' ? answer : null;
-    closeEditor(panel, `${adding ? 'Added' : 'Saved'} “${itemLabel(service, saved || body)}”.`);
-    panel.reload({ focus: true, saved });
+    closeEditor(panel);
+    // Said once the list shows it: "Added" never stands above a list without the item.
+    await panel.reload({ focus: true, saved });
+    panel.say(`${adding ? 'Added' : 'Saved'} “${itemLabel(service, saved || body)}”.`);
     return;
   }
   const code = text(answer && answer.error);
@@ -250,7 +265,7 @@ export async function editItem(panel, id, trigger) {
     response = await callApi(itemUrl(service, id));
   } catch (err) {
     trigger.disabled = false;
-    if (!(err && err.signedOut)) panel.say(`Could not reach the ${what(service)} service to open it. Try again.`);
+    if (!(err && err.signedOut)) panel.say(`Could not reach the ${what(service)} service to open it. Try again.`, { keep: true });
     return;
   }
   trigger.disabled = false;
@@ -261,7 +276,7 @@ export async function editItem(panel, id, trigger) {
     return;
   }
   if (!response.ok || !item || typeof item !== 'object') {
-    panel.say(`Could not open it (HTTP ${response.status}${errorCode(item)}). Try again.`);
+    panel.say(`Could not open it (HTTP ${response.status}${errorCode(item)}). Try again.`, { keep: true });
     return;
   }
   openEditor(panel, { mode: 'edit', id, etag: response.headers.get('etag'), values: valuesOf(service, item) });

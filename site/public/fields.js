@@ -1,7 +1,7 @@
 // The field types of services.yaml in the app: how a value of each type is shown in a list, put
 // in a form and sent back to the API. Only types, never a field's name: a service's new field
 // of a known type needs nothing here.
-import { text } from './dom.js';
+import { h, text } from './dom.js';
 import { labelField } from './services.js';
 
 const pad = (n) => String(n).padStart(2, '0');
@@ -16,14 +16,20 @@ function formatTime(value) {
   return Number.isNaN(date.getTime()) ? text(value) : when.format(date);
 }
 
-/** "Nov 27, 2026, 11:00 AM – 12:30 PM": the date once when both ends share it. */
-function formatRange(start, end) {
+const hour = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
+const sameDay = (a, b) => a.toDateString() === b.toDateString();
+
+/**
+ * "Nov 27, 2026, 11:00 AM – 12:30 PM": the date once when both ends share it; under that day's
+ * heading (`underDay`), "11:00 AM – 12:30 PM".
+ */
+function formatRange(start, end, underDay) {
   const a = new Date(text(start));
   const b = new Date(text(end));
   if (Number.isNaN(a.getTime()) || Number.isNaN(b.getTime()) || b < a) {
     return [formatTime(start), formatTime(end)].filter(Boolean).join(' – ');
   }
-  return when.formatRange(a, b);
+  return (underDay && sameDay(a, b) ? hour : when).formatRange(a, b);
 }
 
 const isDate = (value) => /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(new Date(`${value}T00:00:00Z`).getTime());
@@ -134,9 +140,10 @@ export function valueInWords(field, value) {
  * The line under an item's name: its other fields, in the manifest's order. Two time fields in
  * a row are one range; a lone time or a date is named ("due Dec 5, 2026"); addresses are "with
  * …"; long text shows its first line; a box is words ("done", "not done") unless `toggles`
- * shows it as a checkbox of its own.
+ * shows it as a checkbox of its own. Under a day's heading (`underDay`) a range on that day is
+ * its hours only. Given as text and elements, for h().
  */
-export function metaOf(service, item, { toggles = false } = {}) {
+export function metaOf(service, item, { toggles = false, underDay = false } = {}) {
   const label = labelField(service);
   const fields = service.fields.filter((f) => f !== label && !(toggles && f.type === 'boolean'));
   const parts = [];
@@ -144,7 +151,7 @@ export function metaOf(service, item, { toggles = false } = {}) {
     const f = fields[i];
     const v = item[f.name];
     if (f.type === 'time' && fields[i + 1] && fields[i + 1].type === 'time') {
-      if (text(v) || text(item[fields[i + 1].name])) parts.push(formatRange(v, item[fields[i + 1].name]));
+      if (text(v) || text(item[fields[i + 1].name])) parts.push(formatRange(v, item[fields[i + 1].name], underDay));
       i += 1;
     } else if (f.type === 'time' || f.type === 'date') {
       if (text(v)) parts.push(`${lower(f.label)} ${f.type === 'time' ? formatTime(v) : formatDate(v)}`);
@@ -154,9 +161,12 @@ export function metaOf(service, item, { toggles = false } = {}) {
       parts.push(text(v).trim().split('\n')[0]);
     } else if (f.type === 'boolean') {
       parts.push(v === true ? lower(f.label) : `not ${lower(f.label)}`);
+    } else if (f.autocomplete === 'tel' && text(v)) {
+      // A phone number is read as one: it never breaks across lines.
+      parts.push(h('span', { class: 'whole' }, text(v)));
     } else {
       parts.push(text(v));
     }
   }
-  return parts.filter(Boolean).join(' · ');
+  return parts.filter(Boolean).flatMap((part, i) => (i ? [' · ', part] : [part]));
 }

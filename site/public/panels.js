@@ -5,6 +5,7 @@ import { answerOf, callApi, errorCode, listUrl } from './api.js';
 import { button, fill, h, isCurrent, text } from './dom.js';
 import { editItem, openEditor } from './editor.js';
 import { metaOf } from './fields.js';
+import { groupByDay, rangeOf, rangeQuery, RangeState, timeField } from './range.js';
 import { askDelete, toggle } from './row-actions.js';
 import { itemLabel, quotaText, what } from './services.js';
 import { allowEditing, granted, login, permitted, session, site, withScope } from './session.js';
@@ -14,18 +15,33 @@ import { allowEditing, granted, login, permitted, session, site, withScope } fro
  * only while the view is the page's current one, so answers for a replaced view are dropped.
  */
 export function panelFor(service, view) {
-  const panel = { service, view, filters: initialFilters(service), loads: 0 };
+  const range = rangeOf(service);
+  const panel = { service, view, filters: initialFilters(service), loads: 0, range: range ? new RangeState(range) : null, quiet: null };
   panel.node = () => {
     const node = document.getElementById(`panel-${service.name}`);
     return node && isCurrent(view) ? node : null;
   };
-  panel.say = (message) => {
+  // What just happened is news for a few seconds, or until the next action (which says '').
+  // A failure (`keep`) stays until then: the user has something to do about it.
+  panel.say = (message, { keep = false } = {}) => {
     const node = panel.node();
-    if (node) node.querySelector('.panel-status').textContent = message;
+    if (!node) return;
+    const status = node.querySelector('.panel-status');
+    status.textContent = message;
+    status.classList.toggle('error', Boolean(message && keep));
+    clearTimeout(panel.quiet);
+    if (message && !keep) {
+      panel.quiet = setTimeout(() => {
+        if (status.textContent === message) status.textContent = '';
+      }, MESSAGE_SECONDS * 1000);
+    }
   };
   panel.reload = (options = {}) => loadPanel(panel, options);
   return panel;
 }
+
+/** How long a message of what just happened stays. */
+const MESSAGE_SECONDS = 8;
 
 /** A `choice` filter starts at the app's default, else the API's, else its first value. */
 function initialFilters(service) {
@@ -37,37 +53,96 @@ function initialFilters(service) {
   return values;
 }
 
-/** The start of today (UTC), as a `time` filter's `today`. */
+/** The start of today in the browser's time zone, as a `time` filter's `today`. */
 function today() {
   const start = new Date();
-  start.setUTCHours(0, 0, 0, 0);
+  start.setHours(0, 0, 0, 0);
   return start.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** The list's query: the chosen filters, and the time filters the app fills in itself. */
+/** The list's query: the chosen filters, the words searched for, and the time range shown. */
 function filterQuery(panel) {
-  const query = {};
+  const query = panel.range ? rangeQuery(panel.range) : {};
   for (const f of panel.service.list.filters) {
     if (f.type === 'choice') query[f.name] = panel.filters[f.name];
-    else if (f.type === 'time' && f.appDefault === 'today') query[f.name] = today();
+    else if (f.type === 'search' && panel.filters[f.name]) query[f.name] = panel.filters[f.name];
+    else if (f.type === 'time' && !panel.range && f.appDefault === 'today') query[f.name] = today();
   }
   return query;
+}
+
+/** The list loaded again from its start for a changed filter, its old rows kept meanwhile. */
+function refilter(panel) {
+  panel.say('');
+  const node = panel.node();
+  if (node) node.setAttribute('aria-busy', 'true');
+  loadPanel(panel);
+}
+
+/** How long typing pauses before the list is searched. */
+const SEARCH_PAUSE_MS = 250;
+
+/** A search box: the API finds the matches (all of the user's items, not the page shown). */
+function searchBox(panel, f) {
+  let pause = null;
+  const label = `Search ${what(panel.service)}`;
+  return h('label', { class: 'filter search' },
+    h('span', { class: 'visually-hidden' }, label),
+    h('input', {
+      type: 'search', 'data-filter': f.name, placeholder: `${label}…`, maxlength: 100, autocomplete: 'off',
+      value: panel.filters[f.name] || '', title: f.description || undefined,
+      oninput: (ev) => {
+        clearTimeout(pause);
+        const words = ev.currentTarget.value.trim();
+        pause = setTimeout(() => {
+          if (words === (panel.filters[f.name] || '')) return;
+          panel.filters[f.name] = words;
+          refilter(panel);
+        }, SEARCH_PAUSE_MS);
+      },
+    }));
 }
 
 const canWrite = (service) => granted(service.scopes.write);
 
 function filterControls(panel) {
-  return panel.service.list.filters.filter((f) => f.type === 'choice').map((f) => h('label', { class: 'filter' },
+  const search = panel.service.list.filters.filter((f) => f.type === 'search').map((f) => searchBox(panel, f));
+  return search.concat(panel.service.list.filters.filter((f) => f.type === 'choice').map((f) => h('label', { class: 'filter' },
     `${f.name[0].toUpperCase()}${f.name.slice(1)} `,
     h('select', {
       'data-filter': f.name,
       title: f.description || undefined,
       onchange: (ev) => {
         panel.filters[f.name] = ev.target.value;
+        panel.say('');
         fillPanel(panel, 'loading', [h('p', { class: 'status', role: 'status' }, 'Loading…')]);
         loadPanel(panel);
       },
-    }, f.values.map((v) => h('option', { value: v, selected: v === panel.filters[f.name] }, v)))));
+    }, f.values.map((v) => h('option', { value: v, selected: v === panel.filters[f.name] }, v))))));
+}
+
+/** A time-listed service's choice of what to show (upcoming, or a week) and the week's moves. */
+function drawRange(panel) {
+  const node = panel.node();
+  const { range } = panel;
+  if (!node || !range) return;
+  const move = (change) => () => {
+    change();
+    drawRange(panel);
+    refilter(panel);
+  };
+  const mode = (value, label) => button(label, move(() => range.show(value)), {
+    class: 'small', 'aria-pressed': String(range.mode === value), 'data-range': value,
+  });
+  fill(node.querySelector('.range-slot'),
+    h('div', { class: 'segmented', role: 'group', 'aria-label': `Show ${what(panel.service)}` },
+      mode('upcoming', 'Upcoming'), mode('week', 'Week')),
+    range.mode === 'week' ? h('div', { class: 'week-nav' },
+      button('‹', move(() => range.step(-1)), { class: 'small', 'aria-label': 'Previous week', 'data-week': 'previous' }),
+      h('span', { class: 'week-label', 'data-testid': `week-${panel.service.name}`, 'aria-live': 'polite' }, range.label()),
+      button('›', move(() => range.step(1)), { class: 'small', 'aria-label': 'Next week', 'data-week': 'next' }),
+      range.isThisWeek() ? null : button('This week', move(() => range.step(0)), { class: 'small', 'data-week': 'this' }))
+      : null);
 }
 
 /** A panel's fixed parts: title, filters, Add, the read-only note; its form and list go in slots. */
@@ -90,6 +165,7 @@ export function panelFrame(panel) {
       filterControls(panel),
       canWrite(service) ? button(`Add ${service.one}`, () => openEditor(panel, { mode: 'add' }), { class: 'primary small', 'data-action': 'add' }) : null)),
   note,
+  panel.range ? h('div', { class: 'range-slot' }) : null,
   h('p', { class: 'panel-status', role: 'status', 'data-testid': `status-${id}` }),
   h('div', { class: 'editor-slot' }),
   h('div', { class: 'list-slot' }, h('p', { class: 'status' }, 'Loading…')),
@@ -127,7 +203,7 @@ function itemRow(panel, item) {
     }), f.label)) : [];
   row.append(h('div', { class: 'item-main' },
     h('strong', {}, label),
-    h('span', { class: 'meta' }, metaOf(service, item, { toggles: writable })),
+    h('span', { class: 'meta' }, metaOf(service, item, { toggles: writable, underDay: Boolean(panel.range) })),
     toggles.length ? h('div', { class: 'toggles' }, toggles) : null));
   if (writable) {
     row.append(h('div', { class: 'item-actions' },
@@ -141,6 +217,12 @@ function unreachable(err, service, url) {
   return err && err.renewal
     ? 'Your sign-in could not be renewed (the sign-in service did not answer).'
     : `Could not reach the ${what(service)} service (${url.origin}).`;
+}
+
+/** A panel drawn in the page starts: its range controls, then its list. */
+export function startPanel(panel) {
+  drawRange(panel);
+  return loadPanel(panel);
 }
 
 /**
@@ -176,8 +258,11 @@ export async function loadPanel(panel, { cursor = null, items = [], focus = fals
       const page = body && Array.isArray(body.items) ? body.items.filter((i) => i && typeof i === 'object') : null;
       if (!page) throw new Error('not a list');
       const all = items.concat(page);
-      if (all.length === 0) {
-        fillPanel(panel, 'empty', [h('p', { class: 'status' }, service.list.empty || `No ${service.many} yet.`)], { focus });
+      const searched = service.list.filters.find((f) => f.type === 'search' && panel.filters[f.name]);
+      if (all.length === 0 && !(panel.range && panel.range.mode === 'week')) {
+        const empty = searched ? `No ${service.many} match “${panel.filters[searched.name]}”.`
+          : (service.list.empty || `No ${service.many} yet.`);
+        fillPanel(panel, 'empty', [h('p', { class: 'status empty', 'data-testid': `empty-${service.name}` }, empty)], { focus });
         return;
       }
       const next = typeof body.next === 'string' && body.next ? body.next : null;
@@ -186,7 +271,9 @@ export async function loadPanel(panel, { cursor = null, items = [], focus = fals
         if (saved && item.id === saved.id) li.classList.add('saved');
         return li;
       };
-      const list = () => h('ul', { class: 'items' }, all.map(row));
+      const list = () => (panel.range
+        ? groupByDay(panel.range, timeField(service), all, row)
+        : h('ul', { class: 'items' }, all.map(row)));
       const aside = saved && saved.id && !all.some((i) => i.id === saved.id)
         ? h('div', { class: 'just-saved', 'data-testid': `just-saved-${service.name}` },
           h('p', { class: 'hint' }, 'Just saved (further down the list):'),
@@ -196,7 +283,7 @@ export async function loadPanel(panel, { cursor = null, items = [], focus = fals
         fillPanel(panel, 'loading', [aside, list(), h('p', { class: 'status', role: 'status' }, 'Loading more…')]);
         loadPanel(panel, { cursor: next, items: all, focus: true, saved, load: ticket });
       };
-      fillPanel(panel, 'ready', [aside, list(), next ? button('Show more', more) : null], { focus });
+      fillPanel(panel, all.length ? 'ready' : 'empty', [aside, list(), next ? button('Show more', more) : null], { focus });
       return;
     }
     // 403: the function's insufficient_scope, or an API Gateway authorizer's plain

@@ -39,7 +39,8 @@ export function readServices(value) {
     });
     const list = s.list && typeof s.list === 'object' ? s.list : {};
     const filters = (Array.isArray(list.filters) ? list.filters : [])
-      .filter((f) => f && isText(f.name) && (f.type === 'time' || (f.type === 'choice' && Array.isArray(f.values) && f.values.length)))
+      .filter((f) => f && isText(f.name)
+        && (f.type === 'time' || f.type === 'search' || (f.type === 'choice' && Array.isArray(f.values) && f.values.length)))
       .map((f) => ({
         name: f.name,
         type: f.type,
@@ -55,6 +56,11 @@ export function readServices(value) {
       many: s.many,
       quota: s.quota,
       scopes: { read: s.scopes.read.name, write: s.scopes.write.name },
+      // What each scope lets the app do, in the API's words (services.yaml's descriptions).
+      scopeWords: {
+        [s.scopes.read.name]: isText(s.scopes.read.description) ? s.scopes.read.description : s.scopes.read.name,
+        [s.scopes.write.name]: isText(s.scopes.write.description) ? s.scopes.write.description : s.scopes.write.name,
+      },
       fields,
       list: { filters, empty: isText(list.empty) ? list.empty : null },
     };
@@ -73,6 +79,20 @@ const COUNTS = ['no', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'ei
 
 /** A small count in words, as in "two services". */
 export const countInWords = (n) => COUNTS[n] || String(n);
+
+/** What the sign-in scopes let the app know of the user, in words. */
+const OIDC_WORDS = {
+  openid: 'Know that it is you when you log in',
+  profile: 'See your name',
+  email: 'See your e-mail address',
+  offline_access: 'Keep you logged in without asking again',
+};
+
+/** A granted scope as what it lets the app do; a scope nobody described stays as it is. */
+export function scopeInWords(services, scope) {
+  const described = services.find((s) => Object.hasOwn(s.scopeWords, scope));
+  return described ? described.scopeWords[scope] : (OIDC_WORDS[scope] || scope);
+}
 
 /** The scope to ask for when config.json names none: every service's read and write scope. */
 export function everyScope(services) {

@@ -120,14 +120,14 @@ function noticeFor(err, context) {
   }
   if (code === 'silent_sign_in_failed') {
     return { kind: 'info', code, title: 'Log in to continue',
-      text: 'Organizer could not sign you in again without a page of the sign-in service: your session may have ended, '
+      text: 'Organizer could not log you in again without a page of the sign-in service: your session may have ended, '
         + 'or this browser blocks the sign-in service\'s cookies on this site (third-party cookies).' };
   }
   if (code === 'signed_out_other_tab') {
-    return { kind: 'info', code, title: 'You were signed out', text: 'You logged out in another tab. Log in to continue.' };
+    return { kind: 'info', code, title: 'You were logged out', text: 'You logged out in another tab. Log in to continue.' };
   }
   if (code === 'login_required' && context === 'elsewhere') {
-    return { kind: 'info', code: 'signed_out_elsewhere', title: 'You were signed out',
+    return { kind: 'info', code: 'signed_out_elsewhere', title: 'You were logged out',
       text: 'Your session ended in another tab or application. Log in to continue.' };
   }
   if (SESSION_OVER.includes(code) && context === 'expired') {
@@ -135,7 +135,7 @@ function noticeFor(err, context) {
   }
   if (code === 'consent_required') {
     return { kind: 'info', code, title: 'One more step',
-      text: 'You are signed in, but this application needs your permission to read your data. Log in to allow it.' };
+      text: 'You are logged in, but this application needs your permission to read your data. Log in to allow it.' };
   }
   if (code === 'timeout') {
     return { kind: 'error', code, title: 'The sign-in service did not answer', text: 'Check your connection and try again.' };

@@ -2,8 +2,8 @@
 // why), and signed in (who, the permissions granted, one panel per service). Each draws a new
 // view, so that answers still arriving for the one before are dropped.
 import { account, button, fill, h, main, newView } from './dom.js';
-import { loadPanel, panelFor, panelFrame } from './panels.js';
-import { countInWords, namesInWords, what } from './services.js';
+import { panelFor, panelFrame, startPanel } from './panels.js';
+import { countInWords, namesInWords, scopeInWords, what } from './services.js';
 import { login, logout, session, site } from './session.js';
 
 export function showFatal(title, detail) {
@@ -37,22 +37,58 @@ export function showSignedOut(notice) {
 
 const clock = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
 
+/**
+ * One tab per panel: on a phone the panels are behind tabs (one shown at a time, app.css); on a
+ * wider screen side by side, the tabs hidden. Arrow keys move between tabs, as in any tab list.
+ */
+function panelTabs(services, panelsNode) {
+  const tabs = services.map((s, i) => h('button', {
+    type: 'button', role: 'tab', id: `tab-${s.name}`, 'aria-controls': `panel-${s.name}`,
+    'aria-selected': String(i === 0), tabindex: i === 0 ? '0' : '-1', onclick: () => choose(i),
+    onkeydown: (ev) => {
+      const by = { ArrowRight: 1, ArrowLeft: -1 }[ev.key];
+      if (!by) return;
+      ev.preventDefault();
+      choose((i + by + services.length) % services.length);
+      tabs[(i + by + services.length) % services.length].focus();
+    },
+  }, s.title));
+  function choose(chosen) {
+    tabs.forEach((tab, i) => {
+      tab.setAttribute('aria-selected', String(i === chosen));
+      tab.tabIndex = i === chosen ? 0 : -1;
+    });
+    for (const node of panelsNode.children) node.toggleAttribute('data-current', node.id === `panel-${services[chosen].name}`);
+  }
+  if (panelsNode.firstElementChild) panelsNode.firstElementChild.setAttribute('data-current', '');
+  return h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Services' }, tabs);
+}
+
+/** What the user allowed this app, in words, folded away: it is not what they came for. */
+function grants(services) {
+  return h('details', { class: 'grants', 'data-testid': 'grants' },
+    h('summary', {}, 'What this app may do'),
+    session.scopes.length
+      ? h('ul', { class: 'scopes', 'data-testid': 'scopes' }, session.scopes.map((s) => h('li', { 'data-scope': s }, scopeInWords(services, s))))
+      : h('p', {}, 'Nothing yet.'));
+}
+
 export function showSignedIn() {
   const view = newView('signed-in');
   const who = session.profile || {};
+  const { services } = site.config;
   fill(account(),
-    h('span', { class: 'who', 'data-testid': 'user-name' }, who.name || who.email || who.sub || 'Signed in'),
+    h('span', { class: 'who', 'data-testid': 'user-name' }, who.name || who.email || who.sub || 'Logged in'),
     button('Log out', () => logout()));
-  const panels = site.config.services.map((service) => panelFor(service, view));
+  const panels = services.map((service) => panelFor(service, view));
+  const panelsNode = h('div', { class: 'panels' }, panels.map(panelFrame));
   fill(main(),
-    h('section', { class: 'card grants', 'aria-labelledby': 'grants-title' },
-      h('h2', { id: 'grants-title' }, 'Permissions granted to Organizer'),
-      session.scopes.length
-        ? h('ul', { class: 'scopes', 'data-testid': 'scopes' }, session.scopes.map((s) => h('li', {}, s)))
-        : h('p', {}, 'None.'),
-      site.flow.renewsSilently() ? null : h('p', { class: 'status warning', 'data-testid': 'renewal-note' },
+    site.flow.renewsSilently() ? null : h('section', { class: 'card notice warning', role: 'status' },
+      h('p', { class: 'status warning', 'data-testid': 'renewal-note' },
         'This browser blocks the sign-in service\'s cookies on this site (third-party cookies), so Organizer cannot renew '
         + `your sign-in silently: you will be asked to log in again when it ends, at ${clock.format(new Date(session.expiresAt))}.`)),
-    h('div', { class: 'panels' }, panels.map(panelFrame)));
-  for (const panel of panels) loadPanel(panel);
+    services.length > 1 ? panelTabs(services, panelsNode) : null,
+    panelsNode,
+    grants(services));
+  for (const panel of panels) startPanel(panel);
 }

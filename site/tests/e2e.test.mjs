@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 
 import { freshBrowser, screenshot, startStack, visibleText } from './harness.mjs';
 import {
-  eventually, logIn, overrideConfig, panel, scopesOf, servicesOf, signedIn, signedOut, watchProblems,
+  grantedScopes, eventually, logIn, overrideConfig, panel, scopesOf, servicesOf, signedIn, signedOut, watchProblems,
 } from './steps.mjs';
 
 // Short only here: the app's default is Auth0's advice, 15 minutes.
@@ -69,6 +69,8 @@ test('log in, consent, both APIs; reload stays signed in silently; logout in ano
     const count = ['no', 'one', 'two', 'three', 'four', 'five'][services.length];
     assert.deepEqual(await visibleText(page), [
       'Organizer',
+      // Which app this is, in small print: the implicit one.
+      'Implicit grant, renewed silently · auth0-js',
       'Log in',
       `Your ${names((s) => s.title.toLowerCase())}, one sign-in`,
       `Organizer keeps ${names((s) => `your ${s.title.toLowerCase()}`)} in ${count} services that share one sign-in. `
@@ -82,7 +84,7 @@ test('log in, consent, both APIs; reload stays signed in silently; logout in ano
     // The token came in the fragment of callback.html; it is gone from the address bar.
     assert.equal(new URL(page.url()).hash, '');
     assert.equal(new URL(page.url()).pathname, '/');
-    const scopes = await page.getByTestId('scopes').locator('li').allTextContents();
+    const scopes = await grantedScopes(page);
     assert.deepEqual(scopes.sort(), scopesOf(services).sort());
 
     const contacts = await panel(page, 'contacts');
@@ -222,7 +224,7 @@ test('a token without read:calendar shows contacts and says which permission is 
     await page.goto(stack.site);
     await logIn(stack, page, 'dave');
     await signedIn(page, 'Dave');
-    assert.deepEqual(await page.getByTestId('scopes').locator('li').allTextContents(), ['read:contacts']);
+    assert.deepEqual(await grantedScopes(page), ['read:contacts']);
     assert.equal((await panel(page, 'contacts')).state, 'ready');
     const calendar = await panel(page, 'calendar');
     assert.equal(calendar.state, 'forbidden');

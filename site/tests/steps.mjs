@@ -88,3 +88,8 @@ export function localTime(days, hour, minute = 0) {
   const pad = (n) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(hour)}:${pad(minute)}`;
 }
+
+/** The scopes the page says the app may use ("What this app may do"), as scope names. */
+export async function grantedScopes(page) {
+  return page.getByTestId('scopes').locator('li').evaluateAll((items) => items.map((li) => li.dataset.scope));
+}

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 
 import { freshBrowser, screenshot, startStack } from './harness.mjs';
 import {
-  eventually, fillForm, localTime, logIn, overrideConfig, panel, scopesOf, servicesOf, signedIn, signedOut, watchProblems,
+  grantedScopes, eventually, fillForm, localTime, logIn, overrideConfig, panel, scopesOf, servicesOf, signedIn, signedOut, watchProblems,
 } from './steps.mjs';
 
 let stack;
@@ -168,7 +168,7 @@ test('a Reader sees read-only panels, and a write forced from the page is refuse
     await logIn(stack, page, 'kate');
     await signedIn(page, 'Kate');
     const services = await servicesOf(stack.site);
-    assert.deepEqual((await page.getByTestId('scopes').locator('li').allTextContents()).sort(), scopesOf(services, 'read').sort());
+    assert.deepEqual((await grantedScopes(page)).sort(), scopesOf(services, 'read').sort());
     for (const service of services) {
       const id = service.name;
       const { node, state } = await panel(page, id);
@@ -252,7 +252,7 @@ test('an Editor who allowed reading only is offered editing, and the consent pag
     // Today's app asks for every scope: the silent sign-in falls back to the read scopes.
     await page.reload();
     await signedIn(page, 'Mona');
-    assert.deepEqual((await page.getByTestId('scopes').locator('li').allTextContents()).sort(), scopesOf(services, 'read').sort());
+    assert.deepEqual((await grantedScopes(page)).sort(), scopesOf(services, 'read').sort());
     const contacts = (await panel(page, 'contacts')).node;
     assert.equal(await contacts.getByRole('button', { name: 'Add contact' }).count(), 0);
     assert.match(await contacts.getByTestId('readonly-contacts').textContent(), /not allowed Organizer to change your contacts yet/);
@@ -266,7 +266,7 @@ test('an Editor who allowed reading only is offered editing, and the consent pag
     await screenshot(page, 'w08-consent-write-scopes');
     await page.getByRole('button', { name: 'Accept' }).click();
     await signedIn(page, 'Mona');
-    assert.deepEqual((await page.getByTestId('scopes').locator('li').allTextContents()).sort(), scopesOf(services).sort());
+    assert.deepEqual((await grantedScopes(page)).sort(), scopesOf(services).sort());
     await (await panel(page, 'contacts')).node.getByRole('button', { name: 'Add contact' }).waitFor();
   } finally {
     await browser.close();
