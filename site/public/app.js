@@ -5,8 +5,9 @@
 // Modules, each for one concern: dom.js (drawing), services.js (config.json's services),
 // auth.js (the two sign-in flows), session.js (tokens, renewal, poll, login and logout),
 // api.js (calls with the token), fields.js (field types), panels.js (a service's panel and
-// list), editor.js (the add/edit form), row-actions.js (delete, boxes in a row), views.js (the
-// pages). What the app knows of the services comes from config.json alone.
+// list), range.js (a list by day and week), editor.js (the add/edit form), row-actions.js
+// (delete, boxes in a row), views.js (the pages). What the app knows of the services comes
+// from config.json alone.
 import * as flows from './auth.js';
 import { readServices, everyScope } from './services.js';
 import { start as startSession } from './session.js';
