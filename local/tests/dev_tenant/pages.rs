@@ -328,8 +328,9 @@ async fn an_error_for_an_unknown_client_says_so_in_words_and_links_nowhere() {
     );
 }
 
-/// A registered client with a redirect_uri it did not register: the page names no link (the
-/// URL from the request is shown escaped in the details, never as a link).
+/// A registered client with a redirect_uri it did not register: the URL from the request is
+/// shown escaped in the details, never as a link; the one link is the way back to the
+/// application's own registered address, under its name.
 #[tokio::test]
 async fn an_unregistered_callback_is_never_linked_and_is_escaped() {
     let app = TenantApp::new();
@@ -341,6 +342,8 @@ async fn an_unregistered_callback_is_never_linked_and_is_escaped() {
         "{html}"
     );
     assert!(!links(&html).iter().any(|l| l.contains("evil")), "{html}");
+    assert_eq!(links(&html), [SPA_ORIGIN], "{html}");
+    assert!(html.contains("<p class=\"app-name\">Organizer SPA</p>"), "{html}");
     assert!(!html.contains("<script>alert"), "{html}");
     assert!(
         html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),

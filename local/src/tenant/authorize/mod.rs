@@ -14,7 +14,7 @@ use super::auth_request::{AuthRequest, Prompt, ResponseMode};
 use super::context::Tenant;
 use super::cookies;
 use super::error::OAuthError;
-use super::pages::error_page;
+use super::pages::{App, error_page, error_page_for};
 use super::respond::{self, Channel, reply};
 use super::routes::{CONSENT, LOGIN};
 use super::state::random_token;
@@ -30,7 +30,14 @@ pub async fn authorize(
     };
     let mut request = match validate::addressee(&tenant, &params) {
         Ok(request) => request,
-        Err(error) => return reply(error, Channel::Browser(None)),
+        // Never sent to the request's redirect_uri (it is what failed), but a client the tenant
+        // knows gets its name and the way back to its registered address on the page.
+        Err(error) => {
+            let app = params
+                .get("client_id")
+                .and_then(|id| App::by_id(&tenant, id));
+            return error_page_for(&error, app);
+        }
     };
     if let Err(error) = validate::complete(&tenant, &mut request, &params) {
         return reply(error, Channel::Browser(Some(&request)));
