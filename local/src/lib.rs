@@ -3,6 +3,7 @@
 //! together by Ctrl-C. Tests start the same stack on free ports.
 
 pub mod events;
+pub mod figures;
 pub mod gateway;
 pub mod jwks_snapshot;
 pub mod lambda_watch;
@@ -163,6 +164,8 @@ pub struct RunningStack {
     /// The template's parameters as the gateway runs them (defaults, the stack's own values
     /// and the overrides).
     pub parameters: Vec<(String, String)>,
+    /// The metrics of the functions in process ([`figures::LocalFigures`]).
+    pub figures: Arc<figures::LocalFigures>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -250,7 +253,9 @@ pub async fn start_with(
             .filter(|c| c.allows_grant("client_credentials"))
             .map(|c| format!("{}@clients", c.id)),
     );
-    let stores = Stores::new(&options.store, owners).await;
+    let mut stores = Stores::new(&options.store, owners).await;
+    let figures = Arc::new(figures::LocalFigures::default());
+    stores.metrics = Some(figures.clone());
     linked::prepare(&stores).await.map_err(StartError::Store)?;
 
     let local = local_parameters(&tenant, &site_urls, &options.gateway.template)?;
@@ -356,6 +361,7 @@ pub async fn start_with(
         tenant,
         gateway,
         parameters,
+        figures,
         stop,
         tasks,
     })

@@ -17,6 +17,7 @@ use authorizer::AuthorizerState;
 use organizer_shared::api::ApiContext;
 use organizer_shared::config::Env;
 use organizer_shared::manifest::{ServiceSpec, manifest};
+use organizer_shared::metrics::MetricsSink;
 use organizer_shared::service::{Rules, ServiceApi, handle};
 use organizer_shared::store::dynamo::{self, DynamoStore, TableSpec};
 use organizer_shared::store::memory::MemoryStore;
@@ -77,6 +78,9 @@ pub struct Stores {
     owners: Vec<String>,
     /// Stores made so far, by service (a function in process shares its service's).
     made: std::sync::Mutex<HashMap<String, Arc<dyn std::any::Any + Send + Sync>>>,
+    /// Where the functions in process write their metrics (the local figures), instead of
+    /// stdout.
+    pub metrics: Option<Arc<dyn MetricsSink>>,
 }
 
 impl Stores {
@@ -90,6 +94,7 @@ impl Stores {
             client,
             owners,
             made: std::sync::Mutex::new(HashMap::new()),
+            metrics: None,
         }
     }
 
@@ -132,8 +137,11 @@ async fn seeded<T: Rules>(stores: &Stores) -> Result<(), String> {
 }
 
 async fn http<T: Rules>(def: &FunctionDef, stores: &Stores) -> Result<Target, String> {
-    let context = ApiContext::from_env_with(spec::<T>(), &TemplateEnv(&def.environment))
+    let mut context = ApiContext::from_env_with(spec::<T>(), &TemplateEnv(&def.environment))
         .map_err(|e| format!("{} (its Environment in the template): {e}", def.id))?;
+    if let Some(sink) = &stores.metrics {
+        context.metrics = context.metrics.with_sink(sink.clone());
+    }
     Ok(Target::Http(Arc::new(Service(ServiceApi::<T> {
         context,
         store: stores.of::<T>().await?,
@@ -171,8 +179,11 @@ pub async fn prepare(stores: &Stores) -> Result<(), String> {
 pub async fn in_process(def: &FunctionDef, stores: &Stores) -> Result<Target, String> {
     let binary = def.binary.as_deref().unwrap_or("");
     if binary == "authorizer" {
-        let state = AuthorizerState::from_env(&TemplateEnv(&def.environment))
+        let mut state = AuthorizerState::from_env(&TemplateEnv(&def.environment))
             .map_err(|e| format!("{} (its Environment in the template): {e}", def.id))?;
+        if let Some(sink) = &stores.metrics {
+            state.metrics = state.metrics.with_sink(sink.clone());
+        }
         return Ok(Target::Authorizer(Arc::new(state)));
     }
     linked_item!(binary, http(def, stores)).unwrap_or_else(|| {

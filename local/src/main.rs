@@ -297,6 +297,10 @@ struct ServeArgs {
     /// shorter only to watch single logout happen.
     #[arg(long, env = "SESSION_CHECK_SECONDS", default_value_t = organizer_local::site::DEFAULT_SESSION_CHECK_SECONDS, value_parser = clap::value_parser!(u32).range(1..=86_400))]
     session_check_seconds: u32,
+    /// How often the terminal shows the functions' metrics (requests, latency, denials by
+    /// reason: the EMF documents CloudWatch would get), while requests come in. 0: never.
+    #[arg(long, env = "FIGURES_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=3_600))]
+    figures_seconds: u32,
     /// `memory` (default, seeded at start) or `dynamodb` (Local or AWS; see --endpoint-url).
     #[arg(long, default_value = "memory", value_parser = ["memory", "dynamodb"])]
     store: String,
@@ -681,6 +685,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         store,
     };
     let options_template = options.gateway.template.path.clone();
+    let args_figures_seconds = args.figures_seconds;
     eprintln!("starting the local stack (first run generates the tenant's signing key) ...");
     let site_options = SiteOptions {
         host: args.site_host,
@@ -765,6 +770,13 @@ async fn serve(args: ServeArgs) -> ExitCode {
         stack.tenant_url
     );
     println!("         -d client_id=<machine client id> -d client_secret=<its secret>");
+    if args_figures_seconds > 0 {
+        let every = std::time::Duration::from_secs(u64::from(args_figures_seconds));
+        println!(
+            "  figures     every {args_figures_seconds} s while requests come in: requests, latency, denials by reason (as CloudWatch would get them)"
+        );
+        stack.figures.clone().print_every(every);
+    }
     println!();
     println!("Ctrl-C stops everything.");
     wait_for_stop().await;

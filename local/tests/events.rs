@@ -74,6 +74,11 @@ async fn minted_events_get_the_documented_answers() {
     let authorizer = AuthorizerState {
         verifier,
         routes: RouteScopes::default(),
+        metrics: organizer_shared::metrics::Metrics::new(
+            "Organizer",
+            "authorizer",
+            std::sync::Arc::new(organizer_shared::metrics::Stdout),
+        ),
     };
 
     let read = |name: &str| std::fs::read_to_string(dir.join("out").join(name)).unwrap();

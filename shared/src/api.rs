@@ -16,6 +16,7 @@ use crate::bearer::bearer_token;
 use crate::config::{AuthConfig, ConfigError, Env, ProcessEnv};
 use crate::error::ApiError;
 use crate::manifest::ServiceSpec;
+use crate::metrics::{self, DEFAULT_NAMESPACE, Denial, Metrics, Stdout};
 use crate::routes::{self, Miss, Route};
 use crate::scope::ScopeCheck;
 use crate::startup::{self, StartupError};
@@ -88,6 +89,8 @@ pub struct ApiContext {
     pub cors: Cors,
     /// The `realm` of every `WWW-Authenticate` challenge: the logical API's identifier.
     pub realm: String,
+    /// Where each invocation's metrics go (stdout in Lambda, the figures locally).
+    pub metrics: Metrics,
 }
 
 impl ApiContext {
@@ -103,6 +106,7 @@ impl ApiContext {
             verifier,
             cors,
             realm: realm.into(),
+            metrics: Metrics::new(DEFAULT_NAMESPACE, &service.name, Arc::new(Stdout)),
         }
     }
 
@@ -122,7 +126,10 @@ impl ApiContext {
         let auth = AuthConfig::from_env(env)?;
         let cors = Cors::from_env(env)?;
         let verifier = TokenVerifier::from_config(&auth)?;
-        Ok(Self::new(service, verifier, cors, auth.audience))
+        Ok(Self {
+            metrics: Metrics::from_env(env, &service.name),
+            ..Self::new(service, verifier, cors, auth.audience)
+        })
     }
 
     /// Loads the signing keys so the first request does not wait on them.
@@ -211,6 +218,15 @@ impl ApiContext {
             Ok(response) => response,
             Err(error) => {
                 match &error {
+                    ApiError::Auth(auth) => {
+                        if let Some(denial) = Denial::of(auth) {
+                            metrics::note_denial(denial);
+                        }
+                    }
+                    ApiError::QuotaExceeded { .. } => metrics::note(|t| t.quota_refused = true),
+                    _ => {}
+                }
+                match &error {
                     ApiError::Internal(detail) => tracing::error!(%detail, "request failed"),
                     ApiError::Unavailable(detail) => tracing::warn!(%detail, "store unavailable"),
                     _ => tracing::info!(error = %error, "request refused"),
@@ -220,7 +236,7 @@ impl ApiContext {
         };
         self.cors
             .decorate(header_str(request, header::ORIGIN), &mut response);
-        tracing::info!(method = %request.method(), path = %request.uri().path(), status = response.status().as_u16(), authorizer = gateway_authorizer(request), "request");
+        tracing::info!(event = "request", method = %request.method(), path = %request.uri().path(), status = response.status().as_u16(), authorizer = gateway_authorizer(request), "request");
         response
     }
 

@@ -335,8 +335,19 @@ impl JwksCache {
         }
     }
 
+    /// One fetch of the key set, counted in the invocation's metrics (`JwksFetch`,
+    /// `JwksFetchFailed`) and timed in a span of its own.
     async fn fetch(&self) -> Result<KeyMap, JwksError> {
-        parse_jwks(&self.fetch_body().await?)
+        use tracing::Instrument;
+        let span = tracing::info_span!("jwks_fetch", uri = %self.inner.uri);
+        let fetched = async { parse_jwks(&self.fetch_body().await?) }
+            .instrument(span)
+            .await;
+        crate::metrics::note(|t| {
+            t.jwks_fetches += 1;
+            t.jwks_failures += u32::from(fetched.is_err());
+        });
+        fetched
     }
 
     async fn fetch_body(&self) -> Result<Vec<u8>, JwksError> {

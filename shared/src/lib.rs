@@ -30,6 +30,7 @@ pub mod error;
 pub mod jwks;
 pub mod logging;
 pub mod manifest;
+pub mod metrics;
 pub mod routes;
 pub mod scope;
 pub mod service;

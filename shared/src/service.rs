@@ -8,12 +8,15 @@
 //! is here, once.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use http::StatusCode;
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
+use tracing::Instrument;
 
 use crate::api::{ApiContext, ListBody, Query, item_id, json};
 use crate::error::ApiError;
+use crate::metrics;
 use crate::routes::Operation;
 use crate::store::model::now_rfc3339;
 use crate::store::{Item, KeyRange, Page, PageRequest, Store, cursor, spec};
@@ -60,12 +63,35 @@ pub struct ServiceApi<T: Item> {
 }
 
 /// Answers one request. Never fails: every error is an HTTP answer.
+/// One metrics document per request (`crate::metrics`), with the X-Ray trace id that Lambda
+/// gives the invocation; every log line of the request carries it too (its span).
 pub async fn handle<T: Rules>(api: &ServiceApi<T>, request: Request) -> Response<Body> {
     if let Some(preflight) = api.context.preflight(&request) {
         return preflight;
     }
-    let result = route(api, &request).await;
-    api.context.respond(&request, result)
+    let started = Instant::now();
+    let trace_id = request
+        .lambda_context_ref()
+        .and_then(|c| c.xray_trace_id.clone());
+    let span = tracing::info_span!("request", trace_id = trace_id.as_deref().unwrap_or("-"));
+    let (response, tally) = api
+        .context
+        .metrics
+        .measure(
+            async {
+                let result = route(api, &request).await;
+                api.context.respond(&request, result)
+            }
+            .instrument(span),
+        )
+        .await;
+    api.context.metrics.request(
+        &tally,
+        response.status().as_u16(),
+        started.elapsed(),
+        trace_id.as_deref(),
+    );
+    response
 }
 
 async fn route<T: Rules>(
@@ -73,6 +99,7 @@ async fn route<T: Rules>(
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let (route, id) = api.context.route(request)?;
+    metrics::note(|t| t.route = Some(route.key()));
     let claims = api.context.authorize(request, route.scope).await?;
     let id = || item_id(id.as_deref(), &spec::<T>().one);
     match route.operation {

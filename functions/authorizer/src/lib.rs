@@ -9,14 +9,18 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use http::{HeaderMap, HeaderValue};
 use organizer_shared::bearer::bearer_token;
 use organizer_shared::config::{ConfigError, Env};
+use organizer_shared::error::AuthError;
+use organizer_shared::metrics::{Denial, Metrics, note, note_denial};
 use organizer_shared::routes::routes;
 use organizer_shared::{AccessClaims, ScopeCheck, TokenVerifier};
 use organizer_shared::{AuthConfig, StartupError};
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 /// Which scopes each route needs, by API Gateway route key (`GET /contacts/{id}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +74,8 @@ impl RouteScopes {
 pub struct AuthorizerState {
     pub verifier: Arc<TokenVerifier>,
     pub routes: RouteScopes,
+    /// Each decision's metrics document (`Service` = `authorizer`).
+    pub metrics: Metrics,
 }
 
 fn deny() -> Value {
@@ -85,6 +91,7 @@ impl AuthorizerState {
         Ok(Self {
             routes: RouteScopes::from_env(env)?,
             verifier: TokenVerifier::from_config(&auth)?,
+            metrics: Metrics::from_env(env, "authorizer"),
         })
     }
 }
@@ -111,17 +118,55 @@ fn authorization(event: &Value) -> Option<&str> {
     })
 }
 
-/// Decides one authorizer request. Never fails: every problem is a deny.
+/// Decides one authorizer request, and writes its metrics document (allowed, or denied by
+/// reason; `AuthorizerErrors` when the keys were unavailable). Never fails: every problem is
+/// a deny.
 pub async fn authorize(state: &AuthorizerState, event: &Value) -> Value {
+    authorize_traced(state, event, None).await
+}
+
+/// [`authorize`] for an invocation with an X-Ray trace id (Lambda's context gives it): every
+/// log line of the decision and its metrics document carry it.
+pub async fn authorize_traced(
+    state: &AuthorizerState,
+    event: &Value,
+    trace_id: Option<&str>,
+) -> Value {
+    let started = Instant::now();
+    let span = tracing::info_span!("authorize", trace_id = trace_id.unwrap_or("-"));
+    let (decision, tally) = state
+        .metrics
+        .measure(decide(state, event).instrument(span))
+        .await;
+    let allowed = decision.get("isAuthorized") == Some(&Value::Bool(true));
+    let failed = !allowed && tally.denial.is_none();
+    state
+        .metrics
+        .decision(&tally, allowed, failed, started.elapsed(), trace_id);
+    decision
+}
+
+/// Notes why a request is denied (the step that failed may have said more precisely).
+fn denied(error: &AuthError) {
+    if let Some(denial) = Denial::of(error) {
+        note_denial(denial);
+    }
+}
+
+async fn decide(state: &AuthorizerState, event: &Value) -> Value {
     let Some(route) = event.get("routeKey").and_then(Value::as_str) else {
         tracing::warn!("deny: the event has no routeKey");
+        note_denial(Denial::Other);
         return deny();
     };
+    note(|t| t.route = Some(route.to_string()));
     let Some(scopes) = state.routes.scopes_for(route) else {
         tracing::warn!(%route, "deny: no scope is configured for this route");
+        note_denial(Denial::Other);
         return deny();
     };
     let Some(value) = authorization(event).and_then(|v| HeaderValue::from_str(v).ok()) else {
+        note_denial(Denial::NoToken);
         return deny();
     };
     let mut headers = HeaderMap::new();
@@ -131,16 +176,19 @@ pub async fn authorize(state: &AuthorizerState, event: &Value) -> Value {
             Ok(claims) => claims,
             Err(error) => {
                 tracing::info!(%route, %error, "deny");
+                denied(&error);
                 return deny();
             }
         },
         Err(error) => {
             tracing::info!(%route, %error, "deny");
+            denied(&error);
             return deny();
         }
     };
     if let Err(error) = ScopeCheck(&scopes).check(&claims) {
         tracing::info!(%route, sub = %claims.sub, %error, "deny");
+        denied(&error);
         return deny();
     }
     json!({

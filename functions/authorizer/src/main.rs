@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use authorizer::{AuthorizerState, authorize};
+use authorizer::{AuthorizerState, authorize_traced};
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 use organizer_shared::config::ProcessEnv;
 use organizer_shared::{logging, startup};
@@ -20,7 +20,8 @@ async fn main() -> ExitCode {
     let state = &state;
     // The event is taken as plain JSON, so a malformed one is a deny, not a runtime error.
     let handler = service_fn(move |event: LambdaEvent<Value>| async move {
-        Ok::<_, std::convert::Infallible>(authorize(state, &event.payload).await)
+        let trace_id = event.context.xray_trace_id.as_deref();
+        Ok::<_, std::convert::Infallible>(authorize_traced(state, &event.payload, trace_id).await)
     });
     match lambda_runtime::run(handler).await {
         Ok(()) => ExitCode::SUCCESS,

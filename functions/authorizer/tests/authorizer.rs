@@ -31,6 +31,11 @@ fn state(issuer: &TestIssuer) -> AuthorizerState {
     AuthorizerState {
         verifier: issuer.verifier(),
         routes: RouteScopes::default(),
+        metrics: organizer_shared::metrics::Metrics::new(
+            "Organizer",
+            "authorizer",
+            std::sync::Arc::new(organizer_shared::metrics::Stdout),
+        ),
     }
 }
 

@@ -122,12 +122,20 @@ fn main() {
             store.create(owner, &c, None).await.expect("create");
         }
         let api = ServiceApi::<contacts::Contact> {
-            context: ApiContext::new(
-                organizer_shared::store::spec::<contacts::Contact>(),
-                verifier.clone(),
-                Cors::new(["http://localhost:3000"]),
-                TEST_AUDIENCE,
-            ),
+            context: ApiContext {
+                // Each request's metrics document is built as in Lambda, then dropped.
+                metrics: organizer_shared::metrics::Metrics::new(
+                    "Organizer/bench",
+                    "contacts",
+                    std::sync::Arc::new(organizer_shared::metrics::Discard),
+                ),
+                ..ApiContext::new(
+                    organizer_shared::store::spec::<contacts::Contact>(),
+                    verifier.clone(),
+                    Cors::new(["http://localhost:3000"]),
+                    TEST_AUDIENCE,
+                )
+            },
             store,
         };
         let mut total = Duration::ZERO;

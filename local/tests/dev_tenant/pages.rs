@@ -343,7 +343,10 @@ async fn an_unregistered_callback_is_never_linked_and_is_escaped() {
     );
     assert!(!links(&html).iter().any(|l| l.contains("evil")), "{html}");
     assert_eq!(links(&html), [SPA_ORIGIN], "{html}");
-    assert!(html.contains("<p class=\"app-name\">Organizer SPA</p>"), "{html}");
+    assert!(
+        html.contains("<p class=\"app-name\">Organizer SPA</p>"),
+        "{html}"
+    );
     assert!(!html.contains("<script>alert"), "{html}");
     assert!(
         html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),

@@ -143,12 +143,25 @@ async fn dynamodb_faults_are_retried_then_answered_with_503_and_no_write_is_lost
     let seeded = all_contacts(&stack, &token).await.len();
     assert_eq!(counter(&owner).await, seeded as i64);
 
-    // Throttled twice, then answered: the SDK's retries hide it.
+    // Throttled twice, then answered: the SDK's retries hide it from the client, not from
+    // the metrics (two retries of one call).
     proxy.reset();
     proxy.arm("Query", Fault::Throttle, 2);
+    stack.figures.take();
     let response = get("/contacts").await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(proxy.seen("Query"), 3);
+    let figures = stack.figures.take();
+    let listed = &figures[&("contacts".to_string(), "GET /contacts".to_string())];
+    assert_eq!(
+        listed.counters.get("DynamoDbRetries"),
+        Some(&2.0),
+        "{listed:?}"
+    );
+    assert!(
+        listed.counters.contains_key("DynamoDbLatency"),
+        "{listed:?}"
+    );
 
     // Throttled, failing or too slow at every attempt: a bounded number of attempts, then 503.
     for (operation, path, fault) in [
@@ -172,6 +185,7 @@ async fn dynamodb_faults_are_retried_then_answered_with_503_and_no_write_is_lost
     ] {
         proxy.reset();
         proxy.arm(operation, fault, 1000);
+        stack.figures.take();
         let response = get(&path).await.unwrap();
         let (status, headers) = (response.status(), response.headers().clone());
         let body: Value = response.json().await.unwrap_or(Value::Null);
@@ -181,6 +195,17 @@ async fn dynamodb_faults_are_retried_then_answered_with_503_and_no_write_is_lost
             DYNAMODB_MAX_ATTEMPTS as usize,
             "{fault:?} on {operation}: the SDK's attempts"
         );
+        // The 503 is a 5xx in the metrics, and a throttle that outlasted the retries a
+        // DynamoDbThrottled (what the template's alarm watches).
+        let figures = stack.figures.take();
+        let (_, row) = figures
+            .iter()
+            .find(|((service, _), _)| service == "contacts")
+            .unwrap();
+        assert_eq!(row.status, [0, 0, 1], "{fault:?}: {row:?}");
+        if matches!(fault, Fault::Throttle) {
+            assert_eq!(row.counters.get("DynamoDbThrottled"), Some(&1.0), "{row:?}");
+        }
     }
 
     // A create whose answer is lost once: the SDK retries it, and it is there once.

@@ -13,5 +13,6 @@ mod client_credentials;
 mod discovery;
 mod dynamodb_faults;
 mod dynamodb_mode;
+mod figures;
 mod signing_keys;
 mod site;

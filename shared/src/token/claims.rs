@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::error::AuthError;
+use crate::metrics::{Denial, note_denial};
 
 /// A claim whose absence or wrong type is reported by name, instead of failing the whole
 /// parse (as `jsonwebtoken`'s `TryParse`): `null` counts as absent.
@@ -77,8 +78,12 @@ impl TokenClaims<'_> {
     /// byte for byte; the audience in `aud`; `iat` not in the future (+ leeway); `sub` not
     /// empty. Returns `exp`.
     pub fn check(&self, rules: &Rules<'_>, now: u64) -> Result<u64, AuthError> {
-        let required =
-            |name: &str| AuthError::InvalidToken(format!("missing or malformed claim: {name}"));
+        let required = |name: &str| {
+            denied(
+                Denial::Malformed,
+                AuthError::InvalidToken(format!("missing or malformed claim: {name}")),
+            )
+        };
         let Claim::Present(exp) = self.exp else {
             return Err(required("exp"));
         };
@@ -89,10 +94,16 @@ impl TokenClaims<'_> {
             return Err(required("aud"));
         };
         if matches!(self.nbf, Claim::Malformed) {
-            return Err(AuthError::invalid_token("malformed claim: nbf"));
+            return Err(denied(
+                Denial::Malformed,
+                AuthError::invalid_token("malformed claim: nbf"),
+            ));
         }
         if exp < now.saturating_sub(rules.leeway) {
-            return Err(AuthError::invalid_token("the token has expired"));
+            return Err(denied(
+                Denial::Expired,
+                AuthError::invalid_token("the token has expired"),
+            ));
         }
         if let Claim::Present(nbf) = self.nbf
             && nbf > now.saturating_add(rules.leeway)
@@ -100,11 +111,15 @@ impl TokenClaims<'_> {
             return Err(AuthError::invalid_token("the token is not valid yet (nbf)"));
         }
         if iss != rules.issuer {
-            return Err(AuthError::invalid_token("unexpected issuer"));
+            return Err(denied(
+                Denial::WrongIssuer,
+                AuthError::invalid_token("unexpected issuer"),
+            ));
         }
         if !aud.includes(rules.audience) {
-            return Err(AuthError::invalid_token(
-                "the token is not for this API (aud)",
+            return Err(denied(
+                Denial::WrongAudience,
+                AuthError::invalid_token("the token is not for this API (aud)"),
             ));
         }
         if let Some(iat) = self.iat
@@ -119,6 +134,12 @@ impl TokenClaims<'_> {
         }
         Ok(exp)
     }
+}
+
+/// `error`, with `denial` noted as the reason for this invocation's metrics.
+pub(crate) fn denied(denial: Denial, error: AuthError) -> AuthError {
+    note_denial(denial);
+    error
 }
 
 /// Consumes whatever value is there and calls it malformed (a map or an array of the wrong

@@ -35,9 +35,10 @@ use serde::Deserialize;
 use crate::config::AuthConfig;
 use crate::error::AuthError;
 use crate::jwks::{JwksCache, KeyError, PublishedKey};
+use crate::metrics::{self, Denial};
 pub use cache::TOKEN_CACHE_CAPACITY;
 use cache::{TokenCache, TokenDigest, Verified};
-use claims::{Rules, TokenClaims};
+use claims::{Rules, TokenClaims, denied};
 
 thread_local! {
     /// Where a token's parts are decoded: kept from one token to the next, so decoding does
@@ -146,9 +147,12 @@ impl TokenVerifier {
     pub async fn verify_shared(&self, token: &str) -> Result<Arc<AccessClaims>, AuthError> {
         // Step 1's size limit first: it also bounds the hashing below.
         if token.len() > MAX_TOKEN_BYTES {
-            return Err(AuthError::invalid_token(format!(
-                "the token is longer than {MAX_TOKEN_BYTES} bytes"
-            )));
+            return Err(denied(
+                Denial::Malformed,
+                AuthError::invalid_token(format!(
+                    "the token is longer than {MAX_TOKEN_BYTES} bytes"
+                )),
+            ));
         }
         // One pass of SHA-256: the signing input (header.claims) on its way to the digest of
         // the whole token. The first is what the signature covers, the second the cache key.
@@ -164,6 +168,7 @@ impl TokenVerifier {
         if let Some(hit) = self.cache.get(&digest, now) {
             match self.keys.held_key(hit.key.kid()) {
                 Some(key) if Arc::ptr_eq(&key, &hit.key) || key.same_as(&hit.key) => {
+                    metrics::note(|t| t.token_cache_hits += 1);
                     return Ok(hit.claims);
                 }
                 // The key was retired (or replaced under its kid): verify from scratch.
@@ -171,23 +176,27 @@ impl TokenVerifier {
             }
         }
 
+        metrics::note(|t| t.token_cache_misses += 1);
         // Steps 1 and 2, then 3 without waiting when the key is held (the usual case): the
         // header's kid is looked up where it was decoded.
         let signed = signed.finish();
-        let held = SCRATCH.with_borrow_mut(|scratch| {
-            check_shape(token, &parts)?;
-            let kid = check_header(parts.header, scratch)?;
-            Ok::<_, AuthError>(match self.keys.held_key(kid) {
-                Some(key) => Ok(key),
-                None => Err(kid.to_string()),
+        let held = SCRATCH
+            .with_borrow_mut(|scratch| {
+                check_shape(token, &parts)?;
+                let kid = check_header(parts.header, scratch)?;
+                Ok::<_, AuthError>(match self.keys.held_key(kid) {
+                    Some(key) => Ok(key),
+                    None => Err(kid.to_string()),
+                })
             })
-        })?;
+            .map_err(|e| denied(Denial::Malformed, e))?;
         let key = match held {
             Ok(key) => key,
             Err(kid) => self.keys.key(&kid).await.map_err(|e| match e {
-                KeyError::UnknownKid => {
-                    AuthError::invalid_token("the token is signed with an unknown key")
-                }
+                KeyError::UnknownKid => denied(
+                    Denial::BadSignature,
+                    AuthError::invalid_token("the token is signed with an unknown key"),
+                ),
                 KeyError::Unavailable => AuthError::KeysUnavailable,
             })?,
         };
@@ -216,15 +225,27 @@ impl TokenVerifier {
         now: u64,
         scratch: &mut Vec<u8>,
     ) -> Result<(Arc<AccessClaims>, u64), AuthError> {
-        let malformed = || AuthError::invalid_token("the token is malformed");
+        let malformed = || {
+            denied(
+                Denial::Malformed,
+                AuthError::invalid_token("the token is malformed"),
+            )
+        };
         let signature = decode(parts.signature, scratch).map_err(|_| malformed())?;
         if !key.verifies(signed, signature) {
-            return Err(AuthError::invalid_token("invalid signature"));
+            return Err(denied(
+                Denial::BadSignature,
+                AuthError::invalid_token("invalid signature"),
+            ));
         }
         // Only now are the claims read.
         let payload = decode(parts.payload, scratch).map_err(|_| malformed())?;
-        let claims: TokenClaims = serde_json::from_slice(payload)
-            .map_err(|_| AuthError::invalid_token("the token claims are malformed"))?;
+        let claims: TokenClaims = serde_json::from_slice(payload).map_err(|_| {
+            denied(
+                Denial::Malformed,
+                AuthError::invalid_token("the token claims are malformed"),
+            )
+        })?;
         let exp = claims.check(
             &Rules {
                 issuer: &self.issuer,

@@ -153,7 +153,84 @@ pub async fn client(endpoint: Option<&str>) -> Client {
             loader = loader.region(Region::new("us-east-1"));
         }
     }
-    Client::new(&loader.load().await)
+    let config = aws_sdk_dynamodb::config::Builder::from(&loader.load().await)
+        .interceptor(CallTiming)
+        .build();
+    Client::from_conf(config)
+}
+
+/// Times each DynamoDB call (its whole execution, retries included) and counts its attempts,
+/// for the invocation's metrics (`DynamoDbCalls`, `DynamoDbRetries`, `DynamoDbLatency`), in a
+/// span per call. The start is kept in the call's own config bag, so calls made side by side
+/// never mix their times.
+#[derive(Debug)]
+struct CallTiming;
+
+#[derive(Debug, Clone)]
+struct CallStarted(std::time::Instant);
+
+impl aws_smithy_types::config_bag::Storable for CallStarted {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
+
+impl aws_sdk_dynamodb::config::Intercept for CallTiming {
+    fn name(&self) -> &'static str {
+        "CallTiming"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef<
+            '_,
+        >,
+        cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        cfg.interceptor_state()
+            .store_put(CallStarted(std::time::Instant::now()));
+        crate::metrics::note(|t| t.dynamodb_calls += 1);
+        Ok(())
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_sdk_dynamodb::config::RuntimeComponents,
+        cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        // The first attempt is the call; every other one a retry.
+        if cfg.load::<AttemptSeen>().is_some() {
+            crate::metrics::note(|t| t.dynamodb_retries += 1);
+        }
+        cfg.interceptor_state().store_put(AttemptSeen);
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::FinalizerInterceptorContextRef<'_>,
+        _components: &aws_sdk_dynamodb::config::RuntimeComponents,
+        cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        if let Some(CallStarted(started)) = cfg.load::<CallStarted>() {
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            crate::metrics::note(|t| t.dynamodb_ms += ms);
+            tracing::debug!(
+                event = "dynamodb_call",
+                ms,
+                failed = context.output_or_error().is_some_and(|r| r.is_err()),
+                "dynamodb call"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Set once the first attempt of a call has started.
+#[derive(Debug, Clone)]
+struct AttemptSeen;
+
+impl aws_smithy_types::config_bag::Storable for AttemptSeen {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
 }
 
 fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
@@ -177,6 +254,17 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
     ) || error
         .raw_response()
         .is_some_and(|r| r.status().as_u16() >= 500);
+    let throttled = matches!(
+        error.code(),
+        Some(
+            "ThrottlingException"
+                | "ProvisionedThroughputExceededException"
+                | "RequestLimitExceeded"
+        )
+    );
+    if throttled {
+        crate::metrics::note(|t| t.dynamodb_throttled += 1);
+    }
     let detail = DisplayErrorContext(&error).to_string();
     if transient {
         StoreError::Unavailable(detail)

@@ -91,7 +91,12 @@ const CREATE_RECORD: usize = 2;
 const DELETE_ITEM: usize = 0;
 
 fn condition_failed(reasons: &[CancellationReason], action: usize) -> bool {
-    reasons.get(action).and_then(CancellationReason::code) == Some("ConditionalCheckFailed")
+    let failed =
+        reasons.get(action).and_then(CancellationReason::code) == Some("ConditionalCheckFailed");
+    if failed {
+        crate::metrics::note(|t| t.conditional_check_failed += 1);
+    }
+    failed
 }
 
 /// What the cancellation reasons of a transaction no condition explains say: `Ok` when every
@@ -403,6 +408,7 @@ impl ItemTable {
                 }
                 Err(error) => match error.as_service_error() {
                     Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                        crate::metrics::note(|t| t.conditional_check_failed += 1);
                         return Err(refusal(failed.item()));
                     }
                     Some(UpdateItemError::TransactionConflictException(_)) => {}

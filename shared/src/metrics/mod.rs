@@ -1,0 +1,313 @@
+//! Metrics: one CloudWatch Embedded Metric Format document per invocation (a "wide event"),
+//! tallied while the invocation runs and written when it ends.
+//!
+//! Code deep in the pipeline (the token cache, the JWKS fetch, a DynamoDB call) notes what
+//! happened with [`note`]; the tally lives in a task-local scope that [`Metrics::measure`]
+//! opens around one invocation, so nothing is shared between invocations or threads and no
+//! signature carries it. Outside a scope (tests, tools) a note does nothing.
+//!
+//! Metric names and dimensions are few on purpose (each metric × dimension combination is a
+//! billed custom metric): `Service`, and `Service` + `Route`. What would multiply them (the
+//! user, the reason text) goes in the same line as properties, for Logs Insights.
+
+pub mod emf;
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub use emf::{EmfDocument, Unit};
+
+use crate::error::AuthError;
+
+/// Why a request was refused authorization: one metric per reason (`Denied<Reason>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    /// No `Authorization` header.
+    NoToken,
+    /// A header or token that is not even a JWT of ours (scheme, shape, header, claims' form).
+    Malformed,
+    Expired,
+    /// A signature that does not verify, or a key the issuer never published.
+    BadSignature,
+    WrongAudience,
+    WrongIssuer,
+    InsufficientScope,
+    /// A DPoP proof missing, invalid or replayed, or a bound token sent as Bearer.
+    Dpop,
+    /// Anything else (not yet valid, an empty `sub`, no route scope configured).
+    Other,
+}
+
+impl Denial {
+    pub fn metric(self) -> &'static str {
+        match self {
+            Self::NoToken => "DeniedNoToken",
+            Self::Malformed => "DeniedMalformed",
+            Self::Expired => "DeniedExpired",
+            Self::BadSignature => "DeniedBadSignature",
+            Self::WrongAudience => "DeniedWrongAudience",
+            Self::WrongIssuer => "DeniedWrongIssuer",
+            Self::InsufficientScope => "DeniedInsufficientScope",
+            Self::Dpop => "DeniedDpop",
+            Self::Other => "DeniedOther",
+        }
+    }
+
+    /// The reason as the log line's `denial` property: `expired`, `bad_signature`, …
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::NoToken => "no_token",
+            Self::Malformed => "malformed",
+            Self::Expired => "expired",
+            Self::BadSignature => "bad_signature",
+            Self::WrongAudience => "wrong_audience",
+            Self::WrongIssuer => "wrong_issuer",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::Dpop => "dpop",
+            Self::Other => "other",
+        }
+    }
+
+    /// The reason of an authorization error when the step that failed did not note a finer
+    /// one: by the error's kind.
+    pub fn of(error: &AuthError) -> Option<Self> {
+        match error {
+            AuthError::MissingCredentials => Some(Self::NoToken),
+            AuthError::InvalidRequest(_) => Some(Self::Malformed),
+            AuthError::InvalidToken(_) => Some(Self::Other),
+            AuthError::InsufficientScope { .. } => Some(Self::InsufficientScope),
+            AuthError::KeysUnavailable => None,
+        }
+    }
+}
+
+/// What one invocation did, noted as it ran.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tally {
+    pub route: Option<String>,
+    pub denial: Option<Denial>,
+    pub token_cache_hits: u32,
+    pub token_cache_misses: u32,
+    pub jwks_fetches: u32,
+    pub jwks_failures: u32,
+    pub dynamodb_calls: u32,
+    pub dynamodb_retries: u32,
+    pub dynamodb_ms: f64,
+    pub dynamodb_throttled: u32,
+    pub conditional_check_failed: u32,
+    pub quota_refused: bool,
+}
+
+tokio::task_local! {
+    static TALLY: RefCell<Tally>;
+}
+
+/// Notes something about the invocation under way; nothing outside one.
+pub fn note(change: impl FnOnce(&mut Tally)) {
+    let _ = TALLY.try_with(|tally| change(&mut tally.borrow_mut()));
+}
+
+/// Notes why authorization failed, unless a step already said more precisely.
+pub fn note_denial(denial: Denial) {
+    note(|t| {
+        t.denial.get_or_insert(denial);
+    });
+}
+
+/// Where the documents go: stdout in Lambda (CloudWatch Logs extracts the metrics), the local
+/// stack's figures locally.
+pub trait MetricsSink: Send + Sync {
+    fn write(&self, document: &EmfDocument, line: String);
+}
+
+/// Lambda: one line on stdout per document, beside the JSON logs.
+pub struct Stdout;
+
+impl MetricsSink for Stdout {
+    fn write(&self, _document: &EmfDocument, line: String) {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+    }
+}
+
+/// Builds every document and drops it: benchmarks that measure the metrics' cost without
+/// printing a line per request.
+pub struct Discard;
+
+impl MetricsSink for Discard {
+    fn write(&self, _document: &EmfDocument, line: String) {
+        std::hint::black_box(line);
+    }
+}
+
+/// The default namespace when `METRICS_NAMESPACE` is not set.
+pub const DEFAULT_NAMESPACE: &str = "Organizer";
+
+/// A function's metrics: its namespace, its `Service` dimension, where documents go, and
+/// whether the next invocation is this instance's first (a cold start). Built once in `main`.
+pub struct Metrics {
+    namespace: String,
+    service: String,
+    sink: Arc<dyn MetricsSink>,
+    cold: AtomicBool,
+}
+
+impl Metrics {
+    pub fn new(
+        namespace: impl Into<String>,
+        service: impl Into<String>,
+        sink: Arc<dyn MetricsSink>,
+    ) -> Self {
+        Self {
+            namespace: namespace.into(),
+            service: service.into(),
+            sink,
+            cold: AtomicBool::new(true),
+        }
+    }
+
+    /// From `METRICS_NAMESPACE` (the template sets `Organizer/<stack>`), to stdout.
+    pub fn from_env(env: &impl crate::config::Env, service: &str) -> Self {
+        let namespace = env
+            .get("METRICS_NAMESPACE")
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
+        Self::new(namespace, service, Arc::new(Stdout))
+    }
+
+    /// The same metrics written somewhere else (the local stack's figures).
+    pub fn with_sink(self, sink: Arc<dyn MetricsSink>) -> Self {
+        Self { sink, ..self }
+    }
+
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    /// Runs one invocation with a tally open, and returns its output and the tally.
+    pub async fn measure<F: Future>(&self, invocation: F) -> (F::Output, Tally) {
+        TALLY
+            .scope(RefCell::new(Tally::default()), async {
+                let output = invocation.await;
+                (output, TALLY.with(|t| t.take()))
+            })
+            .await
+    }
+
+    fn cold_start(&self) -> bool {
+        self.cold.swap(false, Ordering::Relaxed)
+    }
+
+    fn base(&self, tally: &Tally) -> EmfDocument {
+        let mut doc = EmfDocument::new(&self.namespace)
+            .dimension("Service", &self.service)
+            .dimension_set(&["Service"])
+            .property("event", "metrics");
+        if self.cold_start() {
+            doc = doc.metric("ColdStart", Unit::Count, 1.0);
+        }
+        for (name, value) in [
+            ("TokenCacheHit", tally.token_cache_hits),
+            ("TokenCacheMiss", tally.token_cache_misses),
+            ("JwksFetch", tally.jwks_fetches),
+            ("JwksFetchFailed", tally.jwks_failures),
+            ("DynamoDbCalls", tally.dynamodb_calls),
+            ("DynamoDbRetries", tally.dynamodb_retries),
+            ("DynamoDbThrottled", tally.dynamodb_throttled),
+            ("ConditionalCheckFailed", tally.conditional_check_failed),
+        ] {
+            if value > 0 {
+                doc = doc.metric(name, Unit::Count, f64::from(value));
+            }
+        }
+        if tally.dynamodb_calls > 0 {
+            doc = doc.metric(
+                "DynamoDbLatency",
+                Unit::Milliseconds,
+                round(tally.dynamodb_ms),
+            );
+        }
+        if let Some(denial) = tally.denial {
+            doc = doc
+                .metric(denial.metric(), Unit::Count, 1.0)
+                .property("denial", denial.word());
+        }
+        doc
+    }
+
+    /// A service function's invocation: requests by status class, latency, and the tally,
+    /// by `Service` and by `Service` + `Route` (`GET /contacts/{id}`; `-` for no route).
+    pub fn request(&self, tally: &Tally, status: u16, took: Duration, trace_id: Option<&str>) {
+        let route = tally.route.as_deref().unwrap_or("-");
+        let mut doc = self
+            .base(tally)
+            .dimension("Route", route)
+            .dimension_set(&["Service", "Route"])
+            .metric("Requests", Unit::Count, 1.0)
+            .metric("Status2xx", Unit::Count, flag((200..300).contains(&status)))
+            .metric("Status4xx", Unit::Count, flag((400..500).contains(&status)))
+            .metric("Status5xx", Unit::Count, flag(status >= 500))
+            .metric("Latency", Unit::Milliseconds, millis(took))
+            .property("status", status);
+        if tally.quota_refused {
+            doc = doc.metric("QuotaRefused", Unit::Count, 1.0);
+        }
+        if let Some(trace) = trace_id {
+            doc = doc.property("trace_id", trace);
+        }
+        self.write(doc);
+    }
+
+    /// The Lambda authorizer's decision: `Allowed`, or `Denied<Reason>`; `AuthorizerErrors`
+    /// when it could not decide (keys unavailable).
+    pub fn decision(
+        &self,
+        tally: &Tally,
+        allowed: bool,
+        failed: bool,
+        took: Duration,
+        trace_id: Option<&str>,
+    ) {
+        let mut doc = self
+            .base(tally)
+            .metric("Allowed", Unit::Count, flag(allowed))
+            .metric("Latency", Unit::Milliseconds, millis(took));
+        if failed {
+            doc = doc.metric("AuthorizerErrors", Unit::Count, 1.0);
+        }
+        if let Some(route) = &tally.route {
+            doc = doc.property("route", route.as_str());
+        }
+        if let Some(trace) = trace_id {
+            doc = doc.property("trace_id", trace);
+        }
+        self.write(doc);
+    }
+
+    fn write(&self, doc: EmfDocument) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let line = doc.to_json(now);
+        self.sink.write(&doc, line);
+    }
+}
+
+/// Milliseconds to three decimals: enough for a percentile, short in the log.
+fn round(ms: f64) -> f64 {
+    (ms * 1000.0).round() / 1000.0
+}
+
+fn millis(took: Duration) -> f64 {
+    round(took.as_secs_f64() * 1000.0)
+}
+
+fn flag(on: bool) -> f64 {
+    f64::from(u8::from(on))
+}
+
+#[cfg(test)]
+mod tests;
