@@ -9,7 +9,8 @@
 #   - the two Node reference peers of bench/peers (express + express-jwt + jwks-rsa, as the
 #     seed sample; Auth0's express-oauth2-jwt-bearer), verifying the same dev tenant's tokens
 #     and answering the same JSON;
-#   - two references of ours: the 401 path (no token) and the dev tenant's static JWKS.
+#   - two references of ours: the 401 path (no token) and the dev tenant's static JWKS;
+#   - the default mode again with ORGANIZER_METRICS=off: what the metrics cost.
 # ROUNDS (3) rounds of DURATION (10) seconds, the targets alternating within each round so all
 # see the same machine; the best round of each is reported, with the ratios to the best peer.
 # BASELINE=path/to/an/older/organizer adds that binary as a row measured in the same rounds
@@ -70,10 +71,10 @@ wait_port() { # PORT PID LOG
 
 # Starts BINARY with ARGS as the local stack on the same ports and state folder each time, so
 # the token and the peers' cached keys stay valid across restarts.
-start_stack() { # BINARY ARGS
+start_stack() { # BINARY ARGS [ENV]
   stop_stack
-  # shellcheck disable=SC2086 # ARGS are words
-  env RUST_LOG=info ${TOKIO_WORKER_THREADS:+TOKIO_WORKER_THREADS=$TOKIO_WORKER_THREADS} "$1" serve --tenant-port "$tenant_port" --api-port "$api_port" \
+  # shellcheck disable=SC2086 # ARGS and ENV are words
+  env RUST_LOG=info ${TOKIO_WORKER_THREADS:+TOKIO_WORKER_THREADS=$TOKIO_WORKER_THREADS} ${3:-} "$1" serve --tenant-port "$tenant_port" --api-port "$api_port" \
     --site-port "$site_port" --second-site-port "$site2_port" --state-dir "$work/state" $2 \
     >>"$work/stack.log" 2>&1 &
   stack_pid=$!
@@ -97,7 +98,7 @@ cold_args="--no-throttling --template $work/template-ttl0.yaml"
 jwt_args="--no-throttling --parameter-overrides AuthorizerMode=jwt"
 
 start_stack "$work/organizer" "$none_args"
-running="$work/organizer $none_args"
+running="$work/organizer $none_args "
 issuer="http://localhost:$tenant_port/"
 api="http://localhost:$api_port"
 read -r client_id client_secret < <(python3 -c '
@@ -124,11 +125,12 @@ for peer in express-jwt:$peer1_port oauth2-jwt-bearer:$peer2_port; do
   [ "$status" = 401 ] || { echo "error: $name answers $status without a token" >&2; exit 1; }
 done
 
-# "name|stack binary or -|its arguments|url|header"
+# "name|stack binary or -|its arguments|url|header[|environment]"
 bearer="Authorization: Bearer $token"
 targets=(
   "ours, none|$work/organizer|$none_args|$api/contacts|$bearer"
   "ours, lambda (cache hits)|$work/organizer|$lambda_args|$api/contacts|$bearer"
+  "ours, lambda (cache hits), metrics off|$work/organizer|$lambda_args|$api/contacts|$bearer|ORGANIZER_METRICS=off"
   "ours, lambda (cache off)|$work/organizer|$cold_args|$api/contacts|$bearer"
   "ours, jwt|$work/organizer|$jwt_args|$api/contacts|$bearer"
 )
@@ -148,11 +150,11 @@ results="$work/results"
 : >"$results"
 for round in $(seq 1 "$rounds"); do
   for entry in "${targets[@]}"; do
-    IFS='|' read -r name bin args url header <<<"$entry"
+    IFS='|' read -r name bin args url header envs <<<"$entry"
     # Peers ("-") run beside whichever stack is up; our rows need their own binary and mode.
-    if [ "$bin" != - ] && [ "$bin $args" != "$running" ]; then
-      start_stack "$bin" "$args"
-      running="$bin $args"
+    if [ "$bin" != - ] && [ "$bin $args $envs" != "$running" ]; then
+      start_stack "$bin" "$args" "$envs"
+      running="$bin $args $envs"
     fi
     # A short warm-up, so each round measures a process that is serving, not starting.
     wrk -t1 -c"$connections" -d2s -H "$header" "$url" >/dev/null
@@ -198,4 +200,8 @@ print("each mode / none:")
 for name in ("ours, lambda (cache hits)", "ours, lambda (cache off)", "ours, jwt"):
     goal = "   (goal >= 0.90)" if "cache hits" in name else ""
     print(f"  {name[6:]:22} {best[name][0] / none[0]:5.2f}x req/s, p99 {best[name][1] / none[1]:5.2f}x{goal}")
+# What the metrics cost: the same stack with ORGANIZER_METRICS=off (no tally, no document).
+on, off = best["ours, lambda (cache hits)"], best["ours, lambda (cache hits), metrics off"]
+print(f"metrics (an EMF document per function and authorizer call, read back by the figures): "
+      f"{(1 - on[0] / off[0]) * 100:.1f}% fewer req/s than without (goal <= 5%), p99 {on[1] / off[1]:.2f}x")
 PY

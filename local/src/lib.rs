@@ -256,6 +256,8 @@ pub async fn start_with(
     let mut stores = Stores::new(&options.store, owners).await;
     let figures = Arc::new(figures::LocalFigures::default());
     stores.metrics = Some(figures.clone());
+    // A measuring knob, not a setting: bench-http compares the API with and without metrics.
+    stores.metrics_off = std::env::var("ORGANIZER_METRICS").is_ok_and(|v| v == "off");
     linked::prepare(&stores).await.map_err(StartError::Store)?;
 
     let local = local_parameters(&tenant, &site_urls, &options.gateway.template)?;

@@ -81,6 +81,8 @@ pub struct Stores {
     /// Where the functions in process write their metrics (the local figures), instead of
     /// stdout.
     pub metrics: Option<Arc<dyn MetricsSink>>,
+    /// `ORGANIZER_METRICS=off`: no metrics at all (to measure what they cost).
+    pub metrics_off: bool,
 }
 
 impl Stores {
@@ -95,6 +97,7 @@ impl Stores {
             owners,
             made: std::sync::Mutex::new(HashMap::new()),
             metrics: None,
+            metrics_off: false,
         }
     }
 
@@ -142,6 +145,9 @@ async fn http<T: Rules>(def: &FunctionDef, stores: &Stores) -> Result<Target, St
     if let Some(sink) = &stores.metrics {
         context.metrics = context.metrics.with_sink(sink.clone());
     }
+    if stores.metrics_off {
+        context.metrics = context.metrics.switched_off();
+    }
     Ok(Target::Http(Arc::new(Service(ServiceApi::<T> {
         context,
         store: stores.of::<T>().await?,
@@ -183,6 +189,9 @@ pub async fn in_process(def: &FunctionDef, stores: &Stores) -> Result<Target, St
             .map_err(|e| format!("{} (its Environment in the template): {e}", def.id))?;
         if let Some(sink) = &stores.metrics {
             state.metrics = state.metrics.with_sink(sink.clone());
+        }
+        if stores.metrics_off {
+            state.metrics = state.metrics.switched_off();
         }
         return Ok(Target::Authorizer(Arc::new(state)));
     }

@@ -153,6 +153,8 @@ pub struct Metrics {
     service: String,
     sink: Arc<dyn MetricsSink>,
     cold: AtomicBool,
+    /// Off: no tally, no document (the local stack's `--metrics off`, to measure their cost).
+    off: bool,
 }
 
 impl Metrics {
@@ -166,7 +168,13 @@ impl Metrics {
             service: service.into(),
             sink,
             cold: AtomicBool::new(true),
+            off: false,
         }
+    }
+
+    /// The same metrics, switched off: invocations run without a tally and write nothing.
+    pub fn switched_off(self) -> Self {
+        Self { off: true, ..self }
     }
 
     /// From `METRICS_NAMESPACE` (the template sets `Organizer/<stack>`), to stdout.
@@ -189,6 +197,9 @@ impl Metrics {
 
     /// Runs one invocation with a tally open, and returns its output and the tally.
     pub async fn measure<F: Future>(&self, invocation: F) -> (F::Output, Tally) {
+        if self.off {
+            return (invocation.await, Tally::default());
+        }
         TALLY
             .scope(RefCell::new(Tally::default()), async {
                 let output = invocation.await;
@@ -241,6 +252,9 @@ impl Metrics {
     /// A service function's invocation: requests by status class, latency, and the tally,
     /// by `Service` and by `Service` + `Route` (`GET /contacts/{id}`; `-` for no route).
     pub fn request(&self, tally: &Tally, status: u16, took: Duration, trace_id: Option<&str>) {
+        if self.off {
+            return;
+        }
         let route = tally.route.as_deref().unwrap_or("-");
         let mut doc = self
             .base(tally)
@@ -271,6 +285,9 @@ impl Metrics {
         took: Duration,
         trace_id: Option<&str>,
     ) {
+        if self.off {
+            return;
+        }
         let mut doc = self
             .base(tally)
             .metric("Allowed", Unit::Count, flag(allowed))
@@ -288,6 +305,9 @@ impl Metrics {
     }
 
     fn write(&self, doc: EmfDocument) {
+        if self.off {
+            return;
+        }
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
