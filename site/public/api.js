@@ -20,7 +20,7 @@ export const itemUrl = (service, id) => apiUrl(`/${service.name}/${encodeURIComp
 export const errorCode = (body) => (/^[a-z_]{1,64}$/.test(text(body && body.error)) ? `: ${body.error}` : '');
 
 /**
- * A call with the bearer token. A token that is about to expire is renewed first; a 401 (the
+ * A call with the access token (as a bearer token, or DPoP-bound with a proof). A token that is about to expire is renewed first; a 401 (the
  * functions, the JWT authorizer) or a plain 403 (the Lambda authorizer denies expired tokens
  * that way) is answered by one silent renewal and one retry. Throws when the API cannot be
  * reached, or with `signedOut` when the session turned out to be over.
@@ -29,10 +29,11 @@ export async function callApi(url, { method = 'GET', body, headers = {} } = {}) 
   // Where silent renewal cannot work, the token is used to its end instead of renewed early.
   const margin = site.flow.renewsSilently() ? RENEW_EARLY_MS : 0;
   if (Date.now() > session.expiresAt - margin) await renewOrSignOut();
-  const send = () => fetch(url, {
+  // The token's headers are made for each try: a DPoP proof is good for one call only.
+  const send = async () => fetch(url, {
     method,
     headers: {
-      Authorization: `Bearer ${session.accessToken}`,
+      ...(await site.flow.authorization(url, method, session.accessToken)),
       ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
       ...headers,
     },

@@ -50,12 +50,16 @@ async function loadConfig() {
   if (!Object.hasOwn(LIBRARIES, flow)) throw new Error('config.json: "flow" must be "implicit" or "code".');
   const cacheLocation = body.cacheLocation === undefined ? 'memory' : body.cacheLocation;
   if (!['memory', 'localstorage'].includes(cacheLocation)) throw new Error('config.json: "cacheLocation" must be "memory" or "localstorage".');
+  // The API's DPoP mode (RFC 9449): off, allowed (DPoP-bound or bearer tokens) or required.
+  const dpop = body.dpop === undefined ? 'off' : body.dpop;
+  if (!['off', 'allowed', 'required'].includes(dpop)) throw new Error('config.json: "dpop" must be "off", "allowed" or "required".');
   const services = readServices(body.services);
   const seconds = Number(body.sessionCheckSeconds);
   const pageSize = Number(body.pageSize);
   return {
     ...body,
     flow,
+    dpop,
     cacheLocation,
     services,
     scope: typeof body.scope === 'string' && body.scope ? body.scope : everyScope(services),
@@ -87,10 +91,19 @@ async function start() {
     showFatal('Organizer is not configured', `${err.message} See docs/spa.md, "config.json".`);
     return;
   }
+  if (config.dpop === 'required' && config.flow === 'implicit') {
+    // auth0-js's implicit grant gets tokens in the URL fragment, with no proof of a key: the
+    // API would refuse every one of them.
+    showFatal('This app cannot be used with this API',
+      'The API accepts only tokens bound to a key the browser holds (DPoP), and this app signs in with the '
+      + 'implicit grant, which cannot get one. Use the app that signs in with a code and PKCE, or set the API\'s '
+      + 'DPoP mode to "allowed" (docs/dpop.md).');
+    return;
+  }
   const library = LIBRARIES[config.flow];
   // Which of the two apps this is, in small print: they look the same otherwise.
   const label = document.getElementById('flow-label');
-  if (label) label.textContent = `${FLOW_NAMES[config.flow]} · ${library.name}`;
+  if (label) label.textContent = `${FLOW_NAMES[config.flow]}${config.flow === 'code' && config.dpop !== 'off' ? ', DPoP-bound tokens' : ''} · ${library.name}`;
   try {
     await loadLibrary(library);
   } catch {

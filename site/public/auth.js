@@ -123,7 +123,13 @@ export function implicit(config) {
 
   return {
     name: 'implicit',
+    dpop: false,
     renewsSilently: () => silent.get() !== false,
+
+    /** The implicit grant has no DPoP: its token is a bearer token. */
+    async authorization(_url, _method, accessToken) {
+      return { Authorization: `Bearer ${accessToken}` };
+    },
     silentBlocked: () => silent.get() === false,
 
     async begin() {
@@ -196,6 +202,10 @@ export function code(config) {
     authorizeTimeoutInSeconds: CHECK_TIMEOUT_MS / 1000,
   };
   const memory = config.cacheLocation !== 'localstorage';
+  // DPoP (RFC 9449) when the API asks for it: auth0-spa-js makes a non-extractable key pair
+  // (kept in IndexedDB, per client id, so both clients below share it), sends a proof to the
+  // token endpoint, and makes the proofs the API calls need (generateDpopProof).
+  const dpop = config.dpop !== 'off';
   // Tokens come from here: refresh tokens, rotated at every use, never an iframe.
   // With the in-memory cache the refresh token lives in auth0-spa-js's worker, loaded from
   // the site (the CSP allows no blob: worker).
@@ -205,11 +215,12 @@ export function code(config) {
     useRefreshTokensFallback: false,
     cacheLocation: memory ? 'memory' : 'localstorage',
     ...(memory ? { workerUrl: '/vendor/auth0-spa-js.worker.production.js' } : {}),
+    useDpop: dpop,
   });
   // The hidden iframe (prompt=none, web_message): asks the tenant whether its session is
   // there. A client of its own, without refresh tokens, so that its answers never touch the
   // refresh token above; its cache is its own memory.
-  const iframe = new Auth0Client({ ...base, useRefreshTokens: false, cacheLocation: 'memory' });
+  const iframe = new Auth0Client({ ...base, useRefreshTokens: false, cacheLocation: 'memory', useDpop: dpop });
   const silent = silentMemory(`organizer.${config.clientID}.silent`, !memory);
   // 'refresh': tokens from a refresh token; 'iframe': from the hidden iframe (a reload with
   // the in-memory cache, or single sign-on from another application).
@@ -272,7 +283,19 @@ export function code(config) {
 
   return {
     name: 'code',
+    dpop,
     renewsSilently: () => source === 'refresh' || silent.get() !== false,
+
+    /**
+     * The headers that carry the access token to the API for one call: with DPoP, the token
+     * under the DPoP scheme and a fresh proof for this method and URL (a new one for every
+     * call, a retry included); without, the bearer token.
+     */
+    async authorization(url, method, accessToken) {
+      if (!dpop) return { Authorization: `Bearer ${accessToken}` };
+      const proof = await client.generateDpopProof({ url: String(url), method, accessToken });
+      return { Authorization: `DPoP ${accessToken}`, DPoP: proof };
+    },
     silentBlocked: () => silent.get() === false,
 
     async begin() {
