@@ -159,7 +159,10 @@ impl ApiContext {
         scope: ScopeCheck<'_>,
     ) -> Result<AccessClaims, ApiError> {
         let token = bearer_token(request.headers())?;
-        let claims = self.verifier.verify(token).await?;
+        let start = crate::xray::now();
+        let verified = self.verifier.verify(token).await;
+        metrics::span("verify token", start, verified.is_err());
+        let claims = verified?;
         scope.check(&claims)?;
         Ok(claims)
     }

@@ -340,9 +340,11 @@ impl JwksCache {
     async fn fetch(&self) -> Result<KeyMap, JwksError> {
         use tracing::Instrument;
         let span = tracing::info_span!("jwks_fetch", uri = %self.inner.uri);
+        let start = crate::xray::now();
         let fetched = async { parse_jwks(&self.fetch_body().await?) }
             .instrument(span)
             .await;
+        crate::metrics::span("JWKS fetch", start, fetched.is_err());
         crate::metrics::note(|t| {
             t.jwks_fetches += 1;
             t.jwks_failures += u32::from(fetched.is_err());

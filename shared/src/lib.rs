@@ -41,6 +41,7 @@ pub mod store;
 pub mod testing;
 pub mod token;
 pub mod write;
+pub mod xray;
 
 pub use config::{AuthConfig, ConfigError};
 pub use error::{ApiError, AuthError};

@@ -73,7 +73,10 @@ pub async fn handle<T: Rules>(api: &ServiceApi<T>, request: Request) -> Response
     let trace_id = request
         .lambda_context_ref()
         .and_then(|c| c.xray_trace_id.clone());
-    let span = tracing::info_span!("request", trace_id = trace_id.as_deref().unwrap_or("-"));
+    let span = tracing::info_span!(
+        "request",
+        trace_id = trace_id.as_deref().map_or("-", metrics::trace_root)
+    );
     let (response, tally) = api
         .context
         .metrics

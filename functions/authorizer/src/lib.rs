@@ -133,7 +133,10 @@ pub async fn authorize_traced(
     trace_id: Option<&str>,
 ) -> Value {
     let started = Instant::now();
-    let span = tracing::info_span!("authorize", trace_id = trace_id.unwrap_or("-"));
+    let span = tracing::info_span!(
+        "authorize",
+        trace_id = trace_id.map_or("-", organizer_shared::metrics::trace_root)
+    );
     let (decision, tally) = state
         .metrics
         .measure(decide(state, event).instrument(span))
@@ -151,6 +154,14 @@ fn denied(error: &AuthError) {
     if let Some(denial) = Denial::of(error) {
         note_denial(denial);
     }
+}
+
+/// The token verified, timed as the invocation's `verify token` span.
+async fn verified(state: &AuthorizerState, token: &str) -> Result<AccessClaims, AuthError> {
+    let start = organizer_shared::xray::now();
+    let verified = state.verifier.verify(token).await;
+    organizer_shared::metrics::span("verify token", start, verified.is_err());
+    verified
 }
 
 async fn decide(state: &AuthorizerState, event: &Value) -> Value {
@@ -172,7 +183,7 @@ async fn decide(state: &AuthorizerState, event: &Value) -> Value {
     let mut headers = HeaderMap::new();
     headers.insert(http::header::AUTHORIZATION, value);
     let claims: AccessClaims = match bearer_token(&headers) {
-        Ok(token) => match state.verifier.verify(token).await {
+        Ok(token) => match verified(state, token).await {
             Ok(claims) => claims,
             Err(error) => {
                 tracing::info!(%route, %error, "deny");

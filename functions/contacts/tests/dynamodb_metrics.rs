@@ -1,5 +1,6 @@
 //! What the DynamoDB store tells the invocation's metrics, on DynamoDB Local: each call
-//! counted and timed (the client's interceptor), a failed condition noted.
+//! counted and timed (the client's interceptor), a failed condition noted, each call an X-Ray
+//! subsegment.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
 
@@ -41,4 +42,15 @@ async fn each_call_is_counted_and_timed_and_a_failed_condition_is_noted() {
     assert!(tally.dynamodb_ms > 0.0, "{tally:?}");
     assert!(tally.conditional_check_failed >= 1, "{tally:?}");
     assert_eq!(tally.dynamodb_throttled, 0);
+    // Each call is an X-Ray subsegment named by its operation; the refused one a fault.
+    let calls: Vec<(&str, bool)> = tally
+        .spans
+        .iter()
+        .filter(|s| s.namespace == Some("aws"))
+        .map(|s| (s.operation.as_deref().unwrap_or("?"), s.error))
+        .collect();
+    assert_eq!(calls.len(), tally.dynamodb_calls as usize, "{calls:?}");
+    assert!(calls.contains(&("TransactWriteItems", false)), "{calls:?}");
+    assert!(calls.contains(&("TransactWriteItems", true)), "{calls:?}");
+    assert!(calls.iter().any(|(op, _)| *op == "GetItem"), "{calls:?}");
 }

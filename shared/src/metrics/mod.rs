@@ -20,6 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub use emf::{EmfDocument, Unit};
 
 use crate::error::AuthError;
+use crate::xray::{self, Span, XRay};
 
 /// Why a request was refused authorization: one metric per reason (`Denied<Reason>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +99,8 @@ pub struct Tally {
     pub dynamodb_throttled: u32,
     pub conditional_check_failed: u32,
     pub quota_refused: bool,
+    /// Timed pieces of the invocation, for X-Ray (at most [`xray::MAX_SPANS`]).
+    pub spans: Vec<Span>,
 }
 
 tokio::task_local! {
@@ -107,6 +110,27 @@ tokio::task_local! {
 /// Notes something about the invocation under way; nothing outside one.
 pub fn note(change: impl FnOnce(&mut Tally)) {
     let _ = TALLY.try_with(|tally| change(&mut tally.borrow_mut()));
+}
+
+/// Notes a timed piece of the invocation (from `start`, seconds since the epoch, to now).
+pub fn span(name: &'static str, start: f64, error: bool) {
+    push_span(Span {
+        name,
+        namespace: None,
+        operation: None,
+        start,
+        end: xray::now(),
+        error,
+    });
+}
+
+/// Notes a span already built (a call to an AWS service).
+pub fn push_span(span: Span) {
+    note(|t| {
+        if t.spans.len() < xray::MAX_SPANS {
+            t.spans.push(span);
+        }
+    });
 }
 
 /// Notes why authorization failed, unless a step already said more precisely.
@@ -155,6 +179,8 @@ pub struct Metrics {
     cold: AtomicBool,
     /// Off: no tally, no document (the local stack's `--metrics off`, to measure their cost).
     off: bool,
+    /// Where the invocation's spans go (the X-Ray daemon in Lambda; nowhere elsewhere).
+    xray: XRay,
 }
 
 impl Metrics {
@@ -169,6 +195,7 @@ impl Metrics {
             sink,
             cold: AtomicBool::new(true),
             off: false,
+            xray: XRay::off(),
         }
     }
 
@@ -183,7 +210,10 @@ impl Metrics {
             .get("METRICS_NAMESPACE")
             .filter(|n| !n.trim().is_empty())
             .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
-        Self::new(namespace, service, Arc::new(Stdout))
+        Self {
+            xray: XRay::from_env(env),
+            ..Self::new(namespace, service, Arc::new(Stdout))
+        }
     }
 
     /// The same metrics written somewhere else (the local stack's figures).
@@ -270,9 +300,10 @@ impl Metrics {
             doc = doc.metric("QuotaRefused", Unit::Count, 1.0);
         }
         if let Some(trace) = trace_id {
-            doc = doc.property("trace_id", trace);
+            doc = doc.property("trace_id", trace_root(trace));
         }
         self.write(doc);
+        self.xray.send(trace_id, &tally.spans);
     }
 
     /// The Lambda authorizer's decision: `Allowed`, or `Denied<Reason>`; `AuthorizerErrors`
@@ -299,9 +330,10 @@ impl Metrics {
             doc = doc.property("route", route.as_str());
         }
         if let Some(trace) = trace_id {
-            doc = doc.property("trace_id", trace);
+            doc = doc.property("trace_id", trace_root(trace));
         }
         self.write(doc);
+        self.xray.send(trace_id, &tally.spans);
     }
 
     fn write(&self, doc: EmfDocument) {
@@ -314,6 +346,15 @@ impl Metrics {
         let line = doc.to_json(now);
         self.sink.write(&doc, line);
     }
+}
+
+/// The trace's id (`1-…-…`, what the X-Ray console finds) from a trace header; the header as
+/// it is when it has no `Root`.
+pub fn trace_root(header: &str) -> &str {
+    header
+        .split(';')
+        .find_map(|part| part.trim().strip_prefix("Root="))
+        .unwrap_or(header)
 }
 
 /// Milliseconds to three decimals: enough for a percentile, short in the log.

@@ -167,7 +167,7 @@ pub async fn client(endpoint: Option<&str>) -> Client {
 struct CallTiming;
 
 #[derive(Debug, Clone)]
-struct CallStarted(std::time::Instant);
+struct CallStarted(std::time::Instant, f64);
 
 impl aws_smithy_types::config_bag::Storable for CallStarted {
     type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
@@ -186,18 +186,28 @@ impl aws_sdk_dynamodb::config::Intercept for CallTiming {
         cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
         cfg.interceptor_state()
-            .store_put(CallStarted(std::time::Instant::now()));
+            .store_put(CallStarted(std::time::Instant::now(), crate::xray::now()));
         crate::metrics::note(|t| t.dynamodb_calls += 1);
         Ok(())
     }
 
     fn read_before_attempt(
         &self,
-        _context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
         _components: &aws_sdk_dynamodb::config::RuntimeComponents,
         cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
         // The first attempt is the call; every other one a retry.
+        // "DynamoDB_20120810.Query" → "Query".
+        if let Some((_, operation)) = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.rsplit_once('.'))
+        {
+            cfg.interceptor_state()
+                .store_put(CallOperation(operation.to_string()));
+        }
         if cfg.load::<AttemptSeen>().is_some() {
             crate::metrics::note(|t| t.dynamodb_retries += 1);
         }
@@ -211,18 +221,37 @@ impl aws_sdk_dynamodb::config::Intercept for CallTiming {
         _components: &aws_sdk_dynamodb::config::RuntimeComponents,
         cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        if let Some(CallStarted(started)) = cfg.load::<CallStarted>() {
+        if let Some(CallStarted(started, start)) = cfg.load::<CallStarted>() {
             let ms = started.elapsed().as_secs_f64() * 1000.0;
             crate::metrics::note(|t| t.dynamodb_ms += ms);
+            let failed = context.output_or_error().is_some_and(|r| r.is_err());
+            let operation = cfg.load::<CallOperation>().map(|op| op.0.clone());
             tracing::debug!(
                 event = "dynamodb_call",
                 ms,
-                failed = context.output_or_error().is_some_and(|r| r.is_err()),
+                failed,
+                operation = operation.as_deref().unwrap_or("-"),
                 "dynamodb call"
             );
+            crate::metrics::push_span(crate::xray::Span {
+                name: "DynamoDB",
+                namespace: Some("aws"),
+                operation,
+                start: *start,
+                end: crate::xray::now(),
+                error: failed,
+            });
         }
         Ok(())
     }
+}
+
+/// The call's operation (`Query`), read from the request as it is sent.
+#[derive(Debug, Clone)]
+struct CallOperation(String);
+
+impl aws_smithy_types::config_bag::Storable for CallOperation {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
 }
 
 /// Set once the first attempt of a call has started.
