@@ -303,7 +303,7 @@ pub async fn start_with(
             )));
         }
     }
-    let parameters = loaded
+    let parameters: Vec<(String, String)> = loaded
         .parameters
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -340,6 +340,12 @@ pub async fn start_with(
             &tenant,
             &api_url,
             options.session_check_seconds,
+        )
+        .with_dpop(
+            parameters
+                .iter()
+                .find(|(k, _)| k == "Dpop")
+                .map_or("off", |(_, v)| v.as_str()),
         );
         if site.config.is_none() {
             tracing::warn!(

@@ -107,6 +107,16 @@ impl Site {
         }
     }
 
+    /// The API's DPoP mode (the template's `Dpop` parameter: `off`, `allowed`, `required`) in
+    /// `config.json`: the code app then binds its tokens to a key (auth0-spa-js's `useDpop`),
+    /// and the implicit app, which cannot, says so when DPoP is required.
+    pub fn with_dpop(mut self, mode: &str) -> Self {
+        if let Some(config) = self.config.as_mut() {
+            config["dpop"] = json!(mode);
+        }
+        self
+    }
+
     pub fn auth0_js_installed(&self) -> bool {
         [AUTH0_JS, AUTH0_SPA_JS, AUTH0_SPA_JS_WORKER]
             .iter()
