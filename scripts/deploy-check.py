@@ -559,7 +559,7 @@ def operations():
             if f"`{suffix}`" not in doc:
                 problems.append(f"{OPERATING_DOC.relative_to(ROOT)} does not name the alarm `{suffix}` ({alarm})")
         lines.append(f"{OPERATING_DOC.relative_to(ROOT)} names every alarm and every metric")
-    need(not problems, "\n".join(problems))
+    need(not problems, "\n".join(dict.fromkeys(problems)))
     return lines
 
 
