@@ -421,6 +421,13 @@ def _alarm_namespace_ok(node):
 @check("operations: X-Ray and METRICS_NAMESPACE on every function; each function's Errors/Throttles alarm; alarms cover every service; all notify the topic")
 def operations():
     lines, problems = [], []
+    # API Gateway traces REST APIs only; should SAM's HttpApi ever take TracingEnabled, turn it on.
+    from samtranslator.model.sam_resources import SamHttpApi
+
+    if "TracingEnabled" in SamHttpApi.property_types:
+        problems.append("SAM's AWS::Serverless::HttpApi now takes TracingEnabled: set it on Api (docs/operating.md, Traces)")
+    else:
+        lines.append("Api: AWS::Serverless::HttpApi has no TracingEnabled in this SAM (HTTP APIs are not traced)")
     functions = {n: r for n, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"}
     alarms = {n: r for n, r in RESOURCES.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
     sources = [s["name"] for s in SERVICES] + ["authorizer"]
