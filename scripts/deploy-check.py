@@ -95,6 +95,41 @@ OUTPUTS = {
 
 ACCESS_LOG_FIELDS = {"requestId", "routeKey", "status", "responseLatency", "authorizerError"}
 
+# --- Operations (docs/operating.md): tracing, metrics, alarms, dashboard ------------------------
+
+SAMPLES.update({
+    "MetricsNamespace": {
+        "good": ["", "Organizer/production", "Organizer/" + LONGEST_STACK_NAME, "my-team.organizer", "A", "AW", "AWS",
+                 "AWSome/x", "AWX/x", "Awsx", "ops#1:prod_2", "x" * 255],
+        "bad": ["AWS/Lambda", "AWS/", "Organizer production", "organizer\"x", "x" * 256, " ", "Organizer/é"],
+    },
+    "AlarmEmail": {
+        "good": ["", "ops@example.com", "first.last+alarms@mail.example.co.uk", "a_b%c@x-y.example.org"],
+        "bad": ["ops", "ops@", "@example.com", "ops@example", "ops @example.com", "ops@example.com,dev@example.com",
+                "ops@-example.com", "mailto:ops@example.com", " "],
+    },
+    "ProbingDenialsThreshold": {"good": ["1", "20", "100000"], "bad": ["0", "100001", "", "many"]},
+})
+OUTPUTS.update({
+    "DashboardUrl": {"Fn::Sub": "https://console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}#dashboards/dashboard/${Dashboard}"},
+    "AlarmTopic": {"Ref": "AlarmTopic"},
+})
+# SAM adds it to every role of a function with Tracing: Active (the X-Ray segments' upload).
+XRAY_WRITE = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
+# The metrics the functions emit (EMF, namespace METRICS_NAMESPACE): dimension sets [Service]
+# and [Service, Route] for the services, [Service] (Service=authorizer) for the authorizer.
+DENIALS = ["DeniedNoToken", "DeniedMalformed", "DeniedExpired", "DeniedBadSignature", "DeniedWrongAudience",
+           "DeniedWrongIssuer", "DeniedInsufficientScope", "DeniedDpop", "DeniedOther"]
+SERVICE_METRICS = ["Requests", "Status2xx", "Status4xx", "Status5xx", "Latency", "ColdStart", "TokenCacheHit",
+                   "TokenCacheMiss", "JwksFetch", "JwksFetchFailed", "DynamoDbLatency", "DynamoDbThrottled",
+                   "ConditionalCheckFailed", "QuotaRefused", *DENIALS]
+AUTHORIZER_METRICS = ["Allowed", *DENIALS, "AuthorizerErrors", "JwksFetch", "JwksFetchFailed", "TokenCacheHit",
+                      "TokenCacheMiss", "ColdStart"]
+# Alarms that sum one metric (or two) over every service and the authorizer: (alarm, metrics).
+SUMMED_ALARMS = {"JwksFetchFailuresAlarm": ["JwksFetchFailed"],
+                 "ProbingAlarm": ["DeniedBadSignature", "DeniedInsufficientScope"]}
+OPERATING_DOC = ROOT / "docs/operating.md"
+
 # Sample stack outputs for the site bundle.
 API_URL = "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"
 SITE_URL = "https://d111111abcdef8.cloudfront.net"
@@ -326,8 +361,9 @@ def production():
     for function, expected in IAM.items():
         need(f"{function}Role" in res, f"{function} (services.yaml) is not a function of template.yaml")
         role = res[f"{function}Role"]["Properties"]
-        need(role.get("ManagedPolicyArns") == [BASIC_EXECUTION],
-             f"{function}: managed policies {role.get('ManagedPolicyArns')} (only AWSLambdaBasicExecutionRole)")
+        need(role.get("ManagedPolicyArns") == [BASIC_EXECUTION, XRAY_WRITE],
+             f"{function}: managed policies {role.get('ManagedPolicyArns')} (only AWSLambdaBasicExecutionRole and, "
+             "for Tracing: Active, AWSXrayWriteOnlyAccess)")
         granted = set()
         for policy in role.get("Policies", []):
             for st in policy["PolicyDocument"]["Statement"]:
@@ -361,6 +397,177 @@ def outputs():
     for name, value in OUTPUTS.items():
         need(got.get(name) == value, f"output {name}: {got.get(name)!r}, expected {value!r}")
     return [", ".join(OUTPUTS)]
+
+
+# --- Operations: tracing, metrics, alarms, dashboard (docs/operating.md) -----------------------
+
+def _alarm_metrics(props):
+    """(namespace node, metric name, {dimension: value node}) of every metric an alarm reads,
+    whether it reads one metric or several through metric math."""
+    if "MetricName" in props:
+        return [(props.get("Namespace"), props["MetricName"], {d["Name"]: d["Value"] for d in props.get("Dimensions", [])})]
+    out = []
+    for query in props.get("Metrics", []):
+        if "MetricStat" in query:
+            m = query["MetricStat"]["Metric"]
+            out.append((m.get("Namespace"), m["MetricName"], {d["Name"]: d["Value"] for d in m.get("Dimensions", [])}))
+    return out
+
+
+def _alarm_namespace_ok(node):
+    return node == TEMPLATE_DATA["Globals"]["Function"]["Environment"]["Variables"]["METRICS_NAMESPACE"]
+
+
+@check("operations: X-Ray and METRICS_NAMESPACE on every function; each function's Errors/Throttles alarm; alarms cover every service; all notify the topic")
+def operations():
+    lines, problems = [], []
+    # API Gateway traces REST APIs only; should SAM's HttpApi ever take TracingEnabled, turn it on.
+    from samtranslator.model.sam_resources import SamHttpApi
+
+    if "TracingEnabled" in SamHttpApi.property_types:
+        problems.append("SAM's AWS::Serverless::HttpApi now takes TracingEnabled: set it on Api (docs/operating.md, Traces)")
+    else:
+        lines.append("Api: AWS::Serverless::HttpApi has no TracingEnabled in this SAM (HTTP APIs are not traced)")
+    functions = {n: r for n, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"}
+    alarms = {n: r for n, r in RESOURCES.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    sources = [s["name"] for s in SERVICES] + ["authorizer"]
+    # Tracing and the namespace, as CloudFormation gets them (after SAM's translation).
+    for params, expected in (({}, "Organizer/organizer"), ({"MetricsNamespace": "Organizer/production"}, "Organizer/production")):
+        params = {"Auth0Domain": "my-tenant.eu.auth0.com", **params}
+        out = translate(TEMPLATE, params)
+        ev = Evaluator(out, params)
+        for function in functions:
+            props = out["Resources"][function]["Properties"]
+            if props.get("TracingConfig") != {"Mode": "Active"}:
+                problems.append(f"{function}: TracingConfig {props.get('TracingConfig')} (Tracing: Active in Globals)")
+            got = ev.value(props.get("Environment", {}).get("Variables", {})).get("METRICS_NAMESPACE")
+            if got != expected:
+                problems.append(f"{function} with {params}: METRICS_NAMESPACE {got!r}, expected {expected!r}")
+            policies = out["Resources"][f"{function}Role"]["Properties"].get("ManagedPolicyArns", [])
+            if XRAY_WRITE not in policies:
+                problems.append(f"{function}: its role lacks {XRAY_WRITE} (SAM adds it with Tracing: Active)")
+        lines.append(f"MetricsNamespace={params.get('MetricsNamespace', '')!r:<24} -> every function: Tracing Active, "
+                     f"METRICS_NAMESPACE {expected}")
+    # Each function's own alarms: Lambda's Errors and Throttles, under the function's Condition.
+    for function, resource in functions.items():
+        for metric in ("Errors", "Throttles"):
+            found = [a for a, r in alarms.items()
+                     if any(ns == "AWS/Lambda" and name == metric and dims.get("FunctionName") == {"Ref": function}
+                            for ns, name, dims in _alarm_metrics(r["Properties"]))]
+            if not found:
+                problems.append(f"{function}: no alarm on AWS/Lambda {metric} with FunctionName !Ref {function}")
+            for a in found:
+                if alarms[a].get("Condition") != resource.get("Condition"):
+                    problems.append(f"{a} and {function} must share one Condition")
+            lines.append(f"{function + ' ' + metric:<28} -> {', '.join(found) or 'NONE'}")
+    # The per-service DynamoDB throttles alarm, for every service of services.yaml.
+    for service in SERVICES:
+        found = [a for a, r in alarms.items()
+                 if any(_alarm_namespace_ok(ns) and name == "DynamoDbThrottled" and dims == {"Service": service["name"]}
+                        for ns, name, dims in _alarm_metrics(r["Properties"]))]
+        if not found:
+            problems.append(f"services.yaml's {service['name']}: no alarm on DynamoDbThrottled with Service={service['name']}")
+        lines.append(f"{service['name'] + ' DynamoDbThrottled':<28} -> {', '.join(found) or 'NONE'}")
+    # The alarms that sum over every source: each service and the authorizer, every metric in the sum.
+    for alarm, metrics in SUMMED_ALARMS.items():
+        props = alarms[alarm]["Properties"]
+        read = {(name, dims.get("Service")) for ns, name, dims in _alarm_metrics(props) if _alarm_namespace_ok(ns)}
+        wanted = {(m, s) for m in metrics for s in sources}
+        if read != wanted:
+            problems.append(f"{alarm}: reads {sorted(read)}; expected {sorted(wanted)} (every service of services.yaml and the authorizer)")
+        returned = [q for q in props["Metrics"] if q.get("ReturnData", True)]
+        ids = {q["Id"] for q in props["Metrics"] if "MetricStat" in q}
+        used = set(re.findall(r"[a-z][A-Za-z0-9_]*", returned[0].get("Expression", ""))) if len(returned) == 1 else set()
+        if ids - used:
+            problems.append(f"{alarm}: its expression leaves out {sorted(ids - used)}")
+        lines.append(f"{alarm:<28} -> {' + '.join(metrics)} over {', '.join(sources)}")
+    # CloudWatch's limits on an alarm's metric math: 10 metrics, 10 expressions, one returned.
+    for alarm, r in alarms.items():
+        props = r["Properties"]
+        if "Metrics" in props:
+            stats = sum(1 for q in props["Metrics"] if "MetricStat" in q)
+            exprs = sum(1 for q in props["Metrics"] if "Expression" in q)
+            returned = sum(1 for q in props["Metrics"] if q.get("ReturnData", True))
+            if stats > 10 or exprs > 10 or returned != 1:
+                problems.append(f"{alarm}: {stats} metrics, {exprs} expressions, {returned} returned "
+                                "(CloudWatch: at most 10 and 10, exactly one returned; split the alarm)")
+            if any("SEARCH" in q.get("Expression", "") for q in props["Metrics"]):
+                problems.append(f"{alarm}: SEARCH is not allowed in an alarm")
+        for ns, name, dims in _alarm_metrics(props):
+            if ns not in ("AWS/Lambda", "AWS/ApiGateway") and not _alarm_namespace_ok(ns):
+                problems.append(f"{alarm}: {name} is read from {ns}, not the functions' METRICS_NAMESPACE")
+        # Every alarm tells the topic when it fires and when it clears; no traffic is no alarm.
+        if props.get("AlarmActions") != [{"Ref": "AlarmTopic"}] or props.get("OKActions") != [{"Ref": "AlarmTopic"}]:
+            problems.append(f"{alarm}: AlarmActions and OKActions must be [!Ref AlarmTopic]")
+        if props.get("TreatMissingData") != "notBreaching":
+            problems.append(f"{alarm}: TreatMissingData must be notBreaching")
+    need(RESOURCES.get("AlarmTopic", {}).get("Type") == "AWS::SNS::Topic", "no AWS::SNS::Topic AlarmTopic")
+    subs = [r for r in RESOURCES.values() if r["Type"] == "AWS::SNS::Subscription"]
+    if not (len(subs) == 1 and subs[0].get("Condition") == "HasAlarmEmail"
+            and subs[0]["Properties"].get("Endpoint") == {"Ref": "AlarmEmail"}):
+        problems.append("one AWS::SNS::Subscription of AlarmEmail, under the Condition HasAlarmEmail")
+    lines.append(f"{len(alarms)} alarms, all notifying AlarmTopic (OK too), missing data not breaching; "
+                 "e-mail subscription only with AlarmEmail")
+    # Names: alarm names (255) and the dashboard's (255, letters, digits, - and _) for the longest stack.
+    ev = Evaluator(TEMPLATE_DATA, {"Auth0Domain": "my-tenant.eu.auth0.com"}, stack_name=LONGEST_STACK_NAME)
+    names = [ev.value(r["Properties"]["AlarmName"]) for r in alarms.values()]
+    longest = max(names, key=len)
+    if len(longest) > 255 or len(set(names)) != len(names):
+        problems.append(f"alarm names: longest {len(longest)} characters (limit 255), {len(names) - len(set(names))} repeated")
+    dashboard = [n for n, r in RESOURCES.items() if r["Type"] == "AWS::CloudWatch::Dashboard"]
+    need(len(dashboard) == 1, f"one AWS::CloudWatch::Dashboard, found {dashboard}")
+    dash = RESOURCES[dashboard[0]]["Properties"]
+    dash_name = ev.value(dash["DashboardName"])
+    if not (len(dash_name) <= 255 and re.fullmatch(r"[A-Za-z0-9_-]+", dash_name)):
+        problems.append(f"DashboardName {dash_name!r}: at most 255 of A-Z a-z 0-9 - _")
+    lines.append(f"names for a {len(LONGEST_STACK_NAME)}-character stack name: alarms up to {len(longest)} <= 255, "
+                 f"dashboard {len(dash_name)} <= 255")
+    # The dashboard: valid JSON once CloudFormation has substituted, with every figure.
+    for mode in ("lambda", "jwt"):
+        params = {"Auth0Domain": "my-tenant.eu.auth0.com", "AuthorizerMode": mode}
+        text = Evaluator(TEMPLATE_DATA, params, stack_name=LONGEST_STACK_NAME).value(dash["DashboardBody"])
+        text = text.replace("${!", "${")  # Fn::Sub's escape for a literal ${
+        try:
+            body = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise Failed(f"DashboardBody ({mode}) is not JSON once substituted: {error}")
+        if len(text.encode()) > 1_000_000:
+            problems.append(f"DashboardBody: {len(text.encode())} bytes (CloudWatch's limit: 1 MB)")
+        graphed = json.dumps(body)
+        for metric in sorted(set(SERVICE_METRICS) | set(AUTHORIZER_METRICS)):
+            if not re.search(rf'\b{metric}\b', graphed):
+                problems.append(f"the dashboard shows no {metric}")
+        namespace = f"Organizer/{LONGEST_STACK_NAME}"
+        searches = re.findall(r"SEARCH\('\{\\\"([^\\]*)\\\",Service\}", graphed)
+        if not searches or set(searches) != {namespace}:
+            problems.append(f"the dashboard's SEARCH expressions read {sorted(set(searches))}, not {namespace}")
+        for function in functions:
+            if functions[function].get("Condition") and mode != "lambda":
+                continue
+            for metric in ("Errors", "Throttles"):
+                if f'["AWS/Lambda", "{metric}", "FunctionName", "<{function}>"' not in graphed:
+                    problems.append(f"the dashboard ({mode}) graphs no AWS/Lambda {metric} of {function}")
+        for metric in ("5xx", "Count"):
+            if f'["AWS/ApiGateway", "{metric}", "ApiId", "<Api>"' not in graphed:
+                problems.append(f"the dashboard graphs no AWS/ApiGateway {metric} of the API")
+    lines.append(f"dashboard: valid JSON in lambda and jwt modes, {len(body['widgets'])} widgets, every metric of the "
+                 f"functions ({len(SERVICE_METRICS)}) and the authorizer ({len(AUTHORIZER_METRICS)}), Lambda errors and "
+                 "throttles of every function, API Gateway 5xx")
+    # The runbook names every alarm and every metric.
+    if not OPERATING_DOC.is_file():
+        problems.append(f"{OPERATING_DOC.relative_to(ROOT)} is missing")
+    else:
+        doc = OPERATING_DOC.read_text()
+        for metric in sorted(set(SERVICE_METRICS) | set(AUTHORIZER_METRICS)):
+            if f"`{metric}`" not in doc:
+                problems.append(f"{OPERATING_DOC.relative_to(ROOT)} does not name the metric `{metric}`")
+        for alarm, r in alarms.items():
+            suffix = r["Properties"]["AlarmName"]["Fn::Sub"].replace("${AWS::StackName}", "")
+            if f"`{suffix}`" not in doc:
+                problems.append(f"{OPERATING_DOC.relative_to(ROOT)} does not name the alarm `{suffix}` ({alarm})")
+        lines.append(f"{OPERATING_DOC.relative_to(ROOT)} names every alarm and every metric")
+    need(not problems, "\n".join(dict.fromkeys(problems)))
+    return lines
 
 
 @check("checkov: no failed check on the template or its translation; every skip has a reason")
