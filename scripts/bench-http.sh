@@ -89,9 +89,9 @@ stop_stack() {
 }
 
 # The modes of the template, and its copy without the authorizer's result cache.
-sed 's/authorizerResultTtlInSeconds: 300/authorizerResultTtlInSeconds: 0/' template.yaml >"$work/template-ttl0.yaml"
+sed 's/authorizerResultTtlInSeconds: !If \[DpopOn, 0, 300\]/authorizerResultTtlInSeconds: 0/' template.yaml >"$work/template-ttl0.yaml"
 cmp -s template.yaml "$work/template-ttl0.yaml" &&
-  { echo "error: template.yaml no longer sets authorizerResultTtlInSeconds: 300" >&2; exit 1; }
+  { echo "error: template.yaml no longer sets authorizerResultTtlInSeconds: !If [DpopOn, 0, 300]" >&2; exit 1; }
 none_args="--no-throttling --parameter-overrides AuthorizerMode=none"
 lambda_args="--no-throttling"
 cold_args="--no-throttling --template $work/template-ttl0.yaml"
@@ -205,3 +205,34 @@ on, off = best["ours, lambda (cache hits)"], best["ours, lambda (cache hits), me
 print(f"metrics (an EMF document per function and authorizer call, read back by the figures): "
       f"{(1 - on[0] / off[0]) * 100:.1f}% fewer req/s than without (goal <= 5%), p99 {on[1] / off[1]:.2f}x")
 PY
+
+# DPoP beside bearer (docs/dpop.md): wrk cannot sign a proof per request, so one Rust load
+# generator (local/examples/dpop_load.rs) measures both rows, alternating, against the stack
+# with Dpop=allowed (a tenant.yaml copy whose organize API binds tokens), with no authorizer and
+# with the Lambda authorizer (its cache is off whenever DPoP is on, for bearer tokens too).
+echo "==> cargo build --release --example dpop_load" >&2
+cargo build --release --quiet -p organizer-local --example dpop_load
+cp "$target/release/examples/dpop_load" "$work/dpop_load"
+python3 - tenant.yaml "$work/tenant-dpop.yaml" <<'PY'
+import sys
+text = open(sys.argv[1]).read()
+line = "    token_dialect: access_token_authz\n"
+assert line in text, "tenant.yaml: the organize API no longer has token_dialect"
+text = text.replace(line, line + "    proof_of_possession:\n      mechanism: dpop\n      required: false\n", 1)
+open(sys.argv[2], "w").write(text)
+PY
+dpop_requests="${DPOP_REQUESTS:-20000}"
+echo
+echo "GET /contacts, bearer vs DPoP (fresh ES256 proof per request), dpop_load: $dpop_requests requests per row," \
+  "$connections connections, best of $rounds rounds:"
+for mode in none lambda; do
+  start_stack "$work/organizer" "--no-throttling --tenant-file $work/tenant-dpop.yaml --parameter-overrides AuthorizerMode=$mode Dpop=allowed"
+  out=$("$work/dpop_load" "http://localhost:$tenant_port" "$api" "$client_id" "$client_secret" \
+    "$dpop_requests" "$connections" "$rounds")
+  b=$(echo "$out" | awk '$1 == "bearer" {print $2}')
+  d=$(echo "$out" | awk '$1 == "dpop" {print $2}')
+  f=$(echo "$out" | awk '$1 == "failed" {print $2}')
+  python3 -c 'import sys; m, b, d, f = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]; print(f"  {m:8} bearer {b:8.0f} req/s   DPoP {d:8.0f} req/s   DPoP / bearer {d / b:4.2f}x (goal >= 0.5)" + ("" if f == "0" else f"   not 200: {f}"))' "$mode" "$b" "$d" "$f"
+done
+stop_stack
+

@@ -59,7 +59,12 @@ for method, route in operations:
     assert any(arn.endswith(f"/*/*{prefix}*") for arn in permissions), (route, permissions)
 schemes = body["components"]["securitySchemes"]["Fn::If"]
 lam = schemes[1]["LambdaAuthorizer"]["x-amazon-apigateway-authorizer"]
-assert "$context.routeKey" in lam["identitySource"], lam
+# The identity sources: with DPoP required the proof too (a cached Allow is never reused with
+# an old proof), and always the route; the cache off whenever DPoP is on.
+sources = lam["identitySource"]["Fn::If"]
+assert sources[0] == "DpopRequired" and "$request.header.DPoP" in sources[1], sources
+assert all("$context.routeKey" in s and "$request.header.Authorization" in s for s in sources[1:]), sources
+assert lam["authorizerResultTtlInSeconds"] == {"Fn::If": ["DpopOn", 0, 300]}, lam
 assert lam["enableSimpleResponses"] is True and lam["authorizerPayloadFormatVersion"] == "2.0"
 
 # The body CloudFormation hands to API Gateway, per mode, must be valid OpenAPI 3.0.

@@ -52,6 +52,7 @@ SAMPLES = {
                 "http://localhost:3000,", "http://localhost:3000,,https://app.example.com"],
     },
     "AuthorizerMode": {"good": ["lambda", "jwt", "none"], "bad": ["Lambda", "", "jwt2"]},
+    "Dpop": {"good": ["off", "allowed", "required"], "bad": ["on", "", "Required", "true"]},
     "LogRetentionDays": {"good": ["1", "30", "365", "3653"], "bad": ["0", "31", "", "forever"]},
     "ApiThrottlingRateLimit": {"good": ["1", "100", "10000"], "bad": ["0", "10001", "", "fast"]},
     "ApiThrottlingBurstLimit": {"good": ["1", "200", "5000"], "bad": ["0", "5001", ""]},
@@ -71,15 +72,22 @@ RULE_CASES = [
     ({}, ["OneTenant: Set Auth0Domain (e.g."]),
     ({"Auth0Domain": "my-tenant.eu.auth0.com", "Issuer": "https://login.example.com/"},
      ["OneTenant: Set only one of Auth0Domain and Issuer"]),
+    ({"Auth0Domain": "my-tenant.eu.auth0.com", "AuthorizerMode": "jwt", "Dpop": "allowed"}, []),
+    ({"Auth0Domain": "my-tenant.eu.auth0.com", "AuthorizerMode": "lambda", "Dpop": "required"}, []),
+    ({"Auth0Domain": "my-tenant.eu.auth0.com", "AuthorizerMode": "jwt", "Dpop": "required"},
+     ["DpopNeedsTheLambdaAuthorizer: Dpop=required needs AuthorizerMode=lambda"]),
 ]
 
 # Each function's IAM actions, exactly: (action, resource) with {Table} for the table's ARN.
 # They are the calls of shared/src/store/dynamo: GetItem, PutItem, UpdateItem and DeleteItem on
-# the table (writes run as transactions of these), Query on the index; never Scan.
+# the table (writes run as transactions of these), Query on the index; never Scan. And PutItem
+# alone on the DPoP replay table (each proof's jti, once).
 WRITES = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+REPLAY_TABLE = "DpopReplayTable"
 IAM = {
     **{s["function"]: {(a, "{%s}" % s["table"]["resource"]) for a in WRITES}
-       | {("dynamodb:Query", "{%s}/index/%s" % (s["table"]["resource"], s["table"]["index"]))} for s in SERVICES},
+       | {("dynamodb:Query", "{%s}/index/%s" % (s["table"]["resource"], s["table"]["index"]))}
+       | {("dynamodb:PutItem", "{%s}" % REPLAY_TABLE)} for s in SERVICES},
     "AuthorizerFunction": set(),
 }
 TABLES = [s["table"]["resource"] for s in SERVICES]
@@ -257,7 +265,7 @@ def patterns_java():
     return [f"{len(cases)} pattern/value pairs agree"]
 
 
-@check("rules: a stack with no tenant, or with both Auth0Domain and Issuer, is refused at deploy time")
+@check("rules: a stack with no tenant, with both Auth0Domain and Issuer, or with the JWT authorizer and DPoP required, is refused at deploy time")
 def rules():
     lines = []
     for params, expected in RULE_CASES:
@@ -326,12 +334,12 @@ def names():
 @check("production settings: retained tables, logs with retention, access logs, throttling, exact IAM")
 def production():
     lines = []
-    for table in TABLES:
+    for table in TABLES + [REPLAY_TABLE]:
         need(table in RESOURCES, f"services.yaml's table {table} is not a resource of template.yaml")
         r = RESOURCES[table]
         need(r.get("DeletionPolicy") == "Retain" and r.get("UpdateReplacePolicy") == "Retain",
              f"{table}: DeletionPolicy and UpdateReplacePolicy must be Retain")
-    lines.append(f"{', '.join(TABLES)}: DeletionPolicy and UpdateReplacePolicy Retain")
+    lines.append(f"{', '.join(TABLES + [REPLAY_TABLE])}: DeletionPolicy and UpdateReplacePolicy Retain")
     groups = {n for n, r in RESOURCES.items() if r["Type"] == "AWS::Logs::LogGroup"}
     for name in groups:
         need(RESOURCES[name]["Properties"].get("RetentionInDays") == {"Ref": "LogRetentionDays"},
@@ -383,7 +391,7 @@ def production():
 
 
 def _arn_pattern(resource):
-    for table in TABLES:
+    for table in TABLES + [REPLAY_TABLE]:
         if resource == {"Fn::GetAtt": [table, "Arn"]} or resource == {"Fn::GetAtt": f"{table}.Arn"}:
             return "{%s}" % table
     if isinstance(resource, dict) and "Fn::Sub" in resource and isinstance(resource["Fn::Sub"], str):

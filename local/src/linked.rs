@@ -16,6 +16,7 @@ use std::sync::Arc;
 use authorizer::AuthorizerState;
 use organizer_shared::api::ApiContext;
 use organizer_shared::config::Env;
+use organizer_shared::dpop::{MemoryReplayStore, ReplayStore};
 use organizer_shared::manifest::{ServiceSpec, manifest};
 use organizer_shared::metrics::MetricsSink;
 use organizer_shared::service::{Rules, ServiceApi, handle};
@@ -83,6 +84,9 @@ pub struct Stores {
     pub metrics: Option<Arc<dyn MetricsSink>>,
     /// `ORGANIZER_METRICS=off`: no metrics at all (to measure what they cost).
     pub metrics_off: bool,
+    /// The DPoP proofs seen, shared by every function in process as the DynamoDB table is by
+    /// every Lambda instance (in memory; on DynamoDB, its table, created when missing).
+    replay: tokio::sync::OnceCell<Arc<dyn ReplayStore>>,
 }
 
 impl Stores {
@@ -98,7 +102,32 @@ impl Stores {
             made: std::sync::Mutex::new(HashMap::new()),
             metrics: None,
             metrics_off: false,
+            replay: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The replay store of DPoP proofs every function in process shares: in memory, or on
+    /// DynamoDB the table `dpop-replay` of `--table` names (else `organizer-dpop-replay`).
+    pub async fn replay(&self) -> Result<Arc<dyn ReplayStore>, String> {
+        self.replay
+            .get_or_try_init(|| async {
+                let store: Arc<dyn ReplayStore> = match (&self.choice, &self.client) {
+                    (StoreChoice::Dynamo { tables, .. }, Some(client)) => {
+                        let table = tables
+                            .get("dpop-replay")
+                            .cloned()
+                            .unwrap_or_else(|| dynamo::DEFAULT_REPLAY_TABLE.to_string());
+                        dynamo::ensure_replay_table(client, &table)
+                            .await
+                            .map_err(|e| format!("the DPoP replay table {table}: {e}"))?;
+                        Arc::new(dynamo::DynamoReplayStore::new(client.clone(), table))
+                    }
+                    _ => Arc::new(MemoryReplayStore::default()),
+                };
+                Ok(store)
+            })
+            .await
+            .cloned()
     }
 
     /// `T`'s store, made (its table created when missing) and seeded on first use.
@@ -140,8 +169,12 @@ async fn seeded<T: Rules>(stores: &Stores) -> Result<(), String> {
 }
 
 async fn http<T: Rules>(def: &FunctionDef, stores: &Stores) -> Result<Target, String> {
-    let mut context = ApiContext::from_env_with(spec::<T>(), &TemplateEnv(&def.environment))
-        .map_err(|e| format!("{} (its Environment in the template): {e}", def.id))?;
+    let mut context = ApiContext::from_env_with_replay(
+        spec::<T>(),
+        &TemplateEnv(&def.environment),
+        stores.replay().await?,
+    )
+    .map_err(|e| format!("{} (its Environment in the template): {e}", def.id))?;
     if let Some(sink) = &stores.metrics {
         context.metrics = context.metrics.with_sink(sink.clone());
     }

@@ -71,15 +71,11 @@ async fn minted_events_get_the_documented_answers() {
         let service = name.split('-').next().unwrap();
         handlers[service].clone()
     };
-    let authorizer = AuthorizerState {
-        verifier,
-        routes: RouteScopes::default(),
-        metrics: organizer_shared::metrics::Metrics::new(
-            "Organizer",
-            "authorizer",
-            std::sync::Arc::new(organizer_shared::metrics::Stdout),
-        ),
-    };
+    let authorizer = AuthorizerState::new(
+        verifier.clone(),
+        RouteScopes::default(),
+        organizer_shared::access::AccessCheck::bearer_only(verifier),
+    );
 
     let read = |name: &str| std::fs::read_to_string(dir.join("out").join(name)).unwrap();
     for service in services {

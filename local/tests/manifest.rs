@@ -239,6 +239,8 @@ fn template_has_every_service() {
             "dynamodb:Query".into(),
             format!("${{{arn}.Arn}}/index/{}", table.index),
         ));
+        // DPoP: each proof's jti recorded once, in the replay table every function shares.
+        expected.insert(("dynamodb:PutItem".into(), "DpopReplayTable.Arn".into()));
         problems.need(granted == expected, || {
             at(&format!(
                 "{fid}'s Policies grant {granted:?}; the store needs exactly {expected:?}"

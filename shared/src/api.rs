@@ -12,8 +12,9 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
-use crate::bearer::bearer_token;
+use crate::access::{AccessCheck, AccessConfig, Recording, RequestFacts, request_url};
 use crate::config::{AuthConfig, ConfigError, Env, ProcessEnv};
+use crate::dpop::{MemoryReplayStore, ReplayStore};
 use crate::error::ApiError;
 use crate::manifest::ServiceSpec;
 use crate::metrics::{self, DEFAULT_NAMESPACE, Denial, Metrics, Stdout};
@@ -75,7 +76,7 @@ impl Cors {
             headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
             headers.insert(
                 header::ACCESS_CONTROL_EXPOSE_HEADERS,
-                HeaderValue::from_static("WWW-Authenticate, ETag, Location"),
+                HeaderValue::from_static("WWW-Authenticate, DPoP-Nonce, ETag, Location"),
             );
         }
     }
@@ -91,6 +92,9 @@ pub struct ApiContext {
     pub realm: String,
     /// Where each invocation's metrics go (stdout in Lambda, the figures locally).
     pub metrics: Metrics,
+    /// The credentials this API takes (`DPOP_MODE`), over `verifier`. Defaults to bearer
+    /// tokens only.
+    pub access: AccessCheck,
 }
 
 impl ApiContext {
@@ -103,11 +107,18 @@ impl ApiContext {
     ) -> Self {
         Self {
             service,
+            access: AccessCheck::bearer_only(verifier.clone()),
             verifier,
             cors,
             realm: realm.into(),
             metrics: Metrics::new(DEFAULT_NAMESPACE, &service.name, Arc::new(Stdout)),
         }
+    }
+
+    /// This context taking the credentials `access` takes (DPoP, see [`crate::access`]).
+    pub fn with_access(mut self, access: AccessCheck) -> Self {
+        self.access = access;
+        self
     }
 
     /// The context of a Lambda function, from its environment: the configuration (an error
@@ -119,16 +130,30 @@ impl ApiContext {
 
     /// [`ApiContext::from_env`] with another environment: the local gateway gives a function
     /// linked into it the environment `template.yaml` gives it in Lambda.
+    /// Proofs' `jti`s are remembered by this process only: see
+    /// [`ApiContext::from_env_with_replay`] for a store every instance shares.
     pub fn from_env_with(
         service: &'static ServiceSpec,
         env: &impl Env,
     ) -> Result<Self, StartupError> {
+        Self::from_env_with_replay(service, env, Arc::new(MemoryReplayStore::default()))
+    }
+
+    /// [`ApiContext::from_env_with`], proofs' `jti`s recorded in `replay` (`DPOP_MODE`
+    /// allowed or required; unused when off).
+    pub fn from_env_with_replay(
+        service: &'static ServiceSpec,
+        env: &impl Env,
+        replay: Arc<dyn ReplayStore>,
+    ) -> Result<Self, StartupError> {
         let auth = AuthConfig::from_env(env)?;
         let cors = Cors::from_env(env)?;
+        let access = AccessConfig::from_env(env)?;
         let verifier = TokenVerifier::from_config(&auth)?;
+        let access = AccessCheck::new(verifier.clone(), access, replay, Recording::Record);
         Ok(Self {
             metrics: Metrics::from_env(env, &service.name),
-            ..Self::new(service, verifier, cors, auth.audience)
+            ..Self::new(service, verifier, cors, auth.audience).with_access(access)
         })
     }
 
@@ -152,19 +177,51 @@ impl ApiContext {
         }
     }
 
-    /// The bearer token's claims, if the token is valid and grants `scope`.
+    /// The access token's claims, if the credentials are acceptable ([`AccessCheck`]: a
+    /// bearer token, or a DPoP-bound token with its proof) and the token grants `scope`.
     pub async fn authorize(
         &self,
         request: &Request,
         scope: ScopeCheck<'_>,
-    ) -> Result<AccessClaims, ApiError> {
-        let token = bearer_token(request.headers())?;
+    ) -> Result<Arc<AccessClaims>, ApiError> {
+        let url = || self.url_of(request);
         let start = crate::xray::now();
-        let verified = self.verifier.verify(token).await;
-        metrics::span("verify token", start, verified.is_err());
-        let claims = verified?;
+        let checked = self
+            .access
+            .check(&RequestFacts {
+                headers: request.headers(),
+                method: request.method().as_str(),
+                url: &url,
+            })
+            .await;
+        metrics::span("verify token", start, checked.is_err());
+        let claims = checked?;
         scope.check(&claims)?;
         Ok(claims)
+    }
+
+    /// The URL the client called, as a DPoP proof's `htu` names it ([`request_url`]): from the
+    /// event's `x-forwarded-proto`, `Host` (else `requestContext.domainName`) and raw path, or
+    /// `PUBLIC_API_URL`.
+    pub fn url_of(&self, request: &Request) -> String {
+        let (raw_path, domain, stage) = match request.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(ctx)) => (
+                ctx.http.path.as_deref(),
+                ctx.domain_name.as_deref(),
+                ctx.stage.as_deref(),
+            ),
+            _ => (None, None, None),
+        };
+        request_url(
+            self.access.config.public_url.as_deref(),
+            header_str(
+                request,
+                header::HeaderName::from_static("x-forwarded-proto"),
+            ),
+            header_str(request, header::HOST).or(domain),
+            raw_path.unwrap_or_else(|| request.uri().path()),
+            stage,
+        )
     }
 
     /// Answers a CORS preflight, or `None` when `request` is not one.
@@ -191,7 +248,7 @@ impl ApiContext {
                 h.insert(
                     header::ACCESS_CONTROL_ALLOW_HEADERS,
                     HeaderValue::from_static(
-                        "authorization, content-type, if-match, idempotency-key",
+                        "authorization, content-type, dpop, if-match, idempotency-key",
                     ),
                 );
                 h.insert(
@@ -245,7 +302,7 @@ impl ApiContext {
 
     fn error(&self, error: &ApiError) -> Response<Body> {
         let mut response = json(error.status(), &error.body());
-        for (name, value) in error.headers(&self.realm) {
+        for (name, value) in error.headers_with(&self.access.challenges(&self.realm)) {
             response.headers_mut().insert(name, value);
         }
         response

@@ -28,6 +28,42 @@ pub enum AuthError {
     /// Not the caller's fault, and never a 500.
     #[error("tokens cannot be checked right now: the issuer's signing keys are unavailable")]
     KeysUnavailable,
+    /// The `DPoP` proof that came with a DPoP-bound token is missing, malformed, for another
+    /// request, too old, replayed, or signed by another key: 401 `invalid_dpop_proof` (RFC
+    /// 9449 §7.1), challenged with the `DPoP` scheme. (A proof by a key the token is not bound
+    /// to is [`AuthError::DpopRequired`]: `invalid_token`.)
+    #[error("{0}")]
+    InvalidDpopProof(String),
+    /// The token is not acceptable under the scheme it came with: a DPoP-bound token sent as
+    /// `Bearer` (no downgrade), a bearer token where the API requires DPoP, a token that is not
+    /// bound sent as `DPoP`, or a proof by another key than the token's: 401 `invalid_token`,
+    /// challenged with the `DPoP` scheme.
+    #[error("{0}")]
+    DpopRequired(String),
+    /// The replay store did not answer, so no proof can be checked: 503, never a pass.
+    #[error("DPoP proofs cannot be checked right now")]
+    ProofCheckUnavailable,
+}
+
+/// The challenges an API answers with (`WWW-Authenticate`): the realm, and which schemes it
+/// accepts — `Bearer` (unless DPoP is required) and `DPoP` with its `algs` (when DPoP is on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenges {
+    pub realm: String,
+    pub bearer: bool,
+    /// `Some(algs)`, space-separated (`ES256`), when the API accepts the `DPoP` scheme.
+    pub dpop_algs: Option<String>,
+}
+
+impl Challenges {
+    /// Bearer only: an API without DPoP.
+    pub fn bearer(realm: impl Into<String>) -> Self {
+        Self {
+            realm: realm.into(),
+            bearer: true,
+            dpop_algs: None,
+        }
+    }
 }
 
 impl AuthError {
@@ -41,10 +77,13 @@ impl AuthError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::MissingCredentials | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Self::MissingCredentials
+            | Self::InvalidToken(_)
+            | Self::InvalidDpopProof(_)
+            | Self::DpopRequired(_) => StatusCode::UNAUTHORIZED,
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Self::InsufficientScope { .. } => StatusCode::FORBIDDEN,
-            Self::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::KeysUnavailable | Self::ProofCheckUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -53,10 +92,49 @@ impl AuthError {
         match self {
             Self::MissingCredentials => None,
             Self::InvalidRequest(_) => Some("invalid_request"),
-            Self::InvalidToken(_) => Some("invalid_token"),
+            Self::InvalidToken(_) | Self::DpopRequired(_) => Some("invalid_token"),
+            Self::InvalidDpopProof(_) => Some("invalid_dpop_proof"),
             Self::InsufficientScope { .. } => Some("insufficient_scope"),
-            Self::KeysUnavailable => Some("temporarily_unavailable"),
+            Self::KeysUnavailable | Self::ProofCheckUnavailable => Some("temporarily_unavailable"),
         }
+    }
+
+    /// Whether the error is about DPoP: its error code goes on the `DPoP` challenge.
+    fn is_dpop(&self) -> bool {
+        matches!(self, Self::InvalidDpopProof(_) | Self::DpopRequired(_))
+    }
+
+    /// The `WWW-Authenticate` value for this error under `challenges`: one challenge per
+    /// accepted scheme, comma-separated (RFC 9110 §11.6.1), the error on the scheme it is
+    /// about (RFC 9449 §7.1): a DPoP error on `DPoP`, any other on `Bearer` when Bearer is
+    /// accepted. Without DPoP this is [`AuthError::challenge`].
+    pub fn challenge_with(&self, challenges: &Challenges) -> String {
+        let realm = quote_safe(&challenges.realm);
+        let Some(algs) = &challenges.dpop_algs else {
+            return self.challenge(&challenges.realm);
+        };
+        let mut out = Vec::with_capacity(2);
+        if challenges.bearer {
+            if self.is_dpop() {
+                out.push(format!("Bearer realm=\"{realm}\""));
+            } else {
+                out.push(self.challenge(&challenges.realm));
+            }
+        }
+        let mut dpop = format!("DPoP realm=\"{realm}\", algs=\"{}\"", quote_safe(algs));
+        if (self.is_dpop() || !challenges.bearer)
+            && let Some(code) = self.code()
+        {
+            dpop.push_str(&format!(
+                ", error=\"{code}\", error_description=\"{}\"",
+                quote_safe(&self.to_string())
+            ));
+            if let Self::InsufficientScope { scope } = self {
+                dpop.push_str(&format!(", scope=\"{}\"", quote_safe(scope)));
+            }
+        }
+        out.push(dpop);
+        out.join(", ")
     }
 
     /// The `WWW-Authenticate` challenge for this error, for the given realm.
@@ -197,13 +275,18 @@ impl ApiError {
 
     /// Extra headers this error needs (`WWW-Authenticate`, `Allow`, `Retry-After`).
     pub fn headers(&self, realm: &str) -> Vec<(http::HeaderName, HeaderValue)> {
+        self.headers_with(&Challenges::bearer(realm))
+    }
+
+    /// [`ApiError::headers`] for an API that may accept DPoP (`challenges`).
+    pub fn headers_with(&self, challenges: &Challenges) -> Vec<(http::HeaderName, HeaderValue)> {
         let mut headers = Vec::new();
         match self {
-            Self::Auth(AuthError::KeysUnavailable) => {
+            Self::Auth(AuthError::KeysUnavailable | AuthError::ProofCheckUnavailable) => {
                 headers.push((http::header::RETRY_AFTER, HeaderValue::from_static("5")));
             }
             Self::Auth(e) => {
-                if let Ok(v) = HeaderValue::from_str(&e.challenge(realm)) {
+                if let Ok(v) = HeaderValue::from_str(&e.challenge_with(challenges)) {
                     headers.push((http::header::WWW_AUTHENTICATE, v));
                 }
             }

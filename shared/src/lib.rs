@@ -6,6 +6,8 @@
 //!   and the typed start-up error and JWKS warm-up every function shares;
 //! - [`bearer`], [`token`], [`jwks`], [`crypto`], [`scope`]: the RFC 6750 / RFC 8725 token
 //!   pipeline (`TokenVerifier`, `JwksCache`, `ScopeCheck`);
+//! - [`access`]: the resource server's one access check (bearer or DPoP-bound tokens, by
+//!   `DPOP_MODE`), for the functions and the authorizer alike;
 //! - [`dpop`]: DPoP proofs (RFC 9449): the proof verifier (`DpopVerifier`), key thumbprints,
 //!   the replay store and server nonces, for the dev tenant and the resource servers alike;
 //! - [`routes`]: the route table — method, path, service, operation and scope of every route;
@@ -19,6 +21,7 @@
 //!
 //! Tests and benchmarks of other crates mint tokens with [`testing`] (feature `test-support`).
 
+pub mod access;
 pub mod api;
 pub mod bearer;
 pub mod config;

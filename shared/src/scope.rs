@@ -61,6 +61,7 @@ mod tests {
                 .collect(),
             permissions: permissions.iter().map(|s| s.to_string()).collect(),
             client_id: None,
+            jkt: None,
         }
     }
 

@@ -279,8 +279,9 @@ async fn get<T: Rules>(
 /// side, then one [`handle`] per event.
 #[cfg(feature = "dynamodb")]
 pub async fn run<T: Rules>() -> std::process::ExitCode {
+    use crate::access::{AccessCheck, DpopMode, Recording};
     use crate::config::{ProcessEnv, var_or};
-    use crate::store::dynamo::{DynamoStore, client};
+    use crate::store::dynamo::{DynamoReplayStore, DynamoStore, client};
 
     crate::logging::init_json_logs();
     let spec = spec::<T>();
@@ -288,8 +289,26 @@ pub async fn run<T: Rules>() -> std::process::ExitCode {
         Ok(context) => context,
         Err(error) => return error.exit(),
     };
+    // With DPoP on, proofs' jtis go to the table every instance shares: a store in this
+    // instance's memory would let a proof be replayed against another instance.
+    let replay_table = match replay_table(context.access.mode(), &ProcessEnv) {
+        Ok(table) => table,
+        Err(error) => return crate::startup::StartupError::from(error).exit(),
+    };
     let table = var_or(&ProcessEnv, &spec.table.variable, &spec.table.default);
     let ((), client) = tokio::join!(context.warm_up(), client(None));
+    let context = match replay_table {
+        Some(replay) if context.access.mode() != DpopMode::Off => {
+            let access = AccessCheck::new(
+                context.verifier.clone(),
+                context.access.config.clone(),
+                Arc::new(DynamoReplayStore::new(client.clone(), replay)),
+                Recording::Record,
+            );
+            context.with_access(access)
+        }
+        _ => context,
+    };
     let api = ServiceApi::<T> {
         context,
         store: Arc::new(DynamoStore::<T>::new(client, table)),
@@ -307,5 +326,27 @@ pub async fn run<T: Rules>() -> std::process::ExitCode {
             tracing::error!(%error, "runtime stopped");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// `DPOP_REPLAY_TABLE`, required when DPoP is on (`DPOP_MODE` allowed or required).
+pub fn replay_table(
+    mode: crate::access::DpopMode,
+    env: &impl crate::config::Env,
+) -> Result<Option<String>, crate::config::ConfigError> {
+    let table = env
+        .get("DPOP_REPLAY_TABLE")
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty());
+    match (mode, table) {
+        (crate::access::DpopMode::Off, table) => Ok(table),
+        (_, Some(table)) => Ok(Some(table)),
+        (_, None) => Err(crate::config::ConfigError {
+            variable: "DPOP_REPLAY_TABLE",
+            problem: "missing: with DPOP_MODE allowed or required, proofs are recorded in this \
+                      DynamoDB table, shared by every instance"
+                .into(),
+            example: "organizer-dpop-replay",
+        }),
     }
 }

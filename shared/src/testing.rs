@@ -180,6 +180,16 @@ impl DpopKey {
         self.sign(&self.header(), &self.claims(method, url))
     }
 
+    /// A valid proof for `method` and `url` that accompanies the access token `token` (its
+    /// `ath`), issued now: what a client sends to a resource server.
+    pub fn proof_for(&self, method: &str, url: &str, token: &str) -> String {
+        use base64::Engine;
+        use sha2::Digest;
+        let ath = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(token.as_bytes()));
+        self.proof_with(method, url, |c| c["ath"] = json!(ath))
+    }
+
     /// A proof with `edit` applied to its claims (a nonce, an `ath`, an old `iat`...).
     pub fn proof_with(&self, method: &str, url: &str, edit: impl FnOnce(&mut Value)) -> String {
         let mut claims = self.claims(method, url);

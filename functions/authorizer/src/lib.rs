@@ -6,14 +6,22 @@
 //! scope — is `isAuthorized: false`, never an error or a timeout. Decisions are per route:
 //! the SAM template caches them keyed on the Authorization header *and* `$context.routeKey`,
 //! so an answer for `GET /contacts` is never reused for `GET /calendar`.
+//!
+//! With DPoP on (`DPOP_MODE`, see `organizer_shared::access`) it runs the functions' own access
+//! check: a DPoP-bound token only as `Authorization: DPoP` with a proof for this request, by
+//! the token's key. It checks the proof fully but does not record its `jti`: the function
+//! behind it records it, and recording here too would make every request its own replay. So
+//! that a cached Allow can never be reused with an old proof, the template keys the cache on
+//! the `DPoP` header too (DPoP required), or turns the cache off (DPoP allowed).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::{HeaderMap, HeaderValue};
-use organizer_shared::bearer::bearer_token;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use organizer_shared::access::{AccessCheck, AccessConfig, Recording, RequestFacts, request_url};
 use organizer_shared::config::{ConfigError, Env};
+use organizer_shared::dpop::MemoryReplayStore;
 use organizer_shared::error::AuthError;
 use organizer_shared::metrics::{Denial, Metrics, note, note_denial};
 use organizer_shared::routes::routes;
@@ -76,6 +84,8 @@ pub struct AuthorizerState {
     pub routes: RouteScopes,
     /// Each decision's metrics document (`Service` = `authorizer`).
     pub metrics: Metrics,
+    /// The credentials taken (`DPOP_MODE`), proofs checked but not recorded.
+    pub access: AccessCheck,
 }
 
 fn deny() -> Value {
@@ -84,15 +94,37 @@ fn deny() -> Value {
 
 impl AuthorizerState {
     /// The state of the authorizer from its environment: `AUTH0_DOMAIN` or `ISSUER`,
-    /// `AUDIENCE`, `JWKS_URI`, and optionally `ROUTE_SCOPES` (an error names the variable).
-    /// Nothing is fetched yet.
+    /// `AUDIENCE`, `JWKS_URI`, and optionally `ROUTE_SCOPES`, `DPOP_MODE` and
+    /// `PUBLIC_API_URL` (an error names the variable). Nothing is fetched yet.
     pub fn from_env(env: &impl Env) -> Result<Self, StartupError> {
         let auth = AuthConfig::from_env(env)?;
+        let verifier = TokenVerifier::from_config(&auth)?;
         Ok(Self {
             routes: RouteScopes::from_env(env)?,
-            verifier: TokenVerifier::from_config(&auth)?,
+            // The replay store is never written: the authorizer checks proofs only.
+            access: AccessCheck::new(
+                verifier.clone(),
+                AccessConfig::from_env(env)?,
+                Arc::new(MemoryReplayStore::new(1)),
+                Recording::CheckOnly,
+            ),
+            verifier,
             metrics: Metrics::from_env(env, "authorizer"),
         })
+    }
+
+    /// A state with the given verifier, routes and access check (tests, the local gateway).
+    pub fn new(verifier: Arc<TokenVerifier>, routes: RouteScopes, access: AccessCheck) -> Self {
+        Self {
+            verifier,
+            routes,
+            access,
+            metrics: Metrics::new(
+                organizer_shared::metrics::DEFAULT_NAMESPACE,
+                "authorizer",
+                Arc::new(organizer_shared::metrics::Stdout),
+            ),
+        }
     }
 }
 
@@ -116,6 +148,19 @@ fn authorization(event: &Value) -> Option<&str> {
             .and_then(|s| s.first())
             .and_then(Value::as_str)
     })
+}
+
+/// The value of the event's header `name` (API Gateway lower-cases names).
+fn header<'e>(event: &'e Value, name: &str) -> Option<&'e str> {
+    event
+        .get("headers")
+        .and_then(Value::as_object)
+        .and_then(|headers| {
+            headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| v.as_str())
+        })
 }
 
 /// Decides one authorizer request, and writes its metrics document (allowed, or denied by
@@ -156,14 +201,6 @@ fn denied(error: &AuthError) {
     }
 }
 
-/// The token verified, timed as the invocation's `verify token` span.
-async fn verified(state: &AuthorizerState, token: &str) -> Result<AccessClaims, AuthError> {
-    let start = organizer_shared::xray::now();
-    let verified = state.verifier.verify(token).await;
-    organizer_shared::metrics::span("verify token", start, verified.is_err());
-    verified
-}
-
 async fn decide(state: &AuthorizerState, event: &Value) -> Value {
     let Some(route) = event.get("routeKey").and_then(Value::as_str) else {
         tracing::warn!("deny: the event has no routeKey");
@@ -182,15 +219,29 @@ async fn decide(state: &AuthorizerState, event: &Value) -> Value {
     };
     let mut headers = HeaderMap::new();
     headers.insert(http::header::AUTHORIZATION, value);
-    let claims: AccessClaims = match bearer_token(&headers) {
-        Ok(token) => match verified(state, token).await {
-            Ok(claims) => claims,
-            Err(error) => {
-                tracing::info!(%route, %error, "deny");
-                denied(&error);
-                return deny();
-            }
-        },
+    if let Some(proof) = header(event, "dpop").and_then(|v| HeaderValue::from_str(v).ok()) {
+        headers.insert(HeaderName::from_static("dpop"), proof);
+    }
+    let context = |pointer: &str| event.pointer(pointer).and_then(Value::as_str);
+    let url = || {
+        request_url(
+            state.access.config.public_url.as_deref(),
+            header(event, "x-forwarded-proto"),
+            header(event, "host").or(context("/requestContext/domainName")),
+            context("/rawPath").unwrap_or("/"),
+            context("/requestContext/stage"),
+        )
+    };
+    let facts = RequestFacts {
+        headers: &headers,
+        method: context("/requestContext/http/method").unwrap_or(""),
+        url: &url,
+    };
+    let start = organizer_shared::xray::now();
+    let checked = state.access.check(&facts).await;
+    organizer_shared::metrics::span("verify token", start, checked.is_err());
+    let claims: Arc<AccessClaims> = match checked {
+        Ok(claims) => claims,
         Err(error) => {
             tracing::info!(%route, %error, "deny");
             denied(&error);
@@ -207,7 +258,7 @@ async fn decide(state: &AuthorizerState, event: &Value) -> Value {
         "context": {
             "sub": claims.sub,
             "scope": claims.scope_string(),
-            "client_id": claims.client_id.unwrap_or_default(),
+            "client_id": claims.client_id.clone().unwrap_or_default(),
         }
     })
 }

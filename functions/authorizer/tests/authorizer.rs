@@ -28,15 +28,12 @@ fn event(route: &str, authorization: Option<&str>) -> Value {
 }
 
 fn state(issuer: &TestIssuer) -> AuthorizerState {
-    AuthorizerState {
-        verifier: issuer.verifier(),
-        routes: RouteScopes::default(),
-        metrics: organizer_shared::metrics::Metrics::new(
-            "Organizer",
-            "authorizer",
-            std::sync::Arc::new(organizer_shared::metrics::Stdout),
-        ),
-    }
+    let verifier = issuer.verifier();
+    AuthorizerState::new(
+        verifier.clone(),
+        RouteScopes::default(),
+        organizer_shared::access::AccessCheck::bearer_only(verifier),
+    )
 }
 
 #[tokio::test]
@@ -136,4 +133,75 @@ fn route_scopes_are_configurable() {
             .variable,
         "ROUTE_SCOPES"
     );
+}
+
+/// With DPoP required: a bound token with a proof for this request (the event's host and raw
+/// path) is allowed, and allowed again (the authorizer records no jti: the function does);
+/// as Bearer, with another key's proof, for another URL, or a plain bearer token: denied.
+#[tokio::test]
+async fn with_dpop_the_proof_is_checked_but_not_recorded() {
+    use organizer_shared::access::{AccessCheck, AccessConfig, DpopMode, Recording};
+    use organizer_shared::dpop::MemoryReplayStore;
+    use organizer_shared::testing::DpopKey;
+
+    let issuer = TestIssuer::new();
+    let verifier = issuer.verifier();
+    let state = AuthorizerState::new(
+        verifier.clone(),
+        RouteScopes::default(),
+        AccessCheck::new(
+            verifier,
+            AccessConfig {
+                mode: DpopMode::Required,
+                public_url: None,
+            },
+            std::sync::Arc::new(MemoryReplayStore::default()),
+            Recording::CheckOnly,
+        ),
+    );
+    let key = DpopKey::es256();
+    let mut claims = issuer.claims("auth0|alice", "read:contacts");
+    claims["cnf"] = json!({"jkt": key.thumbprint()});
+    let token = issuer.sign(&claims);
+    // API Gateway says https where the fixture does not.
+    let url = "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/contacts";
+    let with_proof = |authorization: &str, proof: &str| {
+        let mut e = event("GET /contacts", Some(authorization));
+        e["headers"]["dpop"] = json!(proof);
+        e
+    };
+    let proof = key.proof_for("GET", url, &token);
+    let allowed = with_proof(&format!("DPoP {token}"), &proof);
+    for _ in 0..2 {
+        assert_eq!(authorize(&state, &allowed).await["isAuthorized"], true);
+    }
+    let other = DpopKey::es256().proof_for("GET", url, &token);
+    let elsewhere = key.proof_for(
+        "GET",
+        "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/calendar",
+        &token,
+    );
+    let plain = issuer.token("auth0|alice", "read:contacts");
+    for (case, e) in [
+        ("as Bearer", with_proof(&format!("Bearer {token}"), &proof)),
+        ("another key", with_proof(&format!("DPoP {token}"), &other)),
+        (
+            "another URL",
+            with_proof(&format!("DPoP {token}"), &elsewhere),
+        ),
+        (
+            "no proof",
+            event("GET /contacts", Some(&format!("DPoP {token}"))),
+        ),
+        (
+            "a bearer token",
+            event("GET /contacts", Some(&format!("Bearer {plain}"))),
+        ),
+    ] {
+        assert_eq!(
+            authorize(&state, &e).await,
+            json!({"isAuthorized": false}),
+            "{case}"
+        );
+    }
 }

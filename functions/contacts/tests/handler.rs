@@ -285,7 +285,7 @@ async fn cors_for_configured_origins_only() {
     );
     assert_eq!(
         headers["access-control-expose-headers"],
-        "WWW-Authenticate, ETag, Location"
+        "WWW-Authenticate, DPoP-Nonce, ETag, Location"
     );
 }
 

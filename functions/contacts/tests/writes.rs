@@ -437,7 +437,7 @@ async fn preflights_allow_the_write_methods_and_headers() {
     );
     assert_eq!(
         headers["access-control-allow-headers"],
-        "authorization, content-type, if-match, idempotency-key"
+        "authorization, content-type, dpop, if-match, idempotency-key"
     );
 }
 

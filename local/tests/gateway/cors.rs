@@ -35,7 +35,7 @@ async fn a_preflight_is_answered_before_any_authorizer() {
     );
     assert_eq!(
         headers["access-control-allow-headers"],
-        "authorization,content-type,if-match,idempotency-key"
+        "authorization,content-type,dpop,if-match,idempotency-key"
     );
     assert_eq!(headers["access-control-max-age"], "600");
     // From another origin: answered, without the headers a browser needs.
@@ -91,7 +91,7 @@ async fn every_answer_to_an_allowed_origin_carries_the_configured_headers() {
         assert_eq!(got, status, "{what}");
         assert_eq!(out["access-control-allow-origin"], SITE, "{what}");
         assert_eq!(
-            out["access-control-expose-headers"], "www-authenticate,etag,location",
+            out["access-control-expose-headers"], "www-authenticate,dpop-nonce,etag,location",
             "{what}"
         );
         assert!(

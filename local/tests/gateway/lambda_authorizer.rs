@@ -122,7 +122,7 @@ async fn decisions_are_cached_per_token_and_route() {
 async fn parallel_requests_while_the_cache_fills_and_expires_get_their_own_answers() {
     let template = edited_template(|t| {
         t.replace(
-            "authorizerResultTtlInSeconds: 300",
+            "authorizerResultTtlInSeconds: !If [DpopOn, 0, 300]",
             "authorizerResultTtlInSeconds: 1",
         )
     });

@@ -11,6 +11,7 @@ mod api_gateway;
 mod api_identifier;
 mod client_credentials;
 mod discovery;
+mod dpop;
 mod dynamodb_faults;
 mod dynamodb_mode;
 mod figures;

@@ -310,6 +310,18 @@ impl DpopVerifier {
         }
     }
 
+    /// Steps 1 to 4 only, now: the proof is checked but its `jti` is not recorded. For a
+    /// checkpoint in front of the one that records it (the Lambda authorizer in front of the
+    /// functions, `crate::access`): recording there too would make the request its own replay.
+    pub fn verify_unrecorded(
+        &self,
+        proof: &str,
+        request: &ProofRequest<'_>,
+    ) -> Result<VerifiedProof, DpopError> {
+        self.check(proof, request, jsonwebtoken::get_current_timestamp())
+            .map(|(verified, _)| verified)
+    }
+
     /// Steps 1 to 4; the proof and its normalized `htu`.
     fn check(
         &self,

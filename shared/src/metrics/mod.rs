@@ -79,7 +79,8 @@ impl Denial {
             AuthError::InvalidRequest(_) => Some(Self::Malformed),
             AuthError::InvalidToken(_) => Some(Self::Other),
             AuthError::InsufficientScope { .. } => Some(Self::InsufficientScope),
-            AuthError::KeysUnavailable => None,
+            AuthError::InvalidDpopProof(_) | AuthError::DpopRequired(_) => Some(Self::Dpop),
+            AuthError::KeysUnavailable | AuthError::ProofCheckUnavailable => None,
         }
     }
 }

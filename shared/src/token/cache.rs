@@ -136,6 +136,7 @@ mod tests {
                 scopes: vec!["read:contacts".into()],
                 permissions: vec![],
                 client_id: None,
+                jkt: None,
             }),
         }
     }

@@ -63,6 +63,17 @@ pub(super) struct TokenClaims<'a> {
     pub azp: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub client_id: Option<Cow<'a, str>>,
+    /// RFC 9449 §6.1 / RFC 7800: the confirmation of a sender-constrained token; only `jkt`
+    /// (the DPoP key's thumbprint) is read.
+    #[serde(borrow)]
+    pub cnf: Option<Confirmation<'a>>,
+}
+
+/// `cnf`: an object; its `jkt`, when present, a string.
+#[derive(Deserialize)]
+pub(super) struct Confirmation<'a> {
+    #[serde(borrow)]
+    pub jkt: Option<Cow<'a, str>>,
 }
 
 /// The time rules the pipeline applies, from the configuration.

@@ -62,6 +62,10 @@ pub struct AccessClaims {
     pub permissions: Vec<String>,
     /// The client the token was issued to (`azp`, or `client_id`).
     pub client_id: Option<String>,
+    /// The thumbprint of the key the token is bound to (`cnf.jkt`, RFC 9449): such a token is
+    /// accepted only as `Authorization: DPoP` with a proof by that key (see [`crate::access`]).
+    /// `None` for a bearer token.
+    pub jkt: Option<String>,
 }
 
 impl AccessClaims {
@@ -266,6 +270,7 @@ impl TokenVerifier {
                 .collect(),
             permissions: claims.permissions.unwrap_or_default(),
             client_id: claims.azp.or(claims.client_id).map(String::from),
+            jkt: claims.cnf.and_then(|c| c.jkt).map(String::from),
         });
         Ok((claims, exp))
     }

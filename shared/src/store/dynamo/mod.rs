@@ -92,9 +92,13 @@ use super::{
 use crate::manifest::ServiceSpec;
 
 mod item;
+mod replay;
 mod write;
 
 use item::{Codec, attribute, member_attributes, s};
+pub use replay::{
+    DEFAULT_REPLAY_TABLE, DynamoReplayStore, REPLAY_KEY, REPLAY_TTL, ensure_replay_table,
+};
 use write::ItemTable;
 pub use write::TRANSACTION_ATTEMPTS;
 
