@@ -320,7 +320,7 @@ fn proof_error(error: DpopError) -> AuthError {
     match error {
         DpopError::KeyNotBound => AuthError::DpopRequired(error.to_string()),
         DpopError::ReplayCheckUnavailable(detail) => {
-            tracing::warn!(%detail, "DPoP replay store unavailable");
+            tracing::warn!(event = "dpop_replay_store_unavailable", %detail, "DPoP replay store unavailable");
             AuthError::ProofCheckUnavailable
         }
         other => AuthError::InvalidDpopProof(other.to_string()),

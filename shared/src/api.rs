@@ -287,9 +287,15 @@ impl ApiContext {
                     _ => {}
                 }
                 match &error {
-                    ApiError::Internal(detail) => tracing::error!(%detail, "request failed"),
-                    ApiError::Unavailable(detail) => tracing::warn!(%detail, "store unavailable"),
-                    _ => tracing::info!(error = %error, "request refused"),
+                    ApiError::Internal(detail) => {
+                        tracing::error!(event = "request_failed", %detail, "request failed")
+                    }
+                    ApiError::Unavailable(detail) => {
+                        tracing::warn!(event = "store_unavailable", %detail, "store unavailable")
+                    }
+                    _ => {
+                        tracing::info!(event = "request_refused", error = %error, "request refused")
+                    }
                 }
                 self.error(&error)
             }

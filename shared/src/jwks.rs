@@ -174,6 +174,7 @@ impl JwksCache {
         set.fetched_at = Some(Instant::now());
         set.from_snapshot = true;
         tracing::info!(
+            event = "jwks_snapshot_loaded",
             keys = count,
             "JWKS snapshot loaded; refreshed from the issuer on first use"
         );
@@ -313,7 +314,7 @@ impl JwksCache {
         match result {
             Ok(mut keys) => {
                 let count = keys.len();
-                tracing::info!(uri = %self.inner.uri, keys = count, "JWKS loaded");
+                tracing::info!(event = "jwks_loaded", uri = %self.inner.uri, keys = count, "JWKS loaded");
                 // A key that is still published stays the same object, so what was verified
                 // with it (the token cache) still recognises it.
                 for (kid, key) in keys.iter_mut() {
@@ -329,7 +330,7 @@ impl JwksCache {
                 Ok(count)
             }
             Err(error) => {
-                tracing::warn!(uri = %self.inner.uri, %error, kept = set.keys.len(), "JWKS refresh failed; keeping the last good keys");
+                tracing::warn!(event = "jwks_refresh_failed", uri = %self.inner.uri, %error, kept = set.keys.len(), "JWKS refresh failed; keeping the last good keys");
                 Err(error)
             }
         }

@@ -323,7 +323,7 @@ pub async fn run<T: Rules>() -> std::process::ExitCode {
     {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(%error, "runtime stopped");
+            tracing::error!(event = "runtime_stopped", %error, "runtime stopped");
             std::process::ExitCode::FAILURE
         }
     }

@@ -44,7 +44,7 @@ impl StartupError {
     /// return from `main`.
     pub fn exit(&self) -> ExitCode {
         eprintln!("{self}");
-        tracing::error!(error = %self, "cannot start");
+        tracing::error!(event = "startup_failed", error = %self, "cannot start");
         ExitCode::FAILURE
     }
 }
@@ -58,7 +58,7 @@ pub async fn warm_up(verifier: &TokenVerifier) {
         return;
     }
     if let Err(error) = verifier.keys().refresh().await {
-        tracing::warn!(%error, "JWKS not loaded at start-up; will retry on the first request");
+        tracing::warn!(event = "jwks_not_loaded", %error, "JWKS not loaded at start-up; will retry on the first request");
     }
 }
 

@@ -203,13 +203,13 @@ fn denied(error: &AuthError) {
 
 async fn decide(state: &AuthorizerState, event: &Value) -> Value {
     let Some(route) = event.get("routeKey").and_then(Value::as_str) else {
-        tracing::warn!("deny: the event has no routeKey");
+        tracing::warn!(event = "authorizer_deny", "deny: the event has no routeKey");
         note_denial(Denial::Other);
         return deny();
     };
     note(|t| t.route = Some(route.to_string()));
     let Some(scopes) = state.routes.scopes_for(route) else {
-        tracing::warn!(%route, "deny: no scope is configured for this route");
+        tracing::warn!(event = "authorizer_deny", %route, "deny: no scope is configured for this route");
         note_denial(Denial::Other);
         return deny();
     };
@@ -243,13 +243,13 @@ async fn decide(state: &AuthorizerState, event: &Value) -> Value {
     let claims: Arc<AccessClaims> = match checked {
         Ok(claims) => claims,
         Err(error) => {
-            tracing::info!(%route, %error, "deny");
+            tracing::info!(event = "authorizer_deny", %route, %error, "deny");
             denied(&error);
             return deny();
         }
     };
     if let Err(error) = ScopeCheck(&scopes).check(&claims) {
-        tracing::info!(%route, sub = %claims.sub, %error, "deny");
+        tracing::info!(event = "authorizer_deny", %route, sub = %claims.sub, %error, "deny");
         denied(&error);
         return deny();
     }

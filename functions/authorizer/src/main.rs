@@ -26,7 +26,7 @@ async fn main() -> ExitCode {
     match lambda_runtime::run(handler).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(%error, "runtime stopped");
+            tracing::error!(event = "runtime_stopped", %error, "runtime stopped");
             ExitCode::FAILURE
         }
     }
