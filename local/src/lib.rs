@@ -255,9 +255,14 @@ pub async fn start_with(
     );
     let mut stores = Stores::new(&options.store, owners).await;
     let figures = Arc::new(figures::LocalFigures::default());
-    stores.metrics = Some(figures.clone());
-    // A measuring knob, not a setting: bench-http compares the API with and without metrics.
-    stores.metrics_off = std::env::var("ORGANIZER_METRICS").is_ok_and(|v| v == "off");
+    // Measuring knobs, not settings: bench-http compares the API with metrics shown on the
+    // terminal (the default), written as Lambda writes them (`stdout`: one EMF line per
+    // invocation on the stack's stdout, no figures) and without any (`off`).
+    let knob = std::env::var("ORGANIZER_METRICS").unwrap_or_default();
+    if knob != "stdout" {
+        stores.metrics = Some(figures.clone());
+    }
+    stores.metrics_off = knob == "off";
     linked::prepare(&stores).await.map_err(StartError::Store)?;
 
     let local = local_parameters(&tenant, &site_urls, &options.gateway.template)?;

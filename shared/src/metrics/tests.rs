@@ -256,3 +256,70 @@ fn the_checker_refuses_what_cloudwatch_would() {
         assert!(emf::check(&doc).is_err(), "{what} was accepted");
     }
 }
+
+#[test]
+fn every_member_is_written_once_and_strings_are_escaped() {
+    let doc = EmfDocument::new("Organizer/\"quoted\"")
+        .dimension("Service", "con\ttacts \u{2028}")
+        .dimension_set(&["Service", "Route"])
+        .metric("Requests", Unit::Count, 1.0)
+        .metric("Latency", Unit::Milliseconds, f64::NAN)
+        .property("Service", "a property may not replace a dimension")
+        .property("Requests", "nor a metric")
+        .property("_aws", "nor the directive")
+        .property("status", 200)
+        .property("status", 404)
+        .property("note", "line\nbreak \"quoted\" </script>");
+    let line = doc.to_json(1_764_800_000_000);
+    for member in ["\"_aws\":", "\"Service\":", "\"Requests\":", "\"status\":"] {
+        assert_eq!(line.matches(member).count(), 1, "{member} in {line}");
+    }
+    let parsed: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(parsed["Service"], "con\ttacts \u{2028}");
+    assert_eq!(parsed["Requests"], 1.0);
+    assert_eq!(
+        parsed["Latency"],
+        Value::Null,
+        "a non-finite number is null, as serde_json writes it"
+    );
+    assert_eq!(
+        parsed["status"], 404,
+        "a property given twice: the last value"
+    );
+    assert_eq!(parsed["note"], "line\nbreak \"quoted\" </script>");
+    assert_eq!(
+        parsed["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "Organizer/\"quoted\""
+    );
+    // The set names only the dimensions given (no Route here).
+    assert_eq!(
+        parsed["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        json!([["Service"]])
+    );
+    assert!(
+        emf::check(&parsed).is_err(),
+        "a null metric is refused by the check"
+    );
+}
+
+#[test]
+fn documents_alike_but_for_their_numbers_have_one_shape() {
+    let doc = |status: u16, ms: f64, route: &str| {
+        EmfDocument::new("N")
+            .dimension("Service", "contacts")
+            .dimension("Route", route)
+            .dimension_set(&["Service", "Route"])
+            .metric("Latency", Unit::Milliseconds, ms)
+            .property("status", status)
+    };
+    assert_eq!(
+        doc(200, 1.0, "GET /contacts").shape(),
+        doc(404, 7.5, "GET /contacts").shape()
+    );
+    assert_ne!(
+        doc(200, 1.0, "GET /contacts").shape(),
+        doc(200, 1.0, "GET /calendar").shape()
+    );
+    let more = doc(200, 1.0, "GET /contacts").metric("ColdStart", Unit::Count, 1.0);
+    assert_ne!(more.shape(), doc(200, 1.0, "GET /contacts").shape());
+}
