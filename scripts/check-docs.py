@@ -21,6 +21,7 @@ ATX = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
 CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.S)
 # [text](target) and ![alt](target); the target up to the first space (a title may follow).
 INLINE_LINK = re.compile(r"!?\[(?:[^\[\]]|\[[^\[\]]*\])*\]\(\s*(<[^>]*>|[^\s)]+)(?:\s+\"[^\"]*\")?\s*\)")
+HTML_SRC = re.compile(r"<(?:img|a)\b[^>]*?\b(?:src|href)=\"([^\"]+)\"", re.I)
 REFERENCE_DEF = re.compile(r"^ {0,3}\[[^\]]+\]:\s*(<[^>]*>|\S+)")
 SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
@@ -94,6 +95,8 @@ def links(path):
     for number, line in outside_code(path.read_text(encoding="utf-8").splitlines()):
         for m in INLINE_LINK.finditer(line):
             yield number, m.group(1).strip("<>")
+        for m in HTML_SRC.finditer(line):  # <img src="…"> and <a href="…"> in the Markdown
+            yield number, m.group(1)
         m = REFERENCE_DEF.match(line)
         if m:
             yield number, m.group(1).strip("<>")
