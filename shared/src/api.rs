@@ -302,7 +302,16 @@ impl ApiContext {
         };
         self.cors
             .decorate(header_str(request, header::ORIGIN), &mut response);
-        tracing::info!(event = "request", method = %request.method(), path = %request.uri().path(), status = response.status().as_u16(), authorizer = gateway_authorizer(request), "request");
+        // In Lambda the request's metrics document is its log line: one line per request.
+        let in_document = self.metrics.logs_requests()
+            && metrics::note_request(metrics::RequestLine {
+                method: request.method().to_string(),
+                path: request.uri().path().to_string(),
+                authorizer: gateway_authorizer(request),
+            });
+        if !in_document {
+            tracing::info!(event = "request", method = %request.method(), path = %request.uri().path(), status = response.status().as_u16(), authorizer = gateway_authorizer(request), "request");
+        }
         response
     }
 

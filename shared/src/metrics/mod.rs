@@ -100,8 +100,20 @@ pub struct Tally {
     pub dynamodb_throttled: u32,
     pub conditional_check_failed: u32,
     pub quota_refused: bool,
+    /// What the request's log line says (method, path, who authorized it), when the document
+    /// stands in for that line ([`Metrics::logs_requests`]).
+    pub request: Option<RequestLine>,
     /// Timed pieces of the invocation, for X-Ray (at most [`xray::MAX_SPANS`]).
     pub spans: Vec<Span>,
+}
+
+/// A service request as its log line names it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RequestLine {
+    pub method: String,
+    pub path: String,
+    /// Which of API Gateway's authorizers let it through: `lambda`, `jwt` or `none`.
+    pub authorizer: &'static str,
 }
 
 tokio::task_local! {
@@ -111,6 +123,14 @@ tokio::task_local! {
 /// Notes something about the invocation under way; nothing outside one.
 pub fn note(change: impl FnOnce(&mut Tally)) {
     let _ = TALLY.try_with(|tally| change(&mut tally.borrow_mut()));
+}
+
+/// Notes the request's log line for its document; false outside an invocation (nothing
+/// noted: the caller logs the line itself).
+pub fn note_request(line: RequestLine) -> bool {
+    TALLY
+        .try_with(|tally| tally.borrow_mut().request = Some(line))
+        .is_ok()
 }
 
 /// Notes a timed piece of the invocation (from `start`, seconds since the epoch, to now).
@@ -145,6 +165,12 @@ pub fn note_denial(denial: Denial) {
 /// stack's figures locally.
 pub trait MetricsSink: Send + Sync {
     fn write(&self, document: &EmfDocument, line: String);
+
+    /// Whether the documents go to the function's log, where they can stand in for the
+    /// request's own log line (stdout in Lambda).
+    fn is_log(&self) -> bool {
+        false
+    }
 }
 
 /// Lambda: one line on stdout per document, beside the JSON logs.
@@ -155,6 +181,10 @@ impl MetricsSink for Stdout {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{line}");
+    }
+
+    fn is_log(&self) -> bool {
+        true
     }
 }
 
@@ -224,6 +254,15 @@ impl Metrics {
 
     pub fn service(&self) -> &str {
         &self.service
+    }
+
+    /// Whether each request's document is also its log line (`event` `request`, with the
+    /// method, path and authorizer): so in Lambda, where documents go to the log, a request
+    /// writes one line, not a log line and a document (the second line per request was most
+    /// of what the metrics cost in `make bench-http`). Elsewhere (the local figures, or
+    /// metrics off) the request's own log line is written as before.
+    pub fn logs_requests(&self) -> bool {
+        !self.off && self.sink.is_log()
     }
 
     /// Runs one invocation with a tally open, and returns its output and the tally.
@@ -297,6 +336,13 @@ impl Metrics {
             .metric("Status5xx", Unit::Count, flag(status >= 500))
             .metric("Latency", Unit::Milliseconds, millis(took))
             .property("status", status);
+        if let Some(line) = tally.request.as_ref().filter(|_| self.logs_requests()) {
+            doc = doc
+                .property("event", "request")
+                .property("method", line.method.as_str())
+                .property("path", line.path.as_str())
+                .property("authorizer", line.authorizer);
+        }
         if tally.quota_refused {
             doc = doc.metric("QuotaRefused", Unit::Count, 1.0);
         }

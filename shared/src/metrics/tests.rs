@@ -323,3 +323,54 @@ fn documents_alike_but_for_their_numbers_have_one_shape() {
     let more = doc(200, 1.0, "GET /contacts").metric("ColdStart", Unit::Count, 1.0);
     assert_ne!(more.shape(), doc(200, 1.0, "GET /contacts").shape());
 }
+
+/// Lines that stand for a function's log, as stdout does in Lambda.
+#[derive(Default)]
+struct LogLines(Lines);
+
+impl MetricsSink for LogLines {
+    fn write(&self, document: &EmfDocument, line: String) {
+        self.0.write(document, line);
+    }
+
+    fn is_log(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test]
+async fn where_documents_go_to_the_log_a_request_document_is_its_log_line() {
+    let line = || RequestLine {
+        method: "GET".into(),
+        path: "/contacts/c-1".into(),
+        authorizer: "lambda",
+    };
+    let log = Arc::new(LogLines::default());
+    let in_log = Metrics::new("Organizer/test", "contacts", log.clone());
+    assert!(in_log.logs_requests());
+    let ((), tally) = in_log
+        .measure(async { assert!(note_request(line())) })
+        .await;
+    in_log.request(&tally, 200, Duration::from_millis(1), None);
+    let doc = &parsed(&log.0)[0];
+    emf::check(doc).unwrap();
+    assert_eq!(doc["event"], "request");
+    assert_eq!(doc["method"], "GET");
+    assert_eq!(doc["path"], "/contacts/c-1");
+    assert_eq!(doc["authorizer"], "lambda");
+    assert_eq!(doc["status"], 200);
+
+    // To the local figures, or switched off: the request keeps its own log line.
+    let (figures, lines) = metrics();
+    assert!(!figures.logs_requests());
+    assert!(
+        !Metrics::new("N", "contacts", log.clone())
+            .switched_off()
+            .logs_requests()
+    );
+    let (_, tally) = figures.measure(async { note_request(line()) }).await;
+    figures.request(&tally, 200, Duration::from_millis(1), None);
+    assert_eq!(parsed(&lines)[0]["event"], "metrics");
+    // Outside an invocation nothing is noted: the caller logs the line itself.
+    assert!(!note_request(line()));
+}
