@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use organizer_shared::bearer::bearer_token;
+use organizer_shared::access;
 use organizer_shared::{AuthError, ScopeCheck};
 use serde_json::{Value, json};
 
@@ -48,29 +48,11 @@ pub async fn userinfo(State(tenant): State<Arc<Tenant>>, headers: HeaderMap) -> 
     cors::decorate(&tenant, &headers, response, Some("WWW-Authenticate"))
 }
 
-/// The token of the one `Authorization` header, and whether it came with the DPoP scheme
-/// (held to a bearer token's rules: one header, one token, no whitespace or comma inside).
+/// The token of the one `Authorization` header, and whether it came with the DPoP scheme:
+/// the API's own rules (`organizer_shared::access::credentials`).
 fn credentials(headers: &HeaderMap) -> Result<(&str, bool), AuthError> {
-    let dpop = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim_matches(' ').split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("dpop"));
-    let Some((_, rest)) = dpop else {
-        return bearer_token(headers).map(|token| (token, false));
-    };
-    if headers.get_all(header::AUTHORIZATION).iter().count() > 1 {
-        return Err(AuthError::invalid_request(
-            "more than one Authorization header",
-        ));
-    }
-    let token = rest.trim_start_matches(' ');
-    if token.is_empty() || token.contains([' ', '\t', ',']) {
-        return Err(AuthError::invalid_request(
-            "the Authorization header must be DPoP followed by one token",
-        ));
-    }
-    Ok((token, true))
+    access::credentials(headers, true)
+        .map(|(scheme, token)| (token, scheme == access::Scheme::Dpop))
 }
 
 /// The `cnf.jkt` of a token whose signature has been verified.

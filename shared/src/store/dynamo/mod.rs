@@ -553,48 +553,59 @@ pub async fn ensure_table(client: &Client, spec: &TableSpec<'_>) -> Result<bool,
         Err(e) if e.code() == Some("ResourceInUseException") => false,
         Err(e) => return Err(classify(e)),
     };
+    active_with_ttl(client, spec.name, TTL_ATTRIBUTE, created).await?;
+    if created {
+        // Best effort: DynamoDB Local accepts and ignores it; AWS turns it on.
+        let pitr = PointInTimeRecoverySpecification::builder()
+            .point_in_time_recovery_enabled(true)
+            .build();
+        if let Ok(pitr) = pitr {
+            let _ = client
+                .update_continuous_backups()
+                .table_name(spec.name)
+                .point_in_time_recovery_specification(pitr)
+                .send()
+                .await;
+        }
+    }
+    Ok(created)
+}
+
+/// Waits (up to 20 s) until the table `name` is active, then, when this call `created` it, turns
+/// on TTL for `ttl_attribute`, best effort, as the SAM template does in AWS: the stores never
+/// rely on TTL (they ignore or overwrite expired records).
+pub(crate) async fn active_with_ttl(
+    client: &Client,
+    name: &str,
+    ttl_attribute: &str,
+    created: bool,
+) -> Result<(), StoreError> {
     for _ in 0..100 {
         let out = client
             .describe_table()
-            .table_name(spec.name)
+            .table_name(name)
             .send()
             .await
             .map_err(classify)?;
         if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
-            if created {
-                // Best effort, as the SAM template does in AWS: idempotency records expire by
-                // TTL. The stores never rely on it (they ignore expired records).
-                if let Ok(ttl) = TimeToLiveSpecification::builder()
-                    .attribute_name(TTL_ATTRIBUTE)
+            if created
+                && let Ok(ttl) = TimeToLiveSpecification::builder()
+                    .attribute_name(ttl_attribute)
                     .enabled(true)
                     .build()
-                {
-                    let _ = client
-                        .update_time_to_live()
-                        .table_name(spec.name)
-                        .time_to_live_specification(ttl)
-                        .send()
-                        .await;
-                }
-                // Best effort: DynamoDB Local accepts and ignores it; AWS turns it on.
-                let pitr = PointInTimeRecoverySpecification::builder()
-                    .point_in_time_recovery_enabled(true)
-                    .build();
-                if let Ok(pitr) = pitr {
-                    let _ = client
-                        .update_continuous_backups()
-                        .table_name(spec.name)
-                        .point_in_time_recovery_specification(pitr)
-                        .send()
-                        .await;
-                }
+            {
+                let _ = client
+                    .update_time_to_live()
+                    .table_name(name)
+                    .time_to_live_specification(ttl)
+                    .send()
+                    .await;
             }
-            return Ok(created);
+            return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     Err(StoreError::Unavailable(format!(
-        "table {} did not become active",
-        spec.name
+        "table {name} did not become active"
     )))
 }

@@ -14,8 +14,7 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
 
 use super::{AttributeValue, Client, classify};
@@ -102,33 +101,6 @@ pub async fn ensure_replay_table(client: &Client, name: &str) -> Result<bool, St
         Err(e) if e.code() == Some("ResourceInUseException") => false,
         Err(e) => return Err(classify(e)),
     };
-    for _ in 0..100 {
-        let out = client
-            .describe_table()
-            .table_name(name)
-            .send()
-            .await
-            .map_err(classify)?;
-        if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
-            if created
-                && let Ok(ttl) = TimeToLiveSpecification::builder()
-                    .attribute_name(REPLAY_TTL)
-                    .enabled(true)
-                    .build()
-            {
-                // Best effort: the store never relies on TTL (it overwrites expired records).
-                let _ = client
-                    .update_time_to_live()
-                    .table_name(name)
-                    .time_to_live_specification(ttl)
-                    .send()
-                    .await;
-            }
-            return Ok(created);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    Err(StoreError::Unavailable(format!(
-        "table {name} did not become active"
-    )))
+    super::active_with_ttl(client, name, REPLAY_TTL, created).await?;
+    Ok(created)
 }
