@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use organizer_shared::metrics::{EmfDocument, MetricsSink, emf};
+use organizer_shared::metrics::{EmfDocument, MetricsSink, Property, emf};
 use serde_json::Value;
 
 /// What one function and route did since the last summary.
@@ -85,7 +85,7 @@ impl RouteFigures {
 }
 
 impl MetricsSink for LocalFigures {
-    fn write(&self, document: &EmfDocument, line: String) {
+    fn write(&self, document: &EmfDocument<'_>, line: String) {
         let Ok(mut shard) = self.shards[SHARD.with(|i| *i)].lock() else {
             return;
         };
@@ -112,7 +112,7 @@ impl MetricsSink for LocalFigures {
         let service = document.dimension_value("Service").unwrap_or("-");
         let route = document
             .dimension_value("Route")
-            .or_else(|| document.property_value("route").and_then(Value::as_str))
+            .or_else(|| document.property_value("route").and_then(Property::as_str))
             .unwrap_or("-");
         let window = &mut shard.window;
         // A handful of routes: a scan finds the row without allocating a key per request.
@@ -130,7 +130,7 @@ impl MetricsSink for LocalFigures {
             return;
         };
         row.requests += 1;
-        if let Some(status) = document.property_value("status").and_then(Value::as_u64) {
+        if let Some(status) = document.property_value("status").and_then(Property::as_u64) {
             let class = match status {
                 200..=399 => 0,
                 400..=499 => 1,
@@ -323,7 +323,7 @@ mod tests {
                     };
                     for n in 0..500 {
                         let status = if n % 5 == 0 { 403 } else { 200 };
-                        metrics.request(&tally, status, Duration::from_micros(100 + i), None);
+                        metrics.request(&tally, status, Duration::from_micros(100 + i), None, None);
                     }
                 })
             })
@@ -343,7 +343,7 @@ mod tests {
         // An empty namespace: every document of that shape is refused, each time.
         let bad = Metrics::new("", "contacts", figures.clone());
         for _ in 0..2 {
-            bad.request(&Tally::default(), 200, Duration::from_millis(1), None);
+            bad.request(&Tally::default(), 200, Duration::from_millis(1), None, None);
         }
         assert_eq!(figures.rejected().len(), 2, "{:?}", figures.rejected());
         assert!(figures.take().is_empty());

@@ -335,7 +335,7 @@ fn template_routes_are_the_route_table() {
         .unwrap_or_else(|e| panic!("{e}"));
         let in_template: BTreeSet<String> =
             loaded.api.routes.iter().map(|r| r.key.clone()).collect();
-        let in_table: BTreeSet<String> = routes().iter().map(|r| r.key()).collect();
+        let in_table: BTreeSet<String> = routes().iter().map(|r| r.key().to_string()).collect();
         for missing in in_table.difference(&in_template) {
             problems.0.push(format!(
                 "template.yaml ({mode}): no route {missing} (the Api's DefinitionBody paths)"

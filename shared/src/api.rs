@@ -302,14 +302,9 @@ impl ApiContext {
         };
         self.cors
             .decorate(header_str(request, header::ORIGIN), &mut response);
-        // In Lambda the request's metrics document is its log line: one line per request.
-        let in_document = self.metrics.logs_requests()
-            && metrics::note_request(metrics::RequestLine {
-                method: request.method().to_string(),
-                path: request.uri().path().to_string(),
-                authorizer: gateway_authorizer(request),
-            });
-        if !in_document {
+        // In Lambda the request's metrics document is its log line (written by the caller,
+        // `service::handle`): one line per request.
+        if !self.metrics.logs_requests() {
             tracing::info!(event = "request", method = %request.method(), path = %request.uri().path(), status = response.status().as_u16(), authorizer = gateway_authorizer(request), "request");
         }
         response
@@ -326,7 +321,7 @@ impl ApiContext {
 
 /// Which of API Gateway's authorizers let the request through (from its event), for the log:
 /// `lambda`, `jwt`, or `none` (no authorizer on the route, or an event from elsewhere).
-fn gateway_authorizer(request: &Request) -> &'static str {
+pub fn gateway_authorizer(request: &Request) -> &'static str {
     match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(ctx)) => match &ctx.authorizer {
             Some(a) if a.jwt.is_some() => "jwt",

@@ -66,6 +66,8 @@ pub struct Route {
     pub operation: Operation,
     /// What the token's `scope` must grant.
     pub scope: ScopeCheck<'static>,
+    /// `GET /contacts/{id}`, made once (each request's metrics name their route by it).
+    key: String,
 }
 
 /// Every route of the API: each service's five, in manifest order.
@@ -80,13 +82,15 @@ pub fn routes() -> &'static [Route] {
                 } else {
                     std::slice::from_ref(scope_str(&service.scopes.read.name))
                 };
+                let path = if operation.on_item() {
+                    format!("/{}/{{id}}", service.name)
+                } else {
+                    format!("/{}", service.name)
+                };
                 out.push(Route {
                     method: operation.method(),
-                    path: if operation.on_item() {
-                        format!("/{}/{{id}}", service.name)
-                    } else {
-                        format!("/{}", service.name)
-                    },
+                    key: format!("{} {path}", operation.method()),
+                    path,
                     service,
                     operation,
                     scope: ScopeCheck(scope),
@@ -105,8 +109,8 @@ fn scope_str(name: &'static str) -> &'static &'static str {
 
 impl Route {
     /// The API Gateway route key: `GET /contacts/{id}`.
-    pub fn key(&self) -> String {
-        format!("{} {}", self.method, self.path)
+    pub fn key(&self) -> &str {
+        &self.key
     }
 
     /// The path parameter when `segments` fit this route's path (`Some(None)` for a path

@@ -14,9 +14,9 @@ use http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use tracing::Instrument;
 
-use crate::api::{ApiContext, ListBody, Query, item_id, json};
+use crate::api::{ApiContext, ListBody, Query, gateway_authorizer, item_id, json};
 use crate::error::ApiError;
-use crate::metrics;
+use crate::metrics::{self, RequestLine};
 use crate::routes::Operation;
 use crate::store::model::now_rfc3339;
 use crate::store::{Item, KeyRange, Page, PageRequest, Store, cursor, spec};
@@ -88,11 +88,17 @@ pub async fn handle<T: Rules>(api: &ServiceApi<T>, request: Request) -> Response
             .instrument(span),
         )
         .await;
+    let line = RequestLine {
+        method: request.method().as_str(),
+        path: request.uri().path(),
+        authorizer: gateway_authorizer(&request),
+    };
     api.context.metrics.request(
         &tally,
         response.status().as_u16(),
         started.elapsed(),
         trace_id.as_deref(),
+        Some(&line),
     );
     response
 }
@@ -102,13 +108,13 @@ async fn route<T: Rules>(
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let (route, id) = api.context.route(request)?;
-    metrics::note(|t| t.route = Some(route.key()));
+    metrics::note(|t| t.route = Some(std::borrow::Cow::Borrowed(route.key())));
     let claims = api.context.authorize(request, route.scope).await?;
     let id = || item_id(id.as_deref(), &spec::<T>().one);
     match route.operation {
         Operation::List => list(api, request, &claims).await,
         Operation::Get => get(api, id()?, &claims).await,
-        Operation::Create => create(api, request, &route.key(), &claims).await,
+        Operation::Create => create(api, request, route.key(), &claims).await,
         Operation::Replace => replace(api, request, id()?, &claims).await,
         Operation::Delete => delete(api, request, id()?, &claims).await,
     }

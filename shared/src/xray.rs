@@ -126,6 +126,11 @@ impl XRay {
         Self { socket }
     }
 
+    /// Whether spans are sent anywhere.
+    pub fn is_on(&self) -> bool {
+        self.socket.is_some()
+    }
+
     /// From the environment: on in Lambda with active tracing, off elsewhere.
     pub fn from_env(env: &impl crate::config::Env) -> Self {
         env.get("AWS_XRAY_DAEMON_ADDRESS")

@@ -42,7 +42,7 @@ impl Default for RouteScopes {
                 .iter()
                 .map(|route| {
                     let scopes = route.scope.0.iter().map(|s| s.to_string()).collect();
-                    (route.key(), scopes)
+                    (route.key().to_string(), scopes)
                 })
                 .collect(),
         )
@@ -207,7 +207,7 @@ async fn decide(state: &AuthorizerState, event: &Value) -> Value {
         note_denial(Denial::Other);
         return deny();
     };
-    note(|t| t.route = Some(route.to_string()));
+    note(|t| t.route = Some(route.to_string().into()));
     let Some(scopes) = state.routes.scopes_for(route) else {
         tracing::warn!(event = "authorizer_deny", %route, "deny: no scope is configured for this route");
         note_denial(Denial::Other);

@@ -10,11 +10,14 @@ use contacts::Contact;
 use organizer_shared::contract;
 use organizer_shared::metrics::{Discard, Metrics};
 use organizer_shared::store::Item;
+use organizer_shared::xray::XRay;
 
 #[tokio::test]
 async fn each_call_is_counted_and_timed_and_a_failed_condition_is_noted() {
     let stores = contract::dynamodb::<Contact>().await;
-    let metrics = Metrics::new("Organizer/test", "contacts", Arc::new(Discard));
+    // X-Ray on (to an address nobody listens at): spans are kept only where they are sent.
+    let metrics = Metrics::new("Organizer/test", "contacts", Arc::new(Discard))
+        .with_xray(XRay::to("127.0.0.1:2000"));
     let contact = Contact::samples("auth0|metrics").remove(0);
     let (refused, tally) = metrics
         .measure(async {

@@ -12,12 +12,13 @@
 
 pub mod emf;
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub use emf::{EmfDocument, Unit};
+pub use emf::{EmfDocument, Property, Unit};
 
 use crate::error::AuthError;
 use crate::xray::{self, Span, XRay};
@@ -88,7 +89,8 @@ impl Denial {
 /// What one invocation did, noted as it ran.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Tally {
-    pub route: Option<String>,
+    /// The route key (`GET /contacts/{id}`): borrowed from the route table in the functions.
+    pub route: Option<Cow<'static, str>>,
     pub denial: Option<Denial>,
     pub token_cache_hits: u32,
     pub token_cache_misses: u32,
@@ -100,18 +102,18 @@ pub struct Tally {
     pub dynamodb_throttled: u32,
     pub conditional_check_failed: u32,
     pub quota_refused: bool,
-    /// What the request's log line says (method, path, who authorized it), when the document
-    /// stands in for that line ([`Metrics::logs_requests`]).
-    pub request: Option<RequestLine>,
+    /// Whether spans are kept: only where they are sent (X-Ray on).
+    pub traced: bool,
     /// Timed pieces of the invocation, for X-Ray (at most [`xray::MAX_SPANS`]).
     pub spans: Vec<Span>,
 }
 
-/// A service request as its log line names it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RequestLine {
-    pub method: String,
-    pub path: String,
+/// A service request as its log line names it, for the document that stands in for that
+/// line ([`Metrics::logs_requests`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RequestLine<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
     /// Which of API Gateway's authorizers let it through: `lambda`, `jwt` or `none`.
     pub authorizer: &'static str,
 }
@@ -125,30 +127,29 @@ pub fn note(change: impl FnOnce(&mut Tally)) {
     let _ = TALLY.try_with(|tally| change(&mut tally.borrow_mut()));
 }
 
-/// Notes the request's log line for its document; false outside an invocation (nothing
-/// noted: the caller logs the line itself).
-pub fn note_request(line: RequestLine) -> bool {
-    TALLY
-        .try_with(|tally| tally.borrow_mut().request = Some(line))
-        .is_ok()
-}
-
 /// Notes a timed piece of the invocation (from `start`, seconds since the epoch, to now).
 pub fn span(name: &'static str, start: f64, error: bool) {
-    push_span(Span {
-        name,
-        namespace: None,
-        operation: None,
-        start,
-        end: xray::now(),
-        error,
-    });
+    if traced() {
+        push_span(Span {
+            name,
+            namespace: None,
+            operation: None,
+            start,
+            end: xray::now(),
+            error,
+        });
+    }
 }
 
-/// Notes a span already built (a call to an AWS service).
+/// Whether the invocation under way keeps spans (X-Ray on): callers skip timing otherwise.
+pub fn traced() -> bool {
+    TALLY.try_with(|t| t.borrow().traced).unwrap_or(false)
+}
+
+/// Notes a span already built (a call to an AWS service); kept only when X-Ray is on.
 pub fn push_span(span: Span) {
     note(|t| {
-        if t.spans.len() < xray::MAX_SPANS {
+        if t.traced && t.spans.len() < xray::MAX_SPANS {
             t.spans.push(span);
         }
     });
@@ -164,7 +165,7 @@ pub fn note_denial(denial: Denial) {
 /// Where the documents go: stdout in Lambda (CloudWatch Logs extracts the metrics), the local
 /// stack's figures locally.
 pub trait MetricsSink: Send + Sync {
-    fn write(&self, document: &EmfDocument, line: String);
+    fn write(&self, document: &EmfDocument<'_>, line: String);
 
     /// Whether the documents go to the function's log, where they can stand in for the
     /// request's own log line (stdout in Lambda).
@@ -177,10 +178,11 @@ pub trait MetricsSink: Send + Sync {
 pub struct Stdout;
 
 impl MetricsSink for Stdout {
-    fn write(&self, _document: &EmfDocument, line: String) {
+    fn write(&self, _document: &EmfDocument<'_>, mut line: String) {
         use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{line}");
+        // One write of the whole line (stdout's line buffer would copy it first).
+        line.push('\n');
+        let _ = std::io::stdout().lock().write_all(line.as_bytes());
     }
 
     fn is_log(&self) -> bool {
@@ -193,7 +195,7 @@ impl MetricsSink for Stdout {
 pub struct Discard;
 
 impl MetricsSink for Discard {
-    fn write(&self, _document: &EmfDocument, line: String) {
+    fn write(&self, _document: &EmfDocument<'_>, line: String) {
         std::hint::black_box(line);
     }
 }
@@ -247,6 +249,11 @@ impl Metrics {
         }
     }
 
+    /// The same metrics with spans sent to `xray` (tests: spans are kept only when X-Ray is on).
+    pub fn with_xray(self, xray: XRay) -> Self {
+        Self { xray, ..self }
+    }
+
     /// The same metrics written somewhere else (the local stack's figures).
     pub fn with_sink(self, sink: Arc<dyn MetricsSink>) -> Self {
         Self { sink, ..self }
@@ -270,8 +277,12 @@ impl Metrics {
         if self.off {
             return (invocation.await, Tally::default());
         }
+        let tally = Tally {
+            traced: self.xray.is_on(),
+            ..Tally::default()
+        };
         TALLY
-            .scope(RefCell::new(Tally::default()), async {
+            .scope(RefCell::new(tally), async {
                 let output = invocation.await;
                 (output, TALLY.with(|t| t.take()))
             })
@@ -279,16 +290,17 @@ impl Metrics {
     }
 
     fn cold_start(&self) -> bool {
-        self.cold.swap(false, Ordering::Relaxed)
+        // Read before written: after the first invocation no core writes the flag again.
+        self.cold.load(Ordering::Relaxed) && self.cold.swap(false, Ordering::Relaxed)
     }
 
-    fn base(&self, tally: &Tally) -> EmfDocument {
-        let mut doc = EmfDocument::new(&self.namespace)
-            .dimension("Service", &self.service)
+    fn base<'a>(&'a self, tally: &'a Tally) -> EmfDocument<'a> {
+        let mut doc = EmfDocument::new(&self.namespace);
+        doc.dimension("Service", &self.service)
             .dimension_set(&["Service"])
             .property("event", "metrics");
         if self.cold_start() {
-            doc = doc.metric("ColdStart", Unit::Count, 1.0);
+            doc.metric("ColdStart", Unit::Count, 1.0);
         }
         for (name, value) in [
             ("TokenCacheHit", tally.token_cache_hits),
@@ -301,19 +313,18 @@ impl Metrics {
             ("ConditionalCheckFailed", tally.conditional_check_failed),
         ] {
             if value > 0 {
-                doc = doc.metric(name, Unit::Count, f64::from(value));
+                doc.metric(name, Unit::Count, f64::from(value));
             }
         }
         if tally.dynamodb_calls > 0 {
-            doc = doc.metric(
+            doc.metric(
                 "DynamoDbLatency",
                 Unit::Milliseconds,
                 round(tally.dynamodb_ms),
             );
         }
         if let Some(denial) = tally.denial {
-            doc = doc
-                .metric(denial.metric(), Unit::Count, 1.0)
+            doc.metric(denial.metric(), Unit::Count, 1.0)
                 .property("denial", denial.word());
         }
         doc
@@ -321,14 +332,22 @@ impl Metrics {
 
     /// A service function's invocation: requests by status class, latency, and the tally,
     /// by `Service` and by `Service` + `Route` (`GET /contacts/{id}`; `-` for no route).
-    pub fn request(&self, tally: &Tally, status: u16, took: Duration, trace_id: Option<&str>) {
+    /// Where documents go to the log ([`Self::logs_requests`]), `line` goes into the document,
+    /// which stands in for the request's own log line.
+    pub fn request(
+        &self,
+        tally: &Tally,
+        status: u16,
+        took: Duration,
+        trace_id: Option<&str>,
+        line: Option<&RequestLine<'_>>,
+    ) {
         if self.off {
             return;
         }
         let route = tally.route.as_deref().unwrap_or("-");
-        let mut doc = self
-            .base(tally)
-            .dimension("Route", route)
+        let mut doc = self.base(tally);
+        doc.dimension("Route", route)
             .dimension_set(&["Service", "Route"])
             .metric("Requests", Unit::Count, 1.0)
             .metric("Status2xx", Unit::Count, flag((200..300).contains(&status)))
@@ -336,20 +355,19 @@ impl Metrics {
             .metric("Status5xx", Unit::Count, flag(status >= 500))
             .metric("Latency", Unit::Milliseconds, millis(took))
             .property("status", status);
-        if let Some(line) = tally.request.as_ref().filter(|_| self.logs_requests()) {
-            doc = doc
-                .property("event", "request")
-                .property("method", line.method.as_str())
-                .property("path", line.path.as_str())
+        if let Some(line) = line.filter(|_| self.logs_requests()) {
+            doc.property("event", "request")
+                .property("method", line.method)
+                .property("path", line.path)
                 .property("authorizer", line.authorizer);
         }
         if tally.quota_refused {
-            doc = doc.metric("QuotaRefused", Unit::Count, 1.0);
+            doc.metric("QuotaRefused", Unit::Count, 1.0);
         }
         if let Some(trace) = trace_id {
-            doc = doc.property("trace_id", trace_root(trace));
+            doc.property("trace_id", trace_root(trace));
         }
-        self.write(doc);
+        self.write(&doc);
         self.xray.send(trace_id, &tally.spans);
     }
 
@@ -366,24 +384,26 @@ impl Metrics {
         if self.off {
             return;
         }
-        let mut doc = self
-            .base(tally)
-            .metric("Allowed", Unit::Count, flag(allowed))
-            .metric("Latency", Unit::Milliseconds, millis(took));
+        let mut doc = self.base(tally);
+        doc.metric("Allowed", Unit::Count, flag(allowed)).metric(
+            "Latency",
+            Unit::Milliseconds,
+            millis(took),
+        );
         if failed {
-            doc = doc.metric("AuthorizerErrors", Unit::Count, 1.0);
+            doc.metric("AuthorizerErrors", Unit::Count, 1.0);
         }
         if let Some(route) = &tally.route {
-            doc = doc.property("route", route.as_str());
+            doc.property("route", route.as_ref());
         }
         if let Some(trace) = trace_id {
-            doc = doc.property("trace_id", trace_root(trace));
+            doc.property("trace_id", trace_root(trace));
         }
-        self.write(doc);
+        self.write(&doc);
         self.xray.send(trace_id, &tally.spans);
     }
 
-    fn write(&self, doc: EmfDocument) {
+    fn write(&self, doc: &EmfDocument<'_>) {
         if self.off {
             return;
         }
@@ -391,7 +411,7 @@ impl Metrics {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         let line = doc.to_json(now);
-        self.sink.write(&doc, line);
+        self.sink.write(doc, line);
     }
 }
 

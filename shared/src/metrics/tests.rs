@@ -11,7 +11,7 @@ use super::*;
 struct Lines(Mutex<Vec<String>>);
 
 impl MetricsSink for Lines {
-    fn write(&self, _document: &EmfDocument, line: String) {
+    fn write(&self, _document: &EmfDocument<'_>, line: String) {
         self.0.lock().unwrap().push(line);
     }
 }
@@ -56,7 +56,13 @@ async fn a_request_is_one_document_by_service_and_route_that_the_specification_a
             });
         })
         .await;
-    metrics.request(&tally, 200, Duration::from_micros(4_500), Some("1-abc-def"));
+    metrics.request(
+        &tally,
+        200,
+        Duration::from_micros(4_500),
+        Some("1-abc-def"),
+        None,
+    );
     let docs = parsed(&lines);
     assert_eq!(docs.len(), 1);
     let doc = &docs[0];
@@ -97,7 +103,7 @@ async fn only_the_first_invocation_is_a_cold_start_and_tallies_do_not_leak_betwe
             .measure(async { note(|t| t.jwks_fetches += 1) })
             .await;
         assert_eq!(tally.jwks_fetches, 1);
-        metrics.request(&tally, 404, Duration::ZERO, None);
+        metrics.request(&tally, 404, Duration::ZERO, None, None);
     }
     let docs = parsed(&lines);
     assert_eq!(docs[0]["ColdStart"], 1.0);
@@ -117,7 +123,7 @@ async fn a_denial_is_its_reason_and_the_first_step_to_say_it_wins() {
             note_denial(Denial::Other);
         })
         .await;
-    metrics.request(&tally, 401, Duration::ZERO, None);
+    metrics.request(&tally, 401, Duration::ZERO, None, None);
     let ((), tally) = metrics.measure(async {}).await;
     metrics.decision(
         &Tally {
@@ -146,15 +152,16 @@ async fn a_quota_refusal_is_counted() {
     let ((), tally) = metrics
         .measure(async { note(|t| t.quota_refused = true) })
         .await;
-    metrics.request(&tally, 409, Duration::ZERO, None);
+    metrics.request(&tally, 409, Duration::ZERO, None, None);
     assert_eq!(parsed(&lines)[0]["QuotaRefused"], 1.0);
 }
 
 #[test]
 fn dimension_values_are_never_empty_or_longer_than_allowed() {
-    let doc = EmfDocument::new("N")
-        .dimension("Service", "  ")
-        .dimension("Route", &"r".repeat(2000))
+    let long = "r".repeat(2000);
+    let mut doc = EmfDocument::new("N");
+    doc.dimension("Service", "  ")
+        .dimension("Route", &long)
         .dimension_set(&["Service", "Route"])
         .metric("Requests", Unit::Count, 1.0);
     let doc: Value = serde_json::from_str(&doc.to_json(1_764_800_000_000)).unwrap();
@@ -168,9 +175,10 @@ fn at_most_one_hundred_metrics_each_named_once() {
     let names: Vec<&'static str> = (0..150)
         .map(|i| &*Box::leak(format!("M{i}").into_boxed_str()))
         .collect();
-    let mut doc = EmfDocument::new("N").metric("M0", Unit::Count, 1.0);
+    let mut doc = EmfDocument::new("N");
+    doc.metric("M0", Unit::Count, 1.0);
     for name in &names {
-        doc = doc.metric(name, Unit::Count, 1.0);
+        doc.metric(name, Unit::Count, 1.0);
     }
     let doc: Value = serde_json::from_str(&doc.to_json(1_764_800_000_000)).unwrap();
     emf::check(&doc).unwrap();
@@ -259,16 +267,16 @@ fn the_checker_refuses_what_cloudwatch_would() {
 
 #[test]
 fn every_member_is_written_once_and_strings_are_escaped() {
-    let doc = EmfDocument::new("Organizer/\"quoted\"")
-        .dimension("Service", "con\ttacts \u{2028}")
+    let mut doc = EmfDocument::new("Organizer/\"quoted\"");
+    doc.dimension("Service", "con\ttacts \u{2028}")
         .dimension_set(&["Service", "Route"])
         .metric("Requests", Unit::Count, 1.0)
         .metric("Latency", Unit::Milliseconds, f64::NAN)
         .property("Service", "a property may not replace a dimension")
         .property("Requests", "nor a metric")
         .property("_aws", "nor the directive")
-        .property("status", 200)
-        .property("status", 404)
+        .property("status", 200_u16)
+        .property("status", 404_u16)
         .property("note", "line\nbreak \"quoted\" </script>");
     let line = doc.to_json(1_764_800_000_000);
     for member in ["\"_aws\":", "\"Service\":", "\"Requests\":", "\"status\":"] {
@@ -304,14 +312,15 @@ fn every_member_is_written_once_and_strings_are_escaped() {
 
 #[test]
 fn documents_alike_but_for_their_numbers_have_one_shape() {
-    let doc = |status: u16, ms: f64, route: &str| {
-        EmfDocument::new("N")
-            .dimension("Service", "contacts")
+    fn doc(status: u16, ms: f64, route: &str) -> EmfDocument<'_> {
+        let mut doc = EmfDocument::new("N");
+        doc.dimension("Service", "contacts")
             .dimension("Route", route)
             .dimension_set(&["Service", "Route"])
             .metric("Latency", Unit::Milliseconds, ms)
-            .property("status", status)
-    };
+            .property("status", status);
+        doc
+    }
     assert_eq!(
         doc(200, 1.0, "GET /contacts").shape(),
         doc(404, 7.5, "GET /contacts").shape()
@@ -320,7 +329,8 @@ fn documents_alike_but_for_their_numbers_have_one_shape() {
         doc(200, 1.0, "GET /contacts").shape(),
         doc(200, 1.0, "GET /calendar").shape()
     );
-    let more = doc(200, 1.0, "GET /contacts").metric("ColdStart", Unit::Count, 1.0);
+    let mut more = doc(200, 1.0, "GET /contacts");
+    more.metric("ColdStart", Unit::Count, 1.0);
     assert_ne!(more.shape(), doc(200, 1.0, "GET /contacts").shape());
 }
 
@@ -329,7 +339,7 @@ fn documents_alike_but_for_their_numbers_have_one_shape() {
 struct LogLines(Lines);
 
 impl MetricsSink for LogLines {
-    fn write(&self, document: &EmfDocument, line: String) {
+    fn write(&self, document: &EmfDocument<'_>, line: String) {
         self.0.write(document, line);
     }
 
@@ -340,18 +350,16 @@ impl MetricsSink for LogLines {
 
 #[tokio::test]
 async fn where_documents_go_to_the_log_a_request_document_is_its_log_line() {
-    let line = || RequestLine {
-        method: "GET".into(),
-        path: "/contacts/c-1".into(),
+    let line = RequestLine {
+        method: "GET",
+        path: "/contacts/c-1",
         authorizer: "lambda",
     };
     let log = Arc::new(LogLines::default());
     let in_log = Metrics::new("Organizer/test", "contacts", log.clone());
     assert!(in_log.logs_requests());
-    let ((), tally) = in_log
-        .measure(async { assert!(note_request(line())) })
-        .await;
-    in_log.request(&tally, 200, Duration::from_millis(1), None);
+    let ((), tally) = in_log.measure(async {}).await;
+    in_log.request(&tally, 200, Duration::from_millis(1), None, Some(&line));
     let doc = &parsed(&log.0)[0];
     emf::check(doc).unwrap();
     assert_eq!(doc["event"], "request");
@@ -360,7 +368,8 @@ async fn where_documents_go_to_the_log_a_request_document_is_its_log_line() {
     assert_eq!(doc["authorizer"], "lambda");
     assert_eq!(doc["status"], 200);
 
-    // To the local figures, or switched off: the request keeps its own log line.
+    // To the local figures, or switched off: the request keeps its own log line, and the
+    // document says nothing of it.
     let (figures, lines) = metrics();
     assert!(!figures.logs_requests());
     assert!(
@@ -368,9 +377,24 @@ async fn where_documents_go_to_the_log_a_request_document_is_its_log_line() {
             .switched_off()
             .logs_requests()
     );
-    let (_, tally) = figures.measure(async { note_request(line()) }).await;
-    figures.request(&tally, 200, Duration::from_millis(1), None);
-    assert_eq!(parsed(&lines)[0]["event"], "metrics");
-    // Outside an invocation nothing is noted: the caller logs the line itself.
-    assert!(!note_request(line()));
+    let ((), tally) = figures.measure(async {}).await;
+    figures.request(&tally, 200, Duration::from_millis(1), None, Some(&line));
+    let doc = &parsed(&lines)[0];
+    assert_eq!(doc["event"], "metrics");
+    assert_eq!(doc.get("path"), None);
+}
+
+#[tokio::test]
+async fn spans_are_kept_only_where_they_are_sent() {
+    let (metrics, _) = metrics();
+    let ((), tally) = metrics
+        .measure(async { span("verify token", 1.0, false) })
+        .await;
+    assert!(tally.spans.is_empty(), "X-Ray off: {:?}", tally.spans);
+    let traced = metrics.with_xray(XRay::to("127.0.0.1:2000"));
+    let ((), tally) = traced
+        .measure(async { span("verify token", 1.0, false) })
+        .await;
+    assert_eq!(tally.spans.len(), 1);
+    assert_eq!(tally.spans[0].name, "verify token");
 }
