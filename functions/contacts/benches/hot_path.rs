@@ -103,7 +103,8 @@ async fn handler_calls(api: &ServiceApi<Contact>, request: impl Fn() -> Request)
 struct LogBuffer(std::sync::Mutex<Vec<u8>>);
 
 impl MetricsSink for LogBuffer {
-    fn write(&self, _document: &EmfDocument<'_>, line: String) {
+    fn write(&self, document: &EmfDocument<'_>, timestamp_ms: u64) {
+        let line = document.to_json(timestamp_ms);
         use std::io::Write;
         if let Ok(mut buffer) = self.0.lock() {
             if buffer.len() > 1 << 20 {

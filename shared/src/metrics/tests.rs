@@ -11,8 +11,8 @@ use super::*;
 struct Lines(Mutex<Vec<String>>);
 
 impl MetricsSink for Lines {
-    fn write(&self, _document: &EmfDocument<'_>, line: String) {
-        self.0.lock().unwrap().push(line);
+    fn write(&self, document: &EmfDocument<'_>, timestamp_ms: u64) {
+        self.0.lock().unwrap().push(document.to_json(timestamp_ms));
     }
 }
 
@@ -339,8 +339,8 @@ fn documents_alike_but_for_their_numbers_have_one_shape() {
 struct LogLines(Lines);
 
 impl MetricsSink for LogLines {
-    fn write(&self, document: &EmfDocument<'_>, line: String) {
-        self.0.write(document, line);
+    fn write(&self, document: &EmfDocument<'_>, timestamp_ms: u64) {
+        self.0.write(document, timestamp_ms);
     }
 
     fn is_log(&self) -> bool {
