@@ -269,6 +269,7 @@ pub async fn start_with(
     let loaded = gateway::load(&options.gateway.template, &local, &[], &api_url)?;
     if matches!(options.store, StoreChoice::Memory) && !options.gateway.invoke_urls.is_empty() {
         tracing::warn!(
+            event = "invoke_url_store",
             "functions behind --invoke-url run in their own processes: they read DynamoDB, not \
              the local stack's in-memory store; use --store dynamodb with the same tables"
         );
@@ -354,12 +355,14 @@ pub async fn start_with(
         );
         if site.config.is_none() {
             tracing::warn!(
+                event = "site_origin_unlisted",
                 %origin,
                 "no SPA client in the tenant file lists this origin in web_origins; its config.json answers 404"
             );
         }
         if !site.auth0_js_installed() {
             tracing::warn!(
+                event = "site_deps_missing",
                 path = %options.site_dir.join("node_modules").display(),
                 "auth0-js or auth0-spa-js is not installed: run scripts/site-deps.sh (make run does)"
             );

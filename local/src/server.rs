@@ -94,7 +94,7 @@ async fn run(
         tokio::spawn(async move {
             // A header block not sent in time ends here, as do clients that go away.
             if let Err(error) = connection.await {
-                tracing::debug!(%error, %peer, "connection ended");
+                tracing::debug!(event = "connection_ended", %error, %peer, "connection ended");
             }
         });
     }
@@ -112,7 +112,7 @@ async fn accept_failed(error: io::Error) {
     ) {
         return;
     }
-    tracing::error!(%error, "accepting a connection failed; trying again in 1 s");
+    tracing::error!(event = "accept_failed", %error, "accepting a connection failed; trying again in 1 s");
     tokio::time::sleep(Duration::from_secs(1)).await;
 }
 

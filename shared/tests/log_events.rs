@@ -1,7 +1,7 @@
-//! Every log line the deployed code writes has a stable `event` name (issue 23: CloudWatch Logs
-//! Insights queries and metric filters select lines by `event`, not by their wording). Reads
-//! the sources of `shared/` and `functions/`: a `tracing` call without `event = "…"` fails here
-//! with the file and line.
+//! Every log line has a stable `event` name (issue 23: CloudWatch Logs Insights queries and
+//! metric filters select lines by `event`, not by their wording; `make run`'s log is read the
+//! same way, with jq). Reads the sources of `shared/`, `functions/` and the local tool
+//! (`local/`): a `tracing` call without `event = "…"` fails here with the file and line.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -24,10 +24,11 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 #[test]
-fn every_log_line_of_the_deployed_code_has_an_event_name() {
+fn every_log_line_has_an_event_name() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut files = Vec::new();
     sources(&root.join("shared/src"), &mut files);
+    sources(&root.join("local/src"), &mut files);
     for function in fs::read_dir(root.join("functions")).expect("functions/") {
         let src = function.expect("a function folder").path().join("src");
         if src.is_dir() {

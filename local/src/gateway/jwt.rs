@@ -101,7 +101,7 @@ impl JwtAuthorizer {
                 Ok(keys)
             }
             Err(why) => {
-                tracing::warn!(issuer = %self.def.issuer, %why, "jwt authorizer: discovery failed");
+                tracing::warn!(event = "jwt_discovery_failed", issuer = %self.def.issuer, %why, "jwt authorizer: discovery failed");
                 *state = KeysState::FailedAt(Instant::now());
                 Err("the issuer's discovery document could not be read".into())
             }

@@ -373,7 +373,7 @@ impl Gateway {
                 response
             }
             Err(InvokeError::Failed(why)) => {
-                tracing::error!(function = %route.function, %why, "the integration failed");
+                tracing::error!(event = "integration_failed", function = %route.function, %why, "the integration failed");
                 log.error = Some(why);
                 gateway_answer(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
             }
@@ -433,7 +433,7 @@ impl Gateway {
                         Err(gateway_answer(StatusCode::FORBIDDEN, "Forbidden"))
                     }
                     Outcome::Failed(why) => {
-                        tracing::error!(%authorizer, %why, "the authorizer failed");
+                        tracing::error!(event = "authorizer_failed", %authorizer, %why, "the authorizer failed");
                         log.decision = Some("error");
                         log.error = Some(why);
                         Err(gateway_answer(

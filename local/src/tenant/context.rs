@@ -184,7 +184,7 @@ impl Tenant {
     /// Signs claims with the active key.
     pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, OAuthError> {
         self.keys.active().sign(claims).map_err(|e| {
-            tracing::error!(error = %e, "signing failed");
+            tracing::error!(event = "signing_failed", error = %e, "signing failed");
             OAuthError::server_error("the token could not be signed")
         })
     }

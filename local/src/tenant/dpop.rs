@@ -164,7 +164,7 @@ pub fn dpop_error(error: &DpopError) -> OAuthError {
             OAuthError::new(StatusCode::BAD_REQUEST, "use_dpop_nonce", NONCE_REQUIRED)
         }
         DpopError::ReplayCheckUnavailable(why) => {
-            tracing::error!(error = %why, "DPoP replay store unavailable");
+            tracing::error!(event = "dpop_replay_store_unavailable", error = %why, "DPoP replay store unavailable");
             OAuthError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",

@@ -48,7 +48,7 @@ fn handle(tenant: &Tenant, headers: &HeaderMap, body: &[u8]) -> Result<(), OAuth
         .ok_or_else(|| OAuthError::invalid_request("Missing required parameter: token"))?;
     let client = client_auth::authenticate(tenant, headers, &params)?;
     if tenant.runtime.refresh_tokens.revoke(&token, &client.id) {
-        tracing::info!(client = %client.id, "refresh token family revoked");
+        tracing::info!(event = "refresh_family_revoked", client = %client.id, "refresh token family revoked");
     }
     Ok(())
 }

@@ -15,5 +15,6 @@ mod dpop;
 mod dynamodb_faults;
 mod dynamodb_mode;
 mod figures;
+mod logs;
 mod signing_keys;
 mod site;

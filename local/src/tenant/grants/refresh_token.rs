@@ -77,7 +77,7 @@ pub fn grant(
                 ),
             ),
             other => {
-                tracing::info!(client = %client.id, refusal = ?other, "refresh token refused");
+                tracing::info!(event = "refresh_token_refused", client = %client.id, refusal = ?other, "refresh token refused");
                 invalid()
             }
         })?;
